@@ -1,0 +1,170 @@
+"""Turns pytest's report objects into protocol messages, rendering text with pytest's own code."""
+from __future__ import annotations
+
+import io
+from typing import Any, Dict, List, Optional
+
+import pytest
+from _pytest._io import TerminalWriter
+
+
+_SUMMARY_CATEGORIES = ("failed", "error", "passed")
+
+
+class Renderer:
+    """Renders longreprs the way this pytest would print them in a terminal of the given width."""
+
+    def __init__(self, config: pytest.Config, color: bool, width: int) -> None:
+        self._config = config
+        self._color = color
+        self._width = width
+        self._code_highlight = config.get_terminal_writer().code_highlight
+
+    def terminal_text(self, longrepr: Any) -> str:
+        if longrepr is None:
+            return ""
+        if not self._color:
+            return longrepr_text(longrepr)
+        buffer = io.StringIO()
+        writer = TerminalWriter(file=buffer)
+        writer.hasmarkup = True
+        writer.code_highlight = self._code_highlight
+        writer.fullwidth = self._width
+        if hasattr(longrepr, "toterminal"):
+            longrepr.toterminal(writer)
+        else:
+            writer.line(str(longrepr))
+        return buffer.getvalue().rstrip("\n")
+
+    def test_report(self, report: pytest.TestReport, send_sections: bool) -> Dict[str, Any]:
+        category, letter, word = self._teststatus(report)
+        longrepr = report.longrepr
+        skip = None
+        if report.skipped and isinstance(longrepr, tuple) and len(longrepr) == 3:
+            path, line, reason = longrepr
+            keywords = getattr(report, "keywords", {})
+            # pytest's short summary folds skips from a skip marker by file and reason only.
+            folds_by_file = report.when == "setup" and "skip" in keywords and "pytestmark" not in keywords
+            skip = {
+                "path": str(path),
+                "line": line,
+                "reason": str(reason),
+                "foldPath": _relative(self._config, str(path)),
+                "foldLine": None if folds_by_file else line,
+            }
+        location = report.location
+        failed = report.failed
+        sections: List[List[str]] = []
+        if failed or send_sections:
+            sections = [[title, content] for title, content in report.sections]
+        return {
+            "testId": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+            "category": category,
+            "letter": letter,
+            "word": word,
+            "duration": report.duration,
+            "longrepr": "" if skip else longrepr_text(longrepr),
+            "longreprTerminal": "" if skip or not failed else self.terminal_text(longrepr),
+            "crashMessage": crash_message(longrepr),
+            "skip": skip,
+            "wasxfail": getattr(report, "wasxfail", None),
+            "headLine": report.head_line or report.nodeid,
+            "sections": sections,
+            "userProperties": [[str(k), str(v)] for k, v in report.user_properties],
+            "summaryLine": self._summary_line(report, category) if category in _SUMMARY_CATEGORIES else "",
+            "location": {
+                "file": str(location[0]),
+                "line": location[1],
+                "domain": str(location[2]),
+            },
+        }
+
+    def _summary_line(self, report: Any, category: str) -> str:
+        """The line pytest's "short test summary info" shows for this report."""
+        writer = TerminalWriter(file=io.StringIO())
+        writer.hasmarkup = self._color
+        writer.fullwidth = self._width
+        try:
+            from _pytest.terminal import _get_line_with_reprcrash_message
+
+            color = "red" if category in ("failed", "error") else "yellow"
+            return _get_line_with_reprcrash_message(self._config, report, writer, {color: True})
+        except Exception:  # a pytest without the helper: its plain form
+            word = category.upper() if category != "error" else "ERROR"
+            message = crash_message(report.longrepr)
+            return f"{word} {report.nodeid}" + (f" - {message}" if message else "")
+
+    def collect_report(self, report: pytest.CollectReport) -> Dict[str, Any]:
+        return {
+            "summaryLine": self._summary_line(report, "error"),
+            "nodeid": report.nodeid,
+            "longrepr": longrepr_text(report.longrepr),
+            "longreprTerminal": self.terminal_text(report.longrepr),
+            "crashMessage": crash_message(report.longrepr),
+        }
+
+    def _teststatus(self, report: pytest.TestReport) -> "tuple[str, str, str]":
+        status = self._config.hook.pytest_report_teststatus(report=report, config=self._config)
+        category, letter, word = status
+        if isinstance(word, tuple):  # (word, markup) form
+            word = word[0]
+        return str(category), str(letter), str(word)
+
+
+def longrepr_text(longrepr: Any) -> str:
+    """pytest's ``str(report.longrepr)``: what --junitxml puts in a failure's body."""
+    if longrepr is None:
+        return ""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return f"{longrepr[0]}:{longrepr[1]}: {longrepr[2]}"
+    return str(longrepr)
+
+
+def crash_message(longrepr: Any) -> Optional[str]:
+    reprcrash = getattr(longrepr, "reprcrash", None)
+    if reprcrash is None:
+        return None
+    return str(reprcrash.message)
+
+
+def warning_record(config: pytest.Config, warning_message: Any, when: str, nodeid: str) -> Dict[str, Any]:
+    location = nodeid
+    if not location and warning_message.filename:
+        location = f"{_relative(config, str(warning_message.filename))}:{warning_message.lineno}"
+    return {
+        "message": _format_warning(warning_message),
+        "location": location,
+        "category": warning_message.category.__name__,
+        "filename": str(warning_message.filename),
+        "lineno": int(warning_message.lineno or 0),
+        "nodeid": nodeid,
+        "when": when,
+    }
+
+
+def _format_warning(warning_message: Any) -> str:
+    try:
+        from _pytest.warnings import warning_record_to_str
+
+        return warning_record_to_str(warning_message)
+    except Exception:  # a pytest without the helper: the stdlib format is what it printed
+        import warnings
+
+        return warnings.formatwarning(
+            str(warning_message.message),
+            warning_message.category,
+            warning_message.filename,
+            warning_message.lineno,
+            warning_message.line,
+        )
+
+
+def _relative(config: pytest.Config, filename: str) -> str:
+    import os
+
+    try:
+        return os.path.relpath(filename, str(config.invocation_params.dir))
+    except ValueError:
+        return filename

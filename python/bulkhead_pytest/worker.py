@@ -1,0 +1,221 @@
+"""The worker session: reports collection and results, and runs what the supervisor assigns."""
+from __future__ import annotations
+
+import io
+import os
+import platform
+import sys
+import threading
+from typing import Any, Dict, Generator, List, Optional
+
+import pytest
+from _pytest._io import TerminalWriter
+
+from . import PROTOCOL_VERSION
+from .channel import Channel
+from .render import Renderer, warning_record
+from .run_queue import RunQueue
+
+
+class WorkerSession:
+    def __init__(self, config: pytest.Config, channel: Channel, xdist_requested: Optional[str]) -> None:
+        self.config = config
+        self.channel = channel
+        self.xdist_requested = xdist_requested
+        self.queue = RunQueue()
+        self.color = _decide_color(config)
+        self.width = _terminal_width()
+        self.renderer = Renderer(config, self.color, self.width)
+        self.collected_sent = False
+        self.collect_errors: List[Dict[str, Any]] = []
+        self.deselected = 0
+        self.report_passed_sections = _wants_passed_sections(config)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.channel.send(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "pid": os.getpid(),
+                "python": platform.python_version(),
+                "pytest": pytest.__version__,
+            }
+        )
+        reader = threading.Thread(target=self._read_commands, name="bulkhead-commands", daemon=True)
+        reader.start()
+
+    def _read_commands(self) -> None:
+        try:
+            for message in self.channel.messages():
+                kind = message.get("type")
+                if kind == "run":
+                    self.queue.add(message["indices"])
+                elif kind == "steal":
+                    given = self.queue.steal(message["indices"])
+                    self.channel.send({"type": "stolen", "indices": given})
+                elif kind == "finish":
+                    self.queue.finish()
+                elif kind == "stop":
+                    dropped = self.queue.stop()
+                    self.channel.send({"type": "stolen", "indices": dropped})
+                else:
+                    self.channel.send({"type": "internal_error", "text": f"unknown command {kind!r}"})
+        except Exception as exc:  # a broken channel: end the session rather than hang
+            try:
+                self.channel.send({"type": "internal_error", "text": f"command channel failed: {exc!r}"})
+            except OSError:
+                pass
+        # The supervisor closed its side (or the channel broke): no more work can come.
+        self.queue.stop()
+
+    # -- session start: header -----------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> Generator[None, Any, None]:
+        # Let pytest's own terminal reporter print its header, into a buffer we forward, so the
+        # supervisor prints exactly what pytest would (platform, rootdir, plugins, plugin lines).
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        buffer = io.StringIO()
+        saved = None
+        if reporter is not None:
+            saved = reporter._tw
+            writer = TerminalWriter(file=buffer)
+            writer.hasmarkup = self.color
+            writer.fullwidth = self.width
+            reporter._tw = writer
+        try:
+            yield
+        finally:
+            if reporter is not None:
+                reporter._tw = saved
+        self.channel.send({"type": "session", **self._session_info(buffer.getvalue())})
+
+    def _session_info(self, header: str) -> Dict[str, Any]:
+        option = self.config.option
+        return {
+            "rootdir": str(self.config.rootpath),
+            "headerLines": header.splitlines(),
+            "verbosity": self.config.get_verbosity(),
+            "color": self.color,
+            "reportChars": _report_chars(self.config),
+            "durations": getattr(option, "durations", None),
+            "durationsMin": float(getattr(option, "durations_min", 0.005) or 0.0),
+            "maxfail": int(option.maxfail or 0),
+            "continueOnCollectionErrors": bool(option.continue_on_collection_errors),
+            "xdistRequested": self.xdist_requested,
+            "pythonVersion": platform.python_version(),
+            "pytestVersion": pytest.__version__,
+        }
+
+    # -- collection ----------------------------------------------------------------------------
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            rendered = self.renderer.collect_report(report)
+            self.collect_errors.append(rendered)
+            self.channel.send({"type": "collect_error", "report": rendered})
+
+    def pytest_deselected(self, items: List[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._send_collected(session, interrupted=None)
+
+    def _send_collected(self, session: pytest.Session, interrupted: Optional[str]) -> None:
+        if self.collected_sent:
+            return
+        self.collected_sent = True
+        tests = []
+        for item in session.items:
+            file, line, _domain = item.location
+            tests.append(
+                {
+                    "id": item.nodeid,
+                    "file": str(file),
+                    "line": line,
+                    "markers": sorted({mark.name for mark in item.iter_markers()}),
+                    "scope": item.nodeid.split("::", 1)[0],
+                }
+            )
+        self.channel.send(
+            {
+                "type": "collected",
+                "tests": tests,
+                "deselected": self.deselected,
+                "errors": len(self.collect_errors),
+                "interrupted": interrupted,
+            }
+        )
+
+    # -- running -------------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        items = session.items
+        while True:
+            pair = self.queue.next_pair()
+            if pair is None:
+                break
+            index, following = pair
+            nextitem = items[following] if following is not None else None
+            items[index].config.hook.pytest_runtest_protocol(item=items[index], nextitem=nextitem)
+            if session.shouldfail or session.shouldstop:
+                break
+        return True
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.channel.send({"type": "started", "id": nodeid})
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        message = self.renderer.test_report(report, self.report_passed_sections)
+        self.channel.send({"type": "report", "report": message})
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        self.channel.send({"type": "finished", "id": nodeid})
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        self.channel.send({"type": "warning", "warning": warning_record(self.config, warning_message, when, nodeid)})
+
+    def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
+        self.channel.send({"type": "internal_error", "text": str(excrepr)})
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
+        # Collection that pytest itself interrupted (-x on a collection error) never reaches
+        # pytest_collection_finish: report what was collected so the supervisor is not left waiting.
+        interrupted = session.shouldfail or session.shouldstop
+        self._send_collected(session, interrupted=str(interrupted) if interrupted else None)
+        self.channel.send({"type": "done", "exitstatus": int(exitstatus)})
+
+
+def _decide_color(config: pytest.Config) -> bool:
+    choice = getattr(config.option, "color", "auto")
+    if choice == "yes":
+        return True
+    if choice == "no":
+        return False
+    return os.environ.get("BULKHEAD_COLOR") == "1"
+
+
+def _terminal_width() -> int:
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "80")))
+    except ValueError:
+        return 80
+
+
+def _report_chars(config: pytest.Config) -> str:
+    try:
+        from _pytest.terminal import getreportopt
+
+        return getreportopt(config)
+    except Exception:  # an older pytest without the helper
+        return str(getattr(config.option, "reportchars", "fE"))
+
+
+def _wants_passed_sections(config: pytest.Config) -> bool:
+    chars = _report_chars(config)
+    return "P" in chars or "A" in chars

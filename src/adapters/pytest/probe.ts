@@ -1,0 +1,56 @@
+/**
+ * The check made once before any worker starts: is there a Python, can it import pytest, and are
+ * both new enough. Each failure becomes one line that names the problem and the fix.
+ */
+export const MIN_PYTHON: readonly [number, number] = [3, 9];
+export const MIN_PYTEST: readonly [number, number] = [7, 0];
+
+export const PROBE_SCRIPT = [
+  'import json, sys',
+  'info = {"python": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable}',
+  'try:',
+  '    import pytest',
+  '    info["pytest"] = pytest.__version__',
+  'except Exception as exc:',
+  '    info["pytest_error"] = "%s: %s" % (type(exc).__name__, exc)',
+  'print(json.dumps(info))',
+].join('\n');
+
+export type ProbeVerdict =
+  | { ok: true; python: string; pytest: string; executable: string }
+  | { ok: false; message: string };
+
+export function judgeProbe(python: string, stdout: string, stderr: string): ProbeVerdict {
+  let info: { python?: string; pytest?: string; pytest_error?: string; executable?: string };
+  try {
+    info = JSON.parse(stdout.trim().split('\n').pop() ?? '') as typeof info;
+  } catch {
+    const detail = stderr.trim().split('\n').pop() ?? 'no output';
+    return { ok: false, message: `'${python}' did not run as a Python interpreter (${detail}); set --python to a python3` };
+  }
+  const pythonVersion = info.python ?? '0.0.0';
+  if (olderThan(pythonVersion, MIN_PYTHON)) {
+    return {
+      ok: false,
+      message: `'${python}' is Python ${pythonVersion}; bulkhead needs Python >= ${MIN_PYTHON.join('.')} (set --python)`,
+    };
+  }
+  if (!info.pytest) {
+    return {
+      ok: false,
+      message: `pytest is not importable by '${python}' (${info.pytest_error ?? 'unknown error'}); install it with '${python} -m pip install pytest' or set --python to the interpreter of your project's environment`,
+    };
+  }
+  if (olderThan(info.pytest, MIN_PYTEST)) {
+    return {
+      ok: false,
+      message: `pytest ${info.pytest} (of '${python}') is too old; bulkhead needs pytest >= ${MIN_PYTEST.join('.')}: '${python} -m pip install -U pytest'`,
+    };
+  }
+  return { ok: true, python: pythonVersion, pytest: info.pytest, executable: info.executable ?? python };
+}
+
+function olderThan(version: string, minimum: readonly [number, number]): boolean {
+  const [major = 0, minor = 0] = version.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  return major < minimum[0] || (major === minimum[0] && minor < minimum[1]);
+}

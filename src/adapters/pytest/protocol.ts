@@ -1,0 +1,138 @@
+/**
+ * The pytest worker protocol, supervisor side. One newline-delimited JSON object per message, on
+ * a dedicated channel (fd 3), never on stdout/stderr. Every incoming message is validated here;
+ * anything that does not parse is a protocol violation by that worker, never a crash of ours.
+ * The Python side is python/bulkhead_pytest/worker.py.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+const phaseReport = z.object({
+  testId: z.string(),
+  when: z.enum(['setup', 'call', 'teardown']),
+  outcome: z.enum(['passed', 'failed', 'skipped']),
+  category: z.string(),
+  letter: z.string(),
+  word: z.string(),
+  duration: z.number(),
+  longrepr: z.string(),
+  longreprTerminal: z.string(),
+  crashMessage: z.string().nullable(),
+  skip: z
+    .object({
+      path: z.string(),
+      line: z.number().int().nullable(),
+      reason: z.string(),
+      foldPath: z.string(),
+      foldLine: z.number().int().nullable(),
+    })
+    .nullable(),
+  wasxfail: z.string().nullable(),
+  headLine: z.string(),
+  sections: z.array(z.tuple([z.string(), z.string()])),
+  userProperties: z.array(z.tuple([z.string(), z.string()])),
+  summaryLine: z.string(),
+  location: z.object({ file: z.string(), line: z.number().int().nullable(), domain: z.string() }),
+});
+
+const collectError = z.object({
+  nodeid: z.string(),
+  summaryLine: z.string(),
+  longrepr: z.string(),
+  longreprTerminal: z.string(),
+  crashMessage: z.string().nullable(),
+});
+
+const collectedTest = z.object({
+  id: z.string(),
+  file: z.string(),
+  line: z.number().int().nullable(),
+  markers: z.array(z.string()),
+  scope: z.string(),
+});
+
+const warning = z.object({
+  message: z.string(),
+  location: z.string(),
+  category: z.string(),
+  filename: z.string(),
+  lineno: z.number().int(),
+  nodeid: z.string(),
+  when: z.string(),
+});
+
+export const workerMessage = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('hello'),
+    protocol: z.number().int(),
+    pid: z.number().int(),
+    python: z.string(),
+    pytest: z.string(),
+  }),
+  z.object({
+    type: z.literal('session'),
+    rootdir: z.string(),
+    headerLines: z.array(z.string()),
+    verbosity: z.number().int(),
+    color: z.boolean(),
+    reportChars: z.string(),
+    durations: z.number().int().nullable(),
+    durationsMin: z.number(),
+    maxfail: z.number().int(),
+    continueOnCollectionErrors: z.boolean(),
+    xdistRequested: z.string().nullable(),
+    pythonVersion: z.string(),
+    pytestVersion: z.string(),
+  }),
+  z.object({ type: z.literal('collect_error'), report: collectError }),
+  z.object({
+    type: z.literal('collected'),
+    tests: z.array(collectedTest),
+    deselected: z.number().int(),
+    errors: z.number().int(),
+    interrupted: z.string().nullable(),
+  }),
+  z.object({ type: z.literal('started'), id: z.string() }),
+  z.object({ type: z.literal('report'), report: phaseReport }),
+  z.object({ type: z.literal('finished'), id: z.string() }),
+  z.object({ type: z.literal('warning'), warning }),
+  z.object({ type: z.literal('stolen'), indices: z.array(z.number().int()) }),
+  z.object({ type: z.literal('internal_error'), text: z.string() }),
+  z.object({ type: z.literal('done'), exitstatus: z.number().int() }),
+]);
+
+export type WorkerMessage = z.infer<typeof workerMessage>;
+
+/** Commands the supervisor sends to a worker. Tests are named by their index in the collection. */
+export type WorkerCommand =
+  | { type: 'run'; indices: number[] }
+  | { type: 'steal'; indices: number[] }
+  | { type: 'finish' }
+  | { type: 'stop' };
+
+export type DecodeResult = { ok: true; message: WorkerMessage } | { ok: false; error: string };
+
+export function decodeWorkerMessage(line: string): DecodeResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return { ok: false, error: `not JSON: ${preview(line)}` };
+  }
+  const parsed = workerMessage.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '(message)'}: ${issue.message}` : 'invalid';
+    return { ok: false, error: `invalid message (${where}): ${preview(line)}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+export function encodeCommand(command: WorkerCommand): string {
+  return `${JSON.stringify(command)}\n`;
+}
+
+function preview(line: string): string {
+  return line.length > 120 ? `${line.slice(0, 120)}...` : line;
+}

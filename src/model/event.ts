@@ -1,0 +1,57 @@
+import type { ExitCause } from './cause.js';
+import type { FinalOutcome } from './outcome.js';
+import type { CollectErrorReport, PhaseReport, WarningRecord } from './report.js';
+import type { TestInfo } from './test.js';
+
+/** What the run knows about the pytest session, reported by the first worker. */
+export interface SessionInfo {
+  rootdir: string;
+  /** pytest's own header lines (platform, rootdir, plugins, plugin headers), rendered. */
+  headerLines: string[];
+  verbosity: number;
+  color: boolean;
+  /** pytest's -r characters, already expanded (e.g. "fE"). */
+  reportChars: string;
+  /** `--durations` (null when not asked for) and `--durations-min`. */
+  durations: number | null;
+  durationsMin: number;
+  maxfail: number;
+  continueOnCollectionErrors: boolean;
+  /** `-n`/`--numprocesses` seen in the pytest arguments or ini (pytest-xdist), which bulkhead replaces. */
+  xdistRequested: string | null;
+  pythonVersion: string;
+  pytestVersion: string;
+}
+
+/**
+ * Everything that happens in a run, as plain JSON. Reporters only consume these, so a recorded
+ * run can be replayed into any reporter.
+ */
+export type RunEventBody =
+  | { type: 'run_started'; workers: number; pytestArgs: string[]; cwd: string; artifactsDir: string }
+  | { type: 'session_info'; info: SessionInfo }
+  | { type: 'notice'; message: string }
+  | {
+      type: 'collection_finished';
+      tests: TestInfo[];
+      deselected: number;
+      errors: CollectErrorReport[];
+    }
+  | { type: 'worker_started'; worker: number; pid: number | null }
+  | { type: 'worker_ready'; worker: number; collectSeconds: number }
+  | { type: 'worker_exited'; worker: number; pid: number | null; cause: ExitCause; testId: string | null }
+  | { type: 'test_started'; testId: string; worker: number }
+  | { type: 'test_report'; worker: number; report: PhaseReport }
+  | { type: 'test_finished'; testId: string; worker: number; outcome: FinalOutcome; duration: number }
+  | { type: 'warning'; warning: WarningRecord }
+  | { type: 'run_finished'; exitCode: number; reason: RunEndReason; durationSeconds: number };
+
+export type RunEndReason =
+  | { kind: 'completed' }
+  | { kind: 'maxfail'; failures: number }
+  | { kind: 'collection_errors'; errors: number }
+  | { kind: 'no_tests' }
+  | { kind: 'interrupted'; detail: string }
+  | { kind: 'aborted'; detail: string };
+
+export type RunEvent = RunEventBody & { seq: number; t: number };

@@ -1,0 +1,17 @@
+/** A collected test as the framework reported it. `id` is the framework's own node id. */
+export interface TestInfo {
+  id: string;
+  /** Path of the file that defines the test, relative to the rootdir. */
+  file: string;
+  /** 0-based line as pytest's `item.location` gives it, or null when unknown. */
+  line: number | null;
+  /** Names of the markers on the test (own and inherited). */
+  markers: string[];
+  /**
+   * The scope whose fixtures tests share most often (the module for pytest). Tests with the same
+   * scope key are kept together on one worker where that saves fixture setup.
+   */
+  scope: string;
+}
+
+export type WorkerId = number;

@@ -1,0 +1,25 @@
+import type { FinalOutcome } from '../model/outcome.js';
+import type { PhaseReport } from '../model/report.js';
+
+/**
+ * The one final outcome of a test from its phase reports, as pytest would judge it: a failed call
+ * is a failure; a failed setup or teardown is an error; a skip (or an xfail) is a skip.
+ */
+export function outcomeFromReports(reports: readonly PhaseReport[]): FinalOutcome {
+  const call = reports.find((report) => report.when === 'call');
+  if (call?.outcome === 'failed') return { kind: 'failed' };
+  if (reports.some((report) => report.outcome === 'failed')) return { kind: 'error' };
+  const skipped = reports.find((report) => report.outcome === 'skipped');
+  if (skipped) {
+    if (skipped.wasxfail !== null) return { kind: 'xfailed', reason: skipped.wasxfail };
+    return { kind: 'skipped', reason: skipped.skip?.reason ?? '' };
+  }
+  if (call?.wasxfail !== null && call?.wasxfail !== undefined) return { kind: 'xpassed' };
+  if (call) return { kind: 'passed' };
+  return { kind: 'error' };
+}
+
+/** Does this report count towards pytest's failure count (and so towards --maxfail)? */
+export function countsAsFailure(report: PhaseReport): boolean {
+  return report.outcome === 'failed' && report.wasxfail === null;
+}

@@ -1,0 +1,76 @@
+/**
+ * The central queue of tests not yet handed to a worker, grouped by scope (the module for pytest)
+ * so that a worker can be given more of the module it is already in, and its module fixtures
+ * are set up once instead of once per worker.
+ */
+export class ScopeQueue {
+  /** scope -> indices in collection order. */
+  private readonly byScope = new Map<string, number[]>();
+  private readonly scopeOf: readonly string[];
+  private total = 0;
+
+  constructor(scopes: readonly string[]) {
+    this.scopeOf = scopes;
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  /** Appends in collection order. */
+  pushBack(indices: readonly number[]): void {
+    for (const index of indices) {
+      this.bucket(index).push(index);
+      this.total += 1;
+    }
+  }
+
+  /** Puts tests back at the front of their scope (they were handed out once already). */
+  pushFront(indices: readonly number[]): void {
+    for (const index of [...indices].reverse()) {
+      this.bucket(index).unshift(index);
+      this.total += 1;
+    }
+  }
+
+  remaining(scope: string): number {
+    return this.byScope.get(scope)?.length ?? 0;
+  }
+
+  /** The first scope (in collection order) with tests left, preferring ones no worker is in. */
+  pickScope(busy: ReadonlySet<string>): string | null {
+    let fallback: string | null = null;
+    for (const [scope, indices] of this.byScope) {
+      if (indices.length === 0) continue;
+      if (!busy.has(scope)) return scope;
+      fallback ??= scope;
+    }
+    return fallback;
+  }
+
+  take(scope: string, count: number): number[] {
+    const indices = this.byScope.get(scope);
+    if (!indices || count <= 0) return [];
+    const taken = indices.splice(0, count);
+    this.total -= taken.length;
+    if (indices.length === 0) this.byScope.delete(scope);
+    return taken;
+  }
+
+  drain(): number[] {
+    const all = [...this.byScope.values()].flat();
+    this.byScope.clear();
+    this.total = 0;
+    return all;
+  }
+
+  private bucket(index: number): number[] {
+    const scope = this.scopeOf[index] ?? '';
+    let indices = this.byScope.get(scope);
+    if (!indices) {
+      indices = [];
+      this.byScope.set(scope, indices);
+    }
+    return indices;
+  }
+}

@@ -1,0 +1,1 @@
+export { signalProcessGroup, isProcessAlive, SPAWN_DETACHED } from './linux.js';
