@@ -23,11 +23,9 @@ class Renderer:
     def terminal_text(self, longrepr: Any) -> str:
         if longrepr is None:
             return ""
-        if not self._color:
-            return longrepr_text(longrepr)
         buffer = io.StringIO()
         writer = TerminalWriter(file=buffer)
-        writer.hasmarkup = True
+        writer.hasmarkup = self._color
         writer.code_highlight = self._code_highlight
         writer.fullwidth = self._width
         if hasattr(longrepr, "toterminal"):

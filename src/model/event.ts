@@ -12,9 +12,12 @@ export interface SessionInfo {
   color: boolean;
   /** pytest's -r characters, already expanded (e.g. "fE"). */
   reportChars: string;
-  /** `--durations` (null when not asked for) and `--durations-min`. */
+  /** `--durations` (null when not asked for) and `--durations-min` (null: pytest's default). */
   durations: number | null;
-  durationsMin: number;
+  durationsMin: number | null;
+  /** `--tb` and `--show-capture`. */
+  tbStyle: string;
+  showCapture: string;
   maxfail: number;
   continueOnCollectionErrors: boolean;
   /** `-n`/`--numprocesses` seen in the pytest arguments or ini (pytest-xdist), which bulkhead replaces. */

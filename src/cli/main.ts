@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from '../model/exit-code.js';
+import { runCommand, type RunFlags } from './run-command.js';
+import { UsageError } from './usage-error.js';
+
+const program = new Command('bulkhead')
+  .description('Runs a pytest suite on supervised parallel workers: no run takes the machine down, no result is lost.')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+program
+  .command('run')
+  .description('run the suite; arguments after -- go to pytest unchanged')
+  .argument('[pytest-args...]', 'pytest arguments (paths, -k, -m, -x, ...), after --')
+  .option('-w, --workers <n>', "number of worker processes, or 'auto' (one per CPU)", 'auto')
+  .option('--python <path>', 'Python interpreter that has pytest (default: $BULKHEAD_PYTHON or python3)')
+  .option('--junit <path>', "write JUnit XML like pytest's --junitxml")
+  .option('--json <path>', "write bulkhead's versioned JSON result file")
+  .addOption(new Option('--no-artifacts', 'keep no worker logs under .bulkhead/runs'))
+  .action(async (pytestArgs: string[], flags: RunFlags) => {
+    process.exitCode = await runCommand(pytestArgs, flags);
+  });
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are not errors; everything else is a usage error, reported on one line.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        process.exit(ExitCode.OK);
+      }
+      process.exit(ExitCode.USAGE_ERROR);
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`bulkhead: error: ${error.message}\n`);
+      process.exit(ExitCode.USAGE_ERROR);
+    }
+    process.stderr.write(`bulkhead: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(ExitCode.INTERNAL_ERROR);
+  }
+}
+
+void main();

@@ -1,0 +1,65 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { ExitCode } from '../model/exit-code.js';
+import { JsonReporter } from '../reporters/json-reporter.js';
+import { JunitReporter } from '../reporters/junit.js';
+import type { Reporter } from '../reporters/reporter.js';
+import { TerminalReporter } from '../reporters/terminal/terminal-reporter.js';
+import { runTests } from '../runner/run.js';
+import { UsageError } from './usage-error.js';
+
+export interface RunFlags {
+  workers: string;
+  python?: string;
+  junit?: string;
+  json?: string;
+  artifacts: boolean;
+}
+
+export function parseWorkers(value: string): number {
+  if (value === 'auto') return Math.max(1, availableParallelism());
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`--workers must be a positive integer or 'auto' (got '${value}')`);
+  }
+  return Number(value);
+}
+
+export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise<number> {
+  const workers = parseWorkers(flags.workers);
+  const cwd = process.cwd();
+  const color = decideColor();
+  const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
+  const write = (text: string): void => {
+    process.stdout.write(text);
+  };
+  const reporters: Reporter[] = [new TerminalReporter(write, { color, width: columns })];
+  if (flags.junit) reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
+  if (flags.json) reporters.push(new JsonReporter(resolve(cwd, flags.json)));
+  const outcome = await runTests(
+    {
+      cwd,
+      python: flags.python ?? process.env.BULKHEAD_PYTHON ?? 'python3',
+      workers,
+      pytestArgs,
+      color,
+      columns,
+      startupFailureLimit: 3,
+      keepArtifacts: flags.artifacts,
+    },
+    reporters,
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  if (outcome.error !== null) process.stderr.write(`bulkhead: error: ${outcome.error}\n`);
+  return outcome.exitCode;
+}
+
+/** Colour as pytest decides it: NO_COLOR/FORCE_COLOR/PY_COLORS, else whether stdout is a terminal. */
+function decideColor(): boolean {
+  const env = process.env;
+  if (env.PY_COLORS === '1') return true;
+  if (env.PY_COLORS === '0') return false;
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR) return true;
+  return Boolean(process.stdout.isTTY) && env.TERM !== 'dumb';
+}
+

@@ -1,0 +1,153 @@
+/**
+ * `--json PATH`: bulkhead's own result file. Stable and versioned: fields are only ever added
+ * within a version; a change of meaning bumps `version`.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ExitCause } from '../model/cause.js';
+import type { RunEndReason, RunEvent } from '../model/event.js';
+import { OUTCOME_KINDS, type FinalOutcome, type OutcomeKind } from '../model/outcome.js';
+import type { Phase } from '../model/report.js';
+import type { TestInfo } from '../model/test.js';
+import type { Reporter } from './reporter.js';
+
+export const JSON_FORMAT_VERSION = 1;
+
+interface JsonPhase {
+  when: Phase;
+  outcome: string;
+  duration: number;
+  longrepr: string;
+  sections: Array<[string, string]>;
+}
+
+interface JsonTest {
+  id: string;
+  file: string;
+  line: number | null;
+  markers: string[];
+  outcome: OutcomeKind;
+  /** Skip/xfail reason, not-run reason, or the crash description. */
+  reason: string | null;
+  cause: ExitCause | null;
+  stderrTail: string | null;
+  duration: number;
+  worker: number | null;
+  phases: JsonPhase[];
+}
+
+export class JsonReporter implements Reporter {
+  readonly name = 'json';
+  private readonly tests = new Map<string, JsonTest>();
+  private readonly order: string[] = [];
+  private started = new Date();
+  private run: Record<string, unknown> = {};
+  private collectErrors: Array<{ nodeid: string; longrepr: string }> = [];
+  private warnings = 0;
+  private deselected = 0;
+  private end: { exitCode: number; reason: RunEndReason; durationSeconds: number } | null = null;
+
+  constructor(private readonly path: string) {}
+
+  onEvent(event: RunEvent): void {
+    switch (event.type) {
+      case 'run_started':
+        this.started = new Date();
+        this.run = { workers: event.workers, pytestArgs: event.pytestArgs, cwd: event.cwd, artifactsDir: event.artifactsDir };
+        break;
+      case 'session_info':
+        this.run = { ...this.run, rootdir: event.info.rootdir, python: event.info.pythonVersion, pytest: event.info.pytestVersion };
+        break;
+      case 'collection_finished':
+        for (const test of event.tests) this.entry(test);
+        this.deselected = event.deselected;
+        this.collectErrors = event.errors.map((error) => ({ nodeid: error.nodeid, longrepr: error.longrepr }));
+        break;
+      case 'test_report': {
+        const test = this.tests.get(event.report.testId);
+        if (!test) break;
+        test.worker = event.worker;
+        test.phases.push({
+          when: event.report.when,
+          outcome: event.report.outcome,
+          duration: event.report.duration,
+          longrepr: event.report.longrepr,
+          sections: event.report.sections,
+        });
+        break;
+      }
+      case 'test_finished': {
+        const test = this.tests.get(event.testId);
+        if (!test) break;
+        test.outcome = event.outcome.kind;
+        test.duration = event.duration;
+        test.reason = reasonOf(event.outcome);
+        if (event.outcome.kind === 'crashed') {
+          test.cause = event.outcome.cause;
+          test.stderrTail = event.outcome.stderrTail;
+          test.worker = event.outcome.worker;
+        }
+        break;
+      }
+      case 'warning':
+        this.warnings += 1;
+        break;
+      case 'run_finished':
+        this.end = { exitCode: event.exitCode, reason: event.reason, durationSeconds: event.durationSeconds };
+        break;
+      default:
+        break;
+    }
+  }
+
+  async close(): Promise<void> {
+    const tests = this.order.map((id) => this.tests.get(id)!);
+    const summary: Record<string, number> = Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, 0]));
+    for (const test of tests) summary[test.outcome] = (summary[test.outcome] ?? 0) + 1;
+    const document = {
+      format: 'bulkhead-results',
+      version: JSON_FORMAT_VERSION,
+      run: {
+        ...this.run,
+        startedAt: this.started.toISOString(),
+        durationSeconds: this.end?.durationSeconds ?? null,
+        exitCode: this.end?.exitCode ?? null,
+        end: this.end?.reason ?? null,
+      },
+      summary: { total: tests.length, ...summary, deselected: this.deselected, collectErrors: this.collectErrors.length, warnings: this.warnings },
+      collectErrors: this.collectErrors,
+      tests,
+    };
+    mkdirSync(dirname(this.path), { recursive: true });
+    writeFileSync(this.path, `${JSON.stringify(document, null, 2)}\n`);
+  }
+
+  private entry(test: TestInfo): void {
+    if (this.tests.has(test.id)) return;
+    this.order.push(test.id);
+    this.tests.set(test.id, {
+      id: test.id,
+      file: test.file,
+      line: test.line,
+      markers: test.markers,
+      outcome: 'not_run',
+      reason: 'never scheduled',
+      cause: null,
+      stderrTail: null,
+      duration: 0,
+      worker: null,
+      phases: [],
+    });
+  }
+}
+
+function reasonOf(outcome: FinalOutcome): string | null {
+  switch (outcome.kind) {
+    case 'skipped':
+    case 'xfailed':
+    case 'not_run':
+      return outcome.reason;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The pieces of pytest's --junitxml that are about text rather than test results: its
+ * `bin_xml_escape`, `mangle_test_address`, Python's `ElementTree.tostring` serialisation, its
+ * `f"{x:.3f}"` and `datetime.isoformat()`. Each one copies the Python behaviour byte for byte.
+ */
+
+/**
+ * pytest's `bin_xml_escape`: characters XML cannot carry become a visible `#xAB` (not an XML
+ * escape). pytest's class ends in `\u10000-\u10ffff`, which Python reads as `\u1000` + `0-\u10ff`,
+ * so characters beyond the BMP (emoji) are replaced too; so are DEL and lone surrogates.
+ */
+const ILLEGAL_XML = /[^\t\n\r\x20-\x7e\x80-\ud7ff\ue000-\ufffd]/gu;
+
+export function binXmlEscape(text: string): string {
+  return text.replace(ILLEGAL_XML, (char) => {
+    const code = char.codePointAt(0)!;
+    return `#x${code.toString(16).toUpperCase().padStart(code <= 0xff ? 2 : 4, '0')}`;
+  });
+}
+
+/** pytest's `mangle_test_address`: `dir/test_x.py::Class::test[p]` to `['dir.test_x', 'Class', 'test[p]']`. */
+export function mangleTestAddress(address: string): string[] {
+  const bracket = address.indexOf('[');
+  const path = bracket < 0 ? address : address.slice(0, bracket);
+  const params = bracket < 0 ? '' : address.slice(bracket);
+  const names = path.split('::');
+  // Python's `\.py$` also matches before one trailing newline.
+  names[0] = names[0]!.replaceAll('/', '.').replace(/\.py(?=\n?$)/, '');
+  names[names.length - 1] += params;
+  return names;
+}
+
+/** An element as ElementTree builds it: attributes in insertion order, optional text, children. */
+export interface XmlElement {
+  tag: string;
+  attrs: Array<[string, string]>;
+  text: string | null;
+  children: XmlElement[];
+}
+
+export function element(
+  tag: string,
+  attrs: Array<[string, string]>,
+  text: string | null = null,
+  children: XmlElement[] = [],
+): XmlElement {
+  return { tag, attrs, text, children };
+}
+
+/** ElementTree's `_escape_cdata`. */
+function escapeText(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** ElementTree's `_escape_attrib` (Python 3.9+). */
+function escapeAttribute(text: string): string {
+  return escapeText(text)
+    .replaceAll('"', '&quot;')
+    .replaceAll('\r', '&#13;')
+    .replaceAll('\n', '&#10;')
+    .replaceAll('\t', '&#09;');
+}
+
+/** `ET.tostring(element, encoding="unicode")`: no declaration, `<tag />` when empty. */
+export function serialize(node: XmlElement): string {
+  let out = `<${node.tag}`;
+  for (const [name, value] of node.attrs) out += ` ${name}="${escapeAttribute(value)}"`;
+  if (!node.text && node.children.length === 0) return `${out} />`;
+  out += '>';
+  if (node.text) out += escapeText(node.text);
+  for (const child of node.children) out += serialize(child);
+  return `${out}</${node.tag}>`;
+}
+
+/**
+ * Python's `f"{x:.3f}"`. JavaScript's toFixed agrees except on exact binary ties (x = k/16 with k
+ * odd, such as 0.0625), where Python rounds half to even and toFixed rounds up.
+ */
+export function formatSeconds(x: number): string {
+  const scaled = x * 2000;
+  if (Number.isFinite(x) && Number.isInteger(scaled) && Math.abs(scaled) % 2 === 1 && Math.abs(scaled) < 2 ** 53) {
+    const low = Math.floor(x * 1000);
+    const even = low % 2 === 0 ? low : low + 1;
+    const fixed = (even / 1000).toFixed(3);
+    return even === 0 && x < 0 ? `-${fixed}` : fixed;
+  }
+  return x.toFixed(3);
+}
+
+/** `datetime.fromtimestamp(t, timezone.utc).astimezone().isoformat()`: local time with its offset. */
+export function isoTimestamp(date: Date): string {
+  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+  const day = `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  // Python omits the fraction when the microseconds are zero; a Date only has milliseconds.
+  const fraction = date.getMilliseconds() === 0 ? '' : `.${pad(date.getMilliseconds() * 1000, 6)}`;
+  const offset = -date.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${day}T${time}${fraction}${zone}`;
+}

@@ -1,0 +1,85 @@
+import type { FinalOutcome } from '../../model/outcome.js';
+import type { CollectErrorReport, PhaseReport, WarningRecord } from '../../model/report.js';
+
+/** pytest's order of the summary line; categories it does not know follow in first-seen order. */
+const KNOWN_TYPES = ['failed', 'passed', 'skipped', 'deselected', 'xfailed', 'xpassed', 'warnings', 'error'];
+
+export type Crash = { testId: string; outcome: Extract<FinalOutcome, { kind: 'crashed' }> };
+
+/** What the summary needs, grouped by pytest's report categories, in arrival order. */
+export class RunStats {
+  readonly reports = new Map<string, PhaseReport[]>();
+  readonly collectErrors: CollectErrorReport[] = [];
+  readonly crashes: Crash[] = [];
+  readonly warnings: WarningRecord[] = [];
+  /** Every error, collection and setup/teardown, in the order pytest would list them. */
+  readonly errors: Array<{ kind: 'collect'; error: CollectErrorReport } | { kind: 'test'; report: PhaseReport }> = [];
+  /** All reports with a duration, for --durations. */
+  readonly timed: PhaseReport[] = [];
+  deselected = 0;
+  private readonly order: string[] = [];
+
+  addReport(report: PhaseReport): void {
+    this.timed.push(report);
+    if (report.category === '') return;
+    this.note(report.category);
+    let list = this.reports.get(report.category);
+    if (!list) {
+      list = [];
+      this.reports.set(report.category, list);
+    }
+    list.push(report);
+    if (report.category === 'error') this.errors.push({ kind: 'test', report });
+  }
+
+  addCollectError(error: CollectErrorReport): void {
+    this.note('error');
+    this.collectErrors.push(error);
+    this.errors.push({ kind: 'collect', error });
+  }
+
+  addCrash(crash: Crash): void {
+    this.note('crashed');
+    this.crashes.push(crash);
+  }
+
+  addWarning(warning: WarningRecord): void {
+    this.note('warnings');
+    this.warnings.push(warning);
+  }
+
+  count(category: string): number {
+    switch (category) {
+      case 'error':
+        return (this.reports.get('error')?.length ?? 0) + this.collectErrors.length;
+      case 'crashed':
+        return this.crashes.length;
+      case 'warnings':
+        return this.warnings.length;
+      case 'deselected':
+        return this.deselected;
+      default:
+        return this.reports.get(category)?.length ?? 0;
+    }
+  }
+
+  /** The categories of the summary line, in pytest's order. */
+  categories(): string[] {
+    const unknown = this.order.filter((category) => !KNOWN_TYPES.includes(category));
+    return [...KNOWN_TYPES, ...unknown].filter((category) => this.count(category) > 0);
+  }
+
+  /** pytest's main colour: red on failures or errors, yellow on warnings/xpass/unknown, else green. */
+  mainColor(): 'red' | 'yellow' | 'green' {
+    const present = new Set(this.categories());
+    if (present.has('failed') || present.has('error') || present.has('crashed')) return 'red';
+    const unknown = [...present].some((category) => !KNOWN_TYPES.includes(category));
+    if (present.has('warnings') || present.has('xpassed') || unknown) return 'yellow';
+    if (present.has('passed')) return 'green';
+    return 'yellow';
+  }
+
+  private note(category: string): void {
+    if (!this.order.includes(category)) this.order.push(category);
+  }
+}

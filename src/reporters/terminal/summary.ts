@@ -1,0 +1,253 @@
+/**
+ * The end-of-run sections, in pytest's order and format: ERRORS, FAILURES, warnings summary,
+ * PASSES, slowest durations, short test summary info, and the final stats line.
+ */
+import { describeCause } from '../../model/cause.js';
+import type { RunEndReason, SessionInfo } from '../../model/event.js';
+import type { PhaseReport } from '../../model/report.js';
+import type { Crash, RunStats } from './stats.js';
+import { formatSessionDuration, pluralize, type TermWriter } from './writer.js';
+
+const COLOR_FOR: Record<string, 'red' | 'green' | 'yellow'> = {
+  failed: 'red',
+  error: 'red',
+  crashed: 'red',
+  warnings: 'yellow',
+  passed: 'green',
+};
+
+export function crashText(crash: Crash): string {
+  const { outcome } = crash;
+  const who = `worker ${outcome.worker}${outcome.pid !== null ? ` (pid ${outcome.pid})` : ''}`;
+  return `${who} ${describeCause(outcome.cause)} while running ${crash.testId}`;
+}
+
+export function writeSummary(
+  tw: TermWriter,
+  stats: RunStats,
+  session: SessionInfo | null,
+  end: { reason: RunEndReason; durationSeconds: number },
+): void {
+  const showTracebacks = (session?.tbStyle ?? 'auto') !== 'no';
+  if (showTracebacks) {
+    writeErrors(tw, stats, session);
+    writeFailures(tw, stats, session);
+  }
+  writeWarnings(tw, stats);
+  if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
+  writeDurations(tw, stats, session);
+  writeShortSummary(tw, stats, session);
+  writeEnd(tw, end.reason);
+  writeStatsLine(tw, stats, end.durationSeconds, (session?.verbosity ?? 0) >= 0);
+}
+
+function writeSections(tw: TermWriter, report: PhaseReport, session: SessionInfo | null, only?: string): void {
+  const show = session?.showCapture ?? 'all';
+  if (show === 'no') return;
+  for (const [title, content] of report.sections) {
+    if (show !== 'all' && !title.includes(show)) continue;
+    if (only !== undefined && !title.includes(only)) continue;
+    tw.sep('-', title);
+    tw.line(content.endsWith('\n') ? content.slice(0, -1) : content);
+  }
+}
+
+function writeErrors(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+  if (stats.errors.length === 0) return;
+  tw.sep('=', 'ERRORS');
+  for (const entry of stats.errors) {
+    if (entry.kind === 'collect') {
+      tw.sep('_', `ERROR collecting ${entry.error.nodeid}`, { red: true, bold: true });
+      tw.line(entry.error.longreprTerminal);
+    } else {
+      tw.sep('_', `ERROR at ${entry.report.when} of ${entry.report.headLine}`, { red: true, bold: true });
+      if (entry.report.longreprTerminal) tw.line(entry.report.longreprTerminal);
+      writeSections(tw, entry.report, session);
+    }
+  }
+}
+
+function writeFailures(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+  const failed = stats.reports.get('failed') ?? [];
+  if (failed.length === 0 && stats.crashes.length === 0) return;
+  tw.sep('=', 'FAILURES');
+  const teardowns = new Map<string, PhaseReport>();
+  for (const report of stats.timed) if (report.when === 'teardown') teardowns.set(report.testId, report);
+  for (const report of failed) {
+    if ((session?.tbStyle ?? 'auto') === 'line') {
+      tw.line(report.longreprTerminal);
+      continue;
+    }
+    tw.sep('_', report.headLine, { red: true, bold: true });
+    if (report.longreprTerminal) tw.line(report.longreprTerminal);
+    writeSections(tw, report, session);
+    const teardown = teardowns.get(report.testId);
+    if (teardown && teardown !== report) writeSections(tw, teardown, session, 'teardown');
+  }
+  for (const crash of stats.crashes) {
+    tw.sep('_', crash.testId, { red: true, bold: true });
+    tw.line(tw.markup(`E   ${crashText(crash)}`, { red: true, bold: true }));
+    if (crash.outcome.stderrTail.trim()) {
+      tw.sep('-', 'worker stderr (last lines)');
+      tw.line(crash.outcome.stderrTail.replace(/\s+$/, ''));
+    }
+  }
+}
+
+function writeWarnings(tw: TermWriter, stats: RunStats): void {
+  if (stats.warnings.length === 0) return;
+  const byMessage = new Map<string, string[]>();
+  for (const warning of stats.warnings) {
+    const locations = byMessage.get(warning.message) ?? [];
+    if (warning.location) locations.push(warning.location);
+    byMessage.set(warning.message, locations);
+  }
+  tw.sep('=', 'warnings summary', { yellow: true, bold: false });
+  for (const [message, locations] of byMessage) {
+    let where = '';
+    if (locations.length < 10) {
+      where = locations.join('\n');
+    } else {
+      const perFile = new Map<string, number>();
+      for (const location of locations) {
+        const file = location.split('::', 1)[0]!;
+        perFile.set(file, (perFile.get(file) ?? 0) + 1);
+      }
+      where = [...perFile].map(([file, count]) => `${file}: ${count} warning${count > 1 ? 's' : ''}`).join('\n');
+    }
+    if (where) {
+      tw.line(where);
+      tw.line(message.split('\n').map((line) => `  ${line}`).join('\n').trimEnd());
+    } else {
+      tw.line(message.trimEnd());
+    }
+    tw.line();
+  }
+  tw.line('-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html');
+}
+
+function writePasses(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+  const passed = (stats.reports.get('passed') ?? []).filter((report) => report.sections.length > 0);
+  if (passed.length === 0) return;
+  tw.sep('=', 'PASSES');
+  for (const report of passed) {
+    tw.sep('_', report.headLine, { green: true, bold: true });
+    writeSections(tw, report, session);
+  }
+}
+
+function writeDurations(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+  if (!session || session.durations === null || stats.timed.length === 0) return;
+  const verbose = session.verbosity;
+  const minimum = session.durationsMin ?? (verbose < 2 ? 0.005 : 0);
+  let list = [...stats.timed].sort((a, b) => b.duration - a.duration);
+  if (session.durations === 0) {
+    tw.sep('=', 'slowest durations');
+  } else {
+    tw.sep('=', `slowest ${session.durations} durations`);
+    list = list.slice(0, session.durations);
+  }
+  for (let i = 0; i < list.length; i += 1) {
+    const report = list[i]!;
+    if (report.duration < minimum) {
+      tw.line('');
+      let message = `(${list.length - i} durations < ${formatG(minimum)}s hidden.`;
+      if (session.durationsMin === null) message += '  Use -vv to show these durations.';
+      tw.line(`${message})`);
+      break;
+    }
+    tw.line(`${report.duration.toFixed(2)}s ${report.when.padEnd(8)} ${report.testId}`);
+  }
+}
+
+function formatG(value: number): string {
+  return String(Number(value.toPrecision(6)));
+}
+
+function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+  const chars = session?.reportChars ?? 'fE';
+  const lines: string[] = [];
+  const word = (text: string, color: 'red' | 'yellow' | 'green'): string => tw.markup(text, { [color]: true });
+  for (const char of chars) {
+    switch (char) {
+      case 'f':
+        for (const report of stats.reports.get('failed') ?? []) lines.push(report.summaryLine);
+        for (const crash of stats.crashes) lines.push(`${word('CRASHED', 'red')} ${crash.testId} - ${crashText(crash)}`);
+        break;
+      case 'E':
+        for (const entry of stats.errors) {
+          lines.push(entry.kind === 'collect' ? entry.error.summaryLine : entry.report.summaryLine);
+        }
+        break;
+      case 'p':
+        for (const report of stats.reports.get('passed') ?? []) lines.push(report.summaryLine);
+        break;
+      case 's':
+        lines.push(...foldedSkips(stats).map((line) => `${word('SKIPPED', 'yellow')} ${line}`));
+        break;
+      case 'x':
+        for (const report of stats.reports.get('xfailed') ?? []) {
+          lines.push(`${word('XFAIL', 'yellow')} ${report.testId}${report.wasxfail ? ` - ${report.wasxfail}` : ''}`);
+        }
+        break;
+      case 'X':
+        for (const report of stats.reports.get('xpassed') ?? []) {
+          lines.push(`${word('XPASS', 'yellow')} ${report.testId}${report.wasxfail ? ` - ${report.wasxfail}` : ''}`);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (lines.length === 0) return;
+  tw.sep('=', 'short test summary info', { cyan: true, bold: true });
+  for (const line of lines) tw.line(line);
+}
+
+function foldedSkips(stats: RunStats): string[] {
+  const folded = new Map<string, { count: number; path: string; line: number | null; reason: string }>();
+  for (const report of stats.reports.get('skipped') ?? []) {
+    if (!report.skip) continue;
+    const { foldPath, foldLine, reason } = report.skip;
+    const key = JSON.stringify([foldPath, foldLine, reason]);
+    const entry = folded.get(key) ?? { count: 0, path: foldPath, line: foldLine, reason };
+    entry.count += 1;
+    folded.set(key, entry);
+  }
+  return [...folded.values()].map(({ count, path, line, reason }) => {
+    const text = reason.startsWith('Skipped: ') ? reason.slice('Skipped: '.length) : reason;
+    return line !== null ? `[${count}] ${path}:${line}: ${text}` : `[${count}] ${path}: ${text}`;
+  });
+}
+
+function writeEnd(tw: TermWriter, reason: RunEndReason): void {
+  switch (reason.kind) {
+    case 'maxfail':
+      tw.sep('!', `stopping after ${reason.failures} failures`, { red: true });
+      break;
+    case 'collection_errors':
+      tw.sep('!', `Interrupted: ${reason.errors} error${reason.errors === 1 ? '' : 's'} during collection`, { red: true });
+      break;
+    case 'interrupted':
+      tw.sep('!', reason.detail, { red: true });
+      break;
+    case 'aborted':
+      tw.line(reason.detail, { red: true });
+      break;
+    case 'completed':
+    case 'no_tests':
+      break;
+  }
+}
+
+function writeStatsLine(tw: TermWriter, stats: RunStats, seconds: number, withSeparator: boolean): void {
+  const main = stats.mainColor();
+  const parts = stats.categories().map((category) => {
+    const color = COLOR_FOR[category] ?? 'yellow';
+    return tw.markup(pluralize(stats.count(category), category), { [color]: true, bold: color === main });
+  });
+  const text = (parts.length > 0 ? parts.join(', ') : tw.markup('no tests ran', { yellow: true })) +
+    tw.markup(` in ${formatSessionDuration(seconds)}`, { [main]: true });
+  if (withSeparator) tw.sep('=', text, { [main]: true });
+  else tw.line(text, { [main]: true });
+}

@@ -1,0 +1,141 @@
+/**
+ * The terminal reporter: pytest's own header, progress and summary, reproduced from the event
+ * stream. Progress is xdist-style (results arrive from all workers at once, so there is no
+ * per-file line): letters with a percentage at each line end, or with -v one line per test.
+ */
+import type { RunEvent, SessionInfo } from '../../model/event.js';
+import type { Reporter } from '../reporter.js';
+import { RunStats } from './stats.js';
+import { writeSummary } from './summary.js';
+import { TermWriter, type Markup } from './writer.js';
+
+const LETTER_MARKUP: Record<string, Markup> = {
+  failed: { red: true },
+  error: { red: true },
+  passed: { green: true },
+  crashed: { red: true },
+};
+
+export class TerminalReporter implements Reporter {
+  readonly name = 'terminal';
+  private tw: TermWriter;
+  private readonly stats = new RunStats();
+  private session: SessionInfo | null = null;
+  private total = 0;
+  private done = 0;
+  private column = 0;
+  private workers = 0;
+
+  constructor(
+    private readonly out: (text: string) => void,
+    private readonly options: { color: boolean; width: number },
+  ) {
+    this.tw = new TermWriter(out, options.color, options.width);
+  }
+
+  onEvent(event: RunEvent): void {
+    switch (event.type) {
+      case 'run_started':
+        this.workers = event.workers;
+        break;
+      case 'session_info':
+        this.session = event.info;
+        this.tw = new TermWriter(this.out, event.info.color, this.options.width);
+        for (const line of event.info.headerLines) this.tw.line(line);
+        break;
+      case 'notice':
+        this.lineBreak();
+        this.tw.line(`bulkhead: ${event.message}`, { yellow: true });
+        break;
+      case 'collection_finished':
+        this.onCollected(event.tests.length, event.deselected, event.errors.length);
+        for (const error of event.errors) this.stats.addCollectError(error);
+        break;
+      case 'test_report':
+        this.stats.addReport(event.report);
+        this.progress(event.report.category, event.report.letter, event.report.word, event.report.testId, event.worker);
+        break;
+      case 'test_finished':
+        if (event.outcome.kind === 'crashed') {
+          this.stats.addCrash({ testId: event.testId, outcome: event.outcome });
+          this.progress('crashed', 'C', 'CRASHED', event.testId, event.worker);
+        }
+        if (event.outcome.kind !== 'not_run') this.done += 1;
+        break;
+      case 'warning':
+        this.stats.addWarning(event.warning);
+        break;
+      case 'run_finished':
+        if (this.session === null && event.reason.kind === 'aborted') {
+          // No worker got as far as a pytest session (pytest rejected the arguments, say):
+          // its own words are the whole story.
+          this.tw.line(`bulkhead: ${event.reason.detail}`, { red: true });
+          break;
+        }
+        this.finishProgress();
+        writeSummary(this.tw, this.stats, this.session, { reason: event.reason, durationSeconds: event.durationSeconds });
+        break;
+      default:
+        break;
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private get verbosity(): number {
+    return this.session?.verbosity ?? 0;
+  }
+
+  private onCollected(count: number, deselected: number, errors: number): void {
+    this.total = count;
+    this.stats.deselected = deselected;
+    if (this.verbosity < 0) return;
+    const parts = [`collected ${count + deselected} item${count + deselected === 1 ? '' : 's'}`];
+    if (errors > 0) parts.push(`${errors} error${errors === 1 ? '' : 's'}`);
+    if (deselected > 0) parts.push(`${deselected} deselected`, `${count} selected`);
+    this.tw.line(parts.join(' / '), { bold: true });
+    if (count > 0 && errors === 0) this.tw.line(`bulkhead: ${this.workers} worker${this.workers === 1 ? '' : 's'} [${count} item${count === 1 ? '' : 's'}]`);
+    this.tw.line();
+  }
+
+  private percent(): string {
+    const value = this.total > 0 ? Math.floor((this.done * 100) / this.total) : 100;
+    return `[${String(Math.min(100, value)).padStart(3)}%]`;
+  }
+
+  private progress(category: string, letter: string, word: string, testId: string, worker: number): void {
+    if (this.verbosity < -1) return;
+    const markup = LETTER_MARKUP[category] ?? { yellow: true };
+    if (this.verbosity > 0) {
+      if (!word) return;
+      // The percentage is that of finished tests; this report's own test counts once finished.
+      const pct = this.percent();
+      this.tw.line(`[w${worker}] ${pct} ${this.tw.markup(word, markup)} ${testId}`);
+      return;
+    }
+    if (!letter) return;
+    const room = this.tw.width - ' [100%]'.length;
+    if (this.column >= room) this.endProgressLine();
+    this.tw.write(letter, markup);
+    this.column += letter.length;
+  }
+
+  private endProgressLine(): void {
+    const pct = this.percent();
+    const pad = Math.max(1, this.tw.width - this.column - pct.length);
+    this.tw.line(`${' '.repeat(pad)}${pct}`, { green: true });
+    this.column = 0;
+  }
+
+  private finishProgress(): void {
+    if (this.column > 0) this.endProgressLine();
+    if (this.verbosity >= 0) this.tw.line();
+  }
+
+  private lineBreak(): void {
+    if (this.column > 0) {
+      this.tw.line();
+      this.column = 0;
+    }
+  }
+}
