@@ -1,0 +1,57 @@
+/**
+ * The layering of ARCHITECTURE.md, checked on every `npm test`: who may import whom.
+ * @type {import('dependency-cruiser').IConfiguration}
+ */
+const layer = (name) => `^src/${name}/`;
+const only = (from, allowed) => ({
+  name: `${from}-imports-only-${allowed.join('-')}`,
+  comment: `src/${from} may import only ${allowed.join(', ')}`,
+  severity: 'error',
+  from: { path: layer(from) },
+  to: { path: '^src/', pathNot: [layer(from), ...allowed.map(layer)] },
+});
+
+module.exports = {
+  forbidden: [
+    only('config', ['model', 'util']),
+    only('runner', ['scheduler', 'supervisor', 'adapters', 'reporters', 'model', 'util']),
+    only('scheduler', ['model', 'util']),
+    only('supervisor', ['model', 'util']),
+    only('adapters', ['model', 'util']),
+    only('reporters', ['model', 'util']),
+    only('util', ['model']),
+    {
+      name: 'model-imports-nothing',
+      comment: 'src/model holds plain data types and imports nothing else',
+      severity: 'error',
+      from: { path: '^src/model/' },
+      to: { path: '^src/', pathNot: '^src/model/' },
+    },
+    {
+      name: 'scheduler-is-pure',
+      comment: 'src/scheduler makes decisions only: no processes, files, timers or clocks',
+      severity: 'error',
+      from: { path: '^src/scheduler/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'only-cli-exits',
+      comment: 'nothing imports the CLI; it is the top layer',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

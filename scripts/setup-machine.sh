@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite and benchmarks use, if they are missing:
+# pytest-xdist (the comparison point and the `addopts = -n auto` test) and pytest-timeout.
+set -euo pipefail
+need=()
+[ -d /usr/lib/python3/dist-packages/xdist ] || need+=(python3-pytest-xdist)
+[ -f /usr/lib/python3/dist-packages/pytest_timeout.py ] || need+=(python3-pytest-timeout)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-machine: need root to install ${need[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+echo "setup-machine: ok"
