@@ -6,10 +6,11 @@
 
 /**
  * pytest's `bin_xml_escape`: characters XML cannot carry become a visible `#xAB` (not an XML
- * escape). pytest's class ends in `\u10000-\u10ffff`, which Python reads as `\u1000` + `0-\u10ff`,
- * so characters beyond the BMP (emoji) are replaced too; so are DEL and lone surrogates.
+ * escape). pytest's class ends in `\u10000-\u10ffff`, which Python reads as `\u1000` + `0-\u10ff`:
+ * so characters beyond the BMP (emoji) are replaced, and DEL, which pytest means to replace, is
+ * not (`0-\u10ff` lets it through). Lone surrogates are replaced.
  */
-const ILLEGAL_XML = /[^\t\n\r\x20-\x7e\x80-\ud7ff\ue000-\ufffd]/gu;
+const ILLEGAL_XML = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd]/gu;
 
 export function binXmlEscape(text: string): string {
   return text.replace(ILLEGAL_XML, (char) => {
@@ -77,12 +78,12 @@ export function serialize(node: XmlElement): string {
  * odd, such as 0.0625), where Python rounds half to even and toFixed rounds up.
  */
 export function formatSeconds(x: number): string {
-  const scaled = x * 2000;
-  if (Number.isFinite(x) && Number.isInteger(scaled) && Math.abs(scaled) % 2 === 1 && Math.abs(scaled) < 2 ** 53) {
+  // The only exact ties at 3 decimals are odd multiples of 1/16 (x * 16 is exact in binary).
+  const sixteenths = x * 16;
+  if (Number.isInteger(sixteenths) && sixteenths % 2 !== 0 && Math.abs(sixteenths) < 2 ** 46) {
     const low = Math.floor(x * 1000);
     const even = low % 2 === 0 ? low : low + 1;
-    const fixed = (even / 1000).toFixed(3);
-    return even === 0 && x < 0 ? `-${fixed}` : fixed;
+    return (even / 1000).toFixed(3);
   }
   return x.toFixed(3);
 }

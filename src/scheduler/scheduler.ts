@@ -125,7 +125,9 @@ export class Scheduler {
     if (taken.length > 0) {
       worker.assigned.push(...taken);
       out.push({ type: 'assign', worker: id, indices: taken });
-      return;
+      // Still short of two, so the queue ran dry: a lone test never runs without a successor or
+      // `finish`, and no later event may come for this worker. Steal or finish as below.
+      if (worker.assigned.length >= LOW_WATER) return;
     }
     if (this.stealFrom !== null) return; // wait for the answer; it may bring work
     if (this.requestSteal(id, out)) return;
@@ -178,7 +180,9 @@ export class Scheduler {
         victim = id;
       }
     }
-    if (victim === null) return false;
+    // A victim left with fewer than LOW_WATER would turn hungry and steal the same tests back,
+    // forever (both workers stuck with one test each, the stolen ones bouncing between them).
+    if (victim === null || most < LOW_WATER) return false;
     const assigned = this.workers.get(victim)!.assigned;
     const count = Math.max(1, Math.floor(most / 2));
     this.stealFrom = victim;
@@ -224,7 +228,8 @@ export class Scheduler {
   }
 
   private replenishPool(out: SchedulerCommand[]): void {
-    if (this.stopped || this.queue.size === 0) return;
+    // Before collection the work is unknown, not done: a worker lost while collecting is replaced.
+    if (this.stopped || (this.collected && this.queue.size === 0)) return;
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
     if (active === 0 || active < this.options.poolSize) out.push({ type: 'start_worker' });
   }

@@ -1,0 +1,615 @@
+/**
+ * A deterministic discrete-event simulation of the pure scheduler driving N fake pytest workers.
+ *
+ * The simulator plays both sides the scheduler sits between:
+ *  - the run loop (src/runner/run-loop.ts): it feeds `collected` / `worker_ready` / `test_started` /
+ *    `test_finished` / `returned` / `worker_lost` / `stop`, carries out every command, keeps its own
+ *    view of what each worker holds and is running, and starts workers on `start_worker`;
+ *  - the workers (python/bulkhead_pytest/run_queue.py + worker.py): each keeps its local queue
+ *    exactly as RunQueue does. An item runs only when its successor is known or `finish` arrived;
+ *    the successor handed to pytest as `nextitem` is "committed" and can no longer be stolen;
+ *    `stop` drops everything queued and answers with what it dropped.
+ *
+ * Time is virtual. Messages in each direction travel over a FIFO channel per worker with a
+ * seeded random latency, the test thread wakes up after a seeded random delay, and tests take
+ * `duration(index)` units, so the interleaving of the reader thread, the test thread and the
+ * supervisor is random but reproducible from the seed. No processes, no timers, no sleeps.
+ *
+ * Every invariant violation throws a SimError naming the seed, so a failing case is replayable.
+ */
+import type { TestInfo, WorkerId } from '../../src/model/test.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { SchedulerCommand, SchedulerInput } from '../../src/scheduler/types.js';
+
+// -- helpers ---------------------------------------------------------------------------------------
+
+/** mulberry32: a small, fast, seedable PRNG. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Tests for modules of the given sizes, in collection order: `suite([3, 2])` is m0 x3, m1 x2. */
+export function suite(moduleSizes: readonly number[]): TestInfo[] {
+  const tests: TestInfo[] = [];
+  moduleSizes.forEach((size, m) => {
+    for (let i = 0; i < size; i += 1) {
+      const file = `tests/test_m${m}.py`;
+      tests.push({ id: `${file}::test_${i}`, file, line: i, markers: [], scope: file });
+    }
+  });
+  return tests;
+}
+
+/** Splits `total` tests into modules of seeded random sizes between 1 and `maxModule`. */
+export function randomModuleSizes(total: number, maxModule: number, random: () => number): number[] {
+  const sizes: number[] = [];
+  let left = total;
+  while (left > 0) {
+    const size = Math.min(left, 1 + Math.floor(random() * maxModule));
+    sizes.push(size);
+    left -= size;
+  }
+  return sizes;
+}
+
+export class SimError extends Error {}
+
+// -- options and result ----------------------------------------------------------------------------
+
+export interface SimOptions {
+  seed: number;
+  /** Pool size: workers started at the beginning, and the most alive at once. */
+  workers: number;
+  tests: readonly TestInfo[];
+  /** Virtual run time of a test (default: seeded random in [0.5, 1.5)). */
+  duration?: (index: number) => number;
+  /** Largest one-way message latency and test-thread wake-up delay (default 0.05). */
+  latency?: number;
+  /** Largest time a worker takes to start and collect (default 2). */
+  startup?: number;
+  /** Kill the worker that sent the k-th `started` (1-based, as the supervisor sees them). */
+  killAfterStarts?: readonly number[];
+  /** Kill worker `worker` (by id) at virtual time `time`, whatever it is doing (even collecting). */
+  killAt?: readonly { time: number; worker: WorkerId }[];
+  /** Stop the run (maxfail, Ctrl-C) right after the supervisor sees the k-th `started`. */
+  stopAfterStarts?: number;
+  /** Give up (a livelock) after this many events (default 200_000). */
+  maxEvents?: number;
+}
+
+export interface PairRun {
+  index: number;
+  next: number | null;
+}
+
+export interface SimResult {
+  /** How many times each test was started (pytest's logstart), by index. */
+  startCount: number[];
+  /** How many times each test finished, by index. */
+  finishCount: number[];
+  /** The worker that started each test (last one), by index; -1 when never started. */
+  ranOn: WorkerId[];
+  /** Per worker, the (item, nextitem) pairs its pytest ran, in order. */
+  pairs: Map<WorkerId, PairRun[]>;
+  blamed: { worker: WorkerId; index: number }[];
+  notRun: number[];
+  schedulerDone: boolean;
+  stopped: boolean;
+  /** Virtual time when the last worker exited. */
+  makespan: number;
+  /** How many commands of each type the scheduler issued. */
+  commandCounts: Record<SchedulerCommand['type'], number>;
+  /** Workers ever started. */
+  workersStarted: number;
+  events: number;
+}
+
+// -- the fake worker (python/bulkhead_pytest/run_queue.py + worker.py) ----------------------------
+
+type WorkerCmd =
+  | { type: 'run'; indices: number[] }
+  | { type: 'steal'; indices: number[] }
+  | { type: 'finish' }
+  | { type: 'stop' };
+
+type WorkerMsg =
+  | { type: 'ready' }
+  | { type: 'started'; index: number }
+  | { type: 'finished'; index: number }
+  | { type: 'stolen'; indices: number[] }
+  | { type: 'exit' };
+
+class FakeWorker {
+  /** starting: collecting; alive: session running; ended: session over, exit sent; dead: killed. */
+  process: 'starting' | 'alive' | 'ended' | 'dead' = 'starting';
+  // RunQueue
+  pending: number[] = [];
+  committed: number | null = null;
+  finishing = false;
+  stopping = false;
+  // the test loop: idle = waiting on the condition; woken = a next_pair() attempt is scheduled
+  loop: 'idle' | 'woken' | 'testing' = 'idle';
+  current: number | null = null;
+  startedSent = false;
+  /** nextitem of the last item pytest ran (undefined before the first). */
+  lastNext: number | null | undefined = undefined;
+  pairs: PairRun[] = [];
+  // channels
+  downAt = 0;
+  upAt = 0;
+
+  constructor(readonly id: WorkerId) {}
+}
+
+/** The run loop's record of a worker (src/runner/worker-slot.ts). */
+interface Slot {
+  id: WorkerId;
+  state: 'starting' | 'ready' | 'finishing' | 'exited';
+  assigned: number[];
+  running: number | null;
+  /** The test the worker was in (started sent, finished not) when it was killed. */
+  expectBlame: number | null | undefined;
+}
+
+interface Event {
+  time: number;
+  seq: number;
+  run: () => void;
+}
+
+// -- the simulation --------------------------------------------------------------------------------
+
+export function simulate(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
+
+class Simulation {
+  private readonly random: () => number;
+  private readonly scheduler: Scheduler;
+  private readonly tests: readonly TestInfo[];
+  private readonly latency: number;
+  private readonly startup: number;
+  private readonly duration: (index: number) => number;
+  private readonly events: Event[] = [];
+  private seq = 0;
+  private now = 0;
+  private eventCount = 0;
+
+  private readonly workers = new Map<WorkerId, FakeWorker>();
+  private readonly slots = new Map<WorkerId, Slot>();
+  private nextId = 1;
+  private collected = false;
+  private stopped = false;
+  private startsSeen = 0;
+  private lastExit = 0;
+
+  /** Where each test is, as far as the scheduler's commands say: queue, held by a worker, or gone. */
+  private readonly location: (string | WorkerId)[];
+  private readonly startCount: number[];
+  private readonly finishCount: number[];
+  private readonly ranOn: WorkerId[];
+  private readonly blamed: { worker: WorkerId; index: number }[] = [];
+  private readonly abandoned = new Set<number>();
+  private readonly commandCounts: Record<SchedulerCommand['type'], number> = {
+    assign: 0,
+    steal: 0,
+    finish: 0,
+    stop: 0,
+    blame: 0,
+    start_worker: 0,
+  };
+  private stealInFlight: WorkerId | null = null;
+
+  constructor(private readonly options: SimOptions) {
+    this.random = rng(options.seed);
+    this.scheduler = new Scheduler({ poolSize: options.workers });
+    this.tests = options.tests;
+    this.latency = options.latency ?? 0.05;
+    this.startup = options.startup ?? 2;
+    const durations = options.tests.map(() => 0.5 + this.random());
+    this.duration = options.duration ?? ((index) => durations[index]!);
+    this.location = options.tests.map(() => 'queue');
+    this.startCount = options.tests.map(() => 0);
+    this.finishCount = options.tests.map(() => 0);
+    this.ranOn = options.tests.map(() => -1);
+  }
+
+  run(): SimResult {
+    for (let i = 0; i < this.options.workers; i += 1) this.startWorker();
+    for (const kill of this.options.killAt ?? []) this.at(kill.time, () => this.kill(kill.worker));
+    const maxEvents = this.options.maxEvents ?? 200_000;
+    while (this.events.length > 0) {
+      if (++this.eventCount > maxEvents) {
+        this.fail(`no end after ${maxEvents} events (livelock?); ${this.describe()}`);
+      }
+      const event = this.popEvent();
+      this.now = event.time;
+      event.run();
+    }
+    const notRun = this.checkEnd();
+    const pairs = new Map<WorkerId, PairRun[]>();
+    for (const worker of this.workers.values()) pairs.set(worker.id, worker.pairs);
+    return {
+      startCount: this.startCount,
+      finishCount: this.finishCount,
+      ranOn: this.ranOn,
+      pairs,
+      blamed: this.blamed,
+      notRun,
+      schedulerDone: this.scheduler.isDone(),
+      stopped: this.stopped,
+      makespan: this.lastExit,
+      commandCounts: this.commandCounts,
+      workersStarted: this.nextId - 1,
+      events: this.eventCount,
+    };
+  }
+
+  // -- event queue ---------------------------------------------------------------------------------
+
+  private at(time: number, run: () => void): void {
+    const event = { time, seq: this.seq++, run };
+    // Binary insertion keeps the queue sorted by (time, seq).
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = this.events[mid]!;
+      if (other.time < time || (other.time === time && other.seq < event.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.events.splice(lo, 0, event);
+  }
+
+  private popEvent(): Event {
+    return this.events.shift()!;
+  }
+
+  private jitter(): number {
+    return this.random() * this.latency;
+  }
+
+  private fail(message: string): never {
+    throw new SimError(`[seed ${this.options.seed}, t=${this.now.toFixed(3)}] ${message}`);
+  }
+
+  private describe(): string {
+    const parts: string[] = [];
+    for (const w of this.workers.values()) {
+      parts.push(
+        `w${w.id}{${w.process} loop=${w.loop} pending=[${w.pending.join(',')}] committed=${w.committed} ` +
+          `finishing=${w.finishing} stopping=${w.stopping} current=${w.current}}`,
+      );
+    }
+    parts.push(`queued=${this.scheduler.queuedCount()} commands=${JSON.stringify(this.commandCounts)}`);
+    return parts.join(' ');
+  }
+
+  // -- channels ------------------------------------------------------------------------------------
+
+  /** Supervisor -> worker, FIFO per worker. */
+  private sendDown(worker: FakeWorker, cmd: WorkerCmd): void {
+    worker.downAt = Math.max(worker.downAt, this.now + this.jitter());
+    this.at(worker.downAt, () => this.onCommand(worker, cmd));
+  }
+
+  /** Worker -> supervisor, FIFO per worker. */
+  private sendUp(worker: FakeWorker, msg: WorkerMsg): void {
+    worker.upAt = Math.max(worker.upAt, this.now + this.jitter());
+    this.at(worker.upAt, () => this.onMessage(worker.id, msg));
+  }
+
+  // -- worker side ---------------------------------------------------------------------------------
+
+  private startWorker(): void {
+    const id = this.nextId++;
+    const worker = new FakeWorker(id);
+    this.workers.set(id, worker);
+    this.slots.set(id, { id, state: 'starting', assigned: [], running: null, expectBlame: undefined });
+    this.at(this.now + this.random() * this.startup, () => {
+      if (worker.process !== 'starting') return;
+      worker.process = 'alive';
+      this.sendUp(worker, { type: 'ready' });
+    });
+  }
+
+  /** The reader thread (WorkerSession._read_commands). */
+  private onCommand(worker: FakeWorker, cmd: WorkerCmd): void {
+    if (worker.process !== 'alive') return; // the process is gone (or going): nobody reads
+    switch (cmd.type) {
+      case 'run':
+        worker.pending.push(...cmd.indices);
+        this.wake(worker);
+        return;
+      case 'steal': {
+        const wanted = new Set(cmd.indices);
+        const given = worker.pending.filter((index) => wanted.has(index) && index !== worker.committed);
+        worker.pending = worker.pending.filter((index) => !given.includes(index));
+        this.sendUp(worker, { type: 'stolen', indices: given });
+        return;
+      }
+      case 'finish':
+        worker.finishing = true;
+        this.wake(worker);
+        return;
+      case 'stop': {
+        worker.stopping = true;
+        const dropped = worker.pending;
+        worker.pending = [];
+        this.sendUp(worker, { type: 'stolen', indices: dropped });
+        this.wake(worker);
+        return;
+      }
+    }
+  }
+
+  /** `self._cond.notify()`: the test thread, if it waits, tries next_pair() again a bit later. */
+  private wake(worker: FakeWorker): void {
+    if (worker.loop !== 'idle') return;
+    worker.loop = 'woken';
+    this.at(this.now + this.jitter(), () => this.nextPair(worker));
+  }
+
+  /** The test loop (pytest_runtestloop + RunQueue.next_pair), one attempt. */
+  private nextPair(worker: FakeWorker): void {
+    if (worker.process !== 'alive' || worker.loop !== 'woken') return;
+    if (worker.stopping) return this.endSession(worker);
+    if (worker.pending.length >= 2 || (worker.pending.length > 0 && worker.finishing)) {
+      const index = worker.pending.shift()!;
+      const next = worker.pending[0] ?? null;
+      worker.committed = next;
+      if (worker.lastNext !== undefined && worker.lastNext !== null && worker.lastNext !== index) {
+        this.fail(`w${worker.id} ran ${index} but told pytest the next item was ${worker.lastNext}`);
+      }
+      worker.lastNext = next;
+      worker.pairs.push({ index, next });
+      worker.current = index;
+      worker.startedSent = false;
+      worker.loop = 'testing';
+      // pytest_runtest_logstart comes a moment after the pop: the reader may act in between.
+      this.at(this.now + this.jitter(), () => {
+        if (worker.process !== 'alive') return;
+        worker.startedSent = true;
+        this.sendUp(worker, { type: 'started', index });
+        this.at(this.now + this.duration(index), () => {
+          if (worker.process !== 'alive') return;
+          this.sendUp(worker, { type: 'finished', index });
+          worker.current = null;
+          worker.startedSent = false;
+          worker.loop = 'woken';
+          this.at(this.now, () => this.nextPair(worker));
+        });
+      });
+      return;
+    }
+    if (worker.pending.length === 0 && worker.finishing) return this.endSession(worker);
+    worker.loop = 'idle'; // cond.wait()
+  }
+
+  private endSession(worker: FakeWorker): void {
+    if (!worker.stopping && worker.lastNext !== undefined && worker.lastNext !== null) {
+      this.fail(`w${worker.id} ended its session, but pytest was told ${worker.lastNext} comes next`);
+    }
+    worker.process = 'ended';
+    worker.loop = 'idle';
+    this.sendUp(worker, { type: 'exit' });
+  }
+
+  private kill(id: WorkerId): void {
+    const worker = this.workers.get(id);
+    if (!worker || worker.process === 'ended' || worker.process === 'dead') return;
+    const slot = this.slots.get(id)!;
+    // The supervisor will see every line the worker wrote before it died, then the exit.
+    slot.expectBlame = worker.current !== null && worker.startedSent ? worker.current : null;
+    worker.process = 'dead';
+    worker.pending = [];
+    worker.upAt = Math.max(worker.upAt, this.now + this.jitter());
+    this.at(worker.upAt, () => this.onMessage(id, { type: 'exit' }));
+  }
+
+  // -- supervisor side (the run loop) --------------------------------------------------------------
+
+  private onMessage(id: WorkerId, msg: WorkerMsg): void {
+    const slot = this.slots.get(id)!;
+    switch (msg.type) {
+      case 'ready':
+        if (!this.collected) {
+          this.collected = true;
+          this.apply({ type: 'collected', tests: this.tests });
+        }
+        if (this.stopped) {
+          this.carryOut({ type: 'stop', worker: id }, false);
+          return;
+        }
+        slot.state = 'ready';
+        this.apply({ type: 'worker_ready', worker: id });
+        return;
+      case 'started': {
+        const at = slot.assigned.indexOf(msg.index);
+        if (at < 0) this.fail(`w${id} started ${msg.index}, which it was not given`);
+        slot.assigned.splice(at, 1);
+        slot.running = msg.index;
+        this.startCount[msg.index]! += 1;
+        if (this.startCount[msg.index]! > 1) this.fail(`test ${msg.index} started twice`);
+        if (this.location[msg.index] !== id) this.fail(`w${id} started ${msg.index}, held by ${this.location[msg.index]}`);
+        this.location[msg.index] = 'started';
+        this.ranOn[msg.index] = id;
+        this.startsSeen += 1;
+        this.apply({ type: 'test_started', worker: id, index: msg.index });
+        if (this.options.killAfterStarts?.includes(this.startsSeen)) this.kill(id);
+        if (this.options.stopAfterStarts === this.startsSeen) this.stopRun();
+        return;
+      }
+      case 'finished':
+        if (slot.running !== msg.index) this.fail(`w${id} finished ${msg.index}, which was not running`);
+        slot.running = null;
+        this.finishCount[msg.index]! += 1;
+        this.apply({ type: 'test_finished', worker: id, index: msg.index });
+        return;
+      case 'stolen':
+        for (const index of msg.indices) {
+          const at = slot.assigned.indexOf(index);
+          if (at < 0) this.fail(`w${id} gave back ${index}, which it did not hold`);
+          slot.assigned.splice(at, 1);
+          this.location[index] = this.stopped ? 'abandoned' : 'queue';
+          if (this.stopped) this.abandoned.add(index);
+        }
+        if (this.stealInFlight === id) this.stealInFlight = null;
+        this.apply({ type: 'returned', worker: id, indices: msg.indices });
+        return;
+      case 'exit': {
+        slot.state = 'exited';
+        this.lastExit = Math.max(this.lastExit, this.now);
+        const running = slot.running;
+        if (slot.expectBlame !== undefined && slot.expectBlame !== running) {
+          this.fail(`w${id} died in ${slot.expectBlame}, but the supervisor thinks ${running} was running`);
+        }
+        if (slot.expectBlame === undefined && running !== null) {
+          this.fail(`w${id} ended its session normally while ${running} was running`);
+        }
+        if (this.stealInFlight === id) this.stealInFlight = null;
+        const commands = this.scheduler.handle({ type: 'worker_lost', worker: id });
+        const blames = commands.filter((c) => c.type === 'blame');
+        if (running !== null) {
+          if (blames.length !== 1 || blames[0]!.index !== running || blames[0]!.worker !== id) {
+            this.fail(`w${id} was lost running ${running}; the scheduler blamed ${JSON.stringify(blames)}`);
+          }
+          this.blamed.push({ worker: id, index: running });
+          this.location[running] = 'blamed';
+          slot.running = null;
+        } else if (blames.length > 0) {
+          this.fail(`w${id} was lost running nothing; the scheduler blamed ${JSON.stringify(blames)}`);
+        }
+        for (const index of slot.assigned) {
+          this.location[index] = this.stopped ? 'abandoned' : 'queue';
+          if (this.stopped) this.abandoned.add(index);
+        }
+        slot.assigned = [];
+        for (const command of commands) if (command.type !== 'blame') this.carryOut(command, true);
+        return;
+      }
+    }
+  }
+
+  private stopRun(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (let i = 0; i < this.location.length; i += 1) {
+      if (this.location[i] === 'queue') {
+        this.location[i] = 'abandoned';
+        this.abandoned.add(i);
+      }
+    }
+    this.apply({ type: 'stop' });
+    // Workers still collecting have nothing to finish: the run loop stops and kills them.
+    for (const slot of this.slots.values()) {
+      if (slot.state === 'starting') this.kill(slot.id);
+    }
+  }
+
+  private apply(input: SchedulerInput): void {
+    const commands = this.scheduler.handle(input);
+    this.checkBatch(commands);
+    for (const command of commands) this.carryOut(command, false);
+  }
+
+  /** Properties of one handle() answer. */
+  private checkBatch(commands: readonly SchedulerCommand[]): void {
+    const assigned = new Map<number, WorkerId>();
+    for (const command of commands) {
+      if (command.type === 'assign') for (const index of command.indices) assigned.set(index, command.worker);
+      if (command.type === 'steal') {
+        for (const index of command.indices) {
+          if (assigned.get(index) === command.worker) {
+            this.fail(`one answer both assigns ${index} to w${command.worker} and steals it back`);
+          }
+        }
+      }
+    }
+  }
+
+  private carryOut(command: SchedulerCommand, fromLoss: boolean): void {
+    this.commandCounts[command.type] += 1;
+    switch (command.type) {
+      case 'assign': {
+        const slot = this.slots.get(command.worker);
+        if (!slot || slot.state !== 'ready') this.fail(`assign to w${command.worker} in state ${slot?.state}`);
+        if (this.stopped) this.fail('assign after stop');
+        if (command.indices.length === 0) this.fail('empty assign');
+        for (const index of command.indices) {
+          if (this.location[index] !== 'queue') {
+            this.fail(`assign of ${index} to w${command.worker}, but it is at ${this.location[index]}`);
+          }
+          this.location[index] = command.worker;
+        }
+        slot.assigned.push(...command.indices);
+        this.sendDown(this.workers.get(command.worker)!, { type: 'run', indices: command.indices });
+        return;
+      }
+      case 'steal': {
+        const slot = this.slots.get(command.worker);
+        if (!slot || slot.state === 'exited') this.fail(`steal from w${command.worker} in state ${slot?.state}`);
+        if (this.stealInFlight !== null) this.fail(`steal from w${command.worker} while one is in flight`);
+        if (command.indices.length === 0) this.fail('empty steal');
+        for (const index of command.indices) {
+          if (this.location[index] !== command.worker) this.fail(`steal of ${index}, held by ${this.location[index]}`);
+        }
+        // Never the head: it may be running already, or be pytest's nextitem.
+        if (command.indices.includes(slot.assigned[0]!)) {
+          this.fail(`steal of w${command.worker}'s head ${slot.assigned[0]} (holds [${slot.assigned.join(',')}])`);
+        }
+        this.stealInFlight = command.worker;
+        this.sendDown(this.workers.get(command.worker)!, { type: 'steal', indices: command.indices });
+        return;
+      }
+      case 'finish':
+      case 'stop': {
+        const slot = this.slots.get(command.worker);
+        if (!slot || slot.state === 'exited') return;
+        if (command.type === 'finish' && slot.state !== 'ready') this.fail(`finish to w${command.worker} in ${slot.state}`);
+        slot.state = 'finishing';
+        this.sendDown(this.workers.get(command.worker)!, { type: command.type });
+        return;
+      }
+      case 'blame':
+        this.fail(`blame outside a loss: ${JSON.stringify(command)} (fromLoss=${fromLoss})`);
+        return;
+      case 'start_worker': {
+        const live = [...this.slots.values()].filter((s) => s.state === 'starting' || s.state === 'ready').length;
+        if (live < this.options.workers && !this.stopped) this.startWorker();
+        return;
+      }
+    }
+  }
+
+  // -- the end -------------------------------------------------------------------------------------
+
+  private checkEnd(): number[] {
+    for (const worker of this.workers.values()) {
+      if (worker.process === 'alive') this.fail(`w${worker.id} waits forever: ${this.describe()}`);
+    }
+    if (!this.stopped && !this.scheduler.isDone()) this.fail(`all workers exited but the scheduler is not done: ${this.describe()}`);
+    if (this.stealInFlight !== null) this.fail(`a steal from w${this.stealInFlight} was never answered`);
+    for (let i = 0; i < this.tests.length; i += 1) {
+      const where = this.location[i];
+      if (where !== 'started' && where !== 'blamed' && where !== 'abandoned') {
+        this.fail(`test ${i} ended at ${where}`);
+      }
+      if (where === 'started' && this.finishCount[i] !== 1) this.fail(`test ${i} started but never finished`);
+    }
+    const notRun = this.scheduler.notRun();
+    const sorted = [...notRun].sort((a, b) => a - b);
+    const expected = [...this.abandoned].sort((a, b) => a - b);
+    if (JSON.stringify(sorted) !== JSON.stringify(expected)) {
+      this.fail(`notRun() is [${sorted.join(',')}], expected [${expected.join(',')}]`);
+    }
+    return notRun;
+  }
+}
