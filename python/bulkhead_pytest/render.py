@@ -8,14 +8,16 @@ import pytest
 from _pytest._io import TerminalWriter
 
 
-_SUMMARY_CATEGORIES = ("failed", "error", "passed")
 
 
 class Renderer:
     """Renders longreprs the way this pytest would print them in a terminal of the given width."""
 
-    def __init__(self, config: pytest.Config, color: bool, width: int) -> None:
+    def __init__(self, config: pytest.Config, color: bool, width: int, report_chars: str) -> None:
         self._config = config
+        # Passes get a summary line only when -rp/-rA asks for one: rendering it for every
+        # passing test would cost more than the test itself in a suite of tiny tests.
+        self._summary_categories = {"failed", "error"} | ({"passed"} if "p" in report_chars else set())
         self._color = color
         self._width = width
         self._code_highlight = config.get_terminal_writer().code_highlight
@@ -71,11 +73,30 @@ class Renderer:
             "headLine": report.head_line or report.nodeid,
             "sections": sections,
             "userProperties": [[str(k), str(v)] for k, v in report.user_properties],
-            "summaryLine": self._summary_line(report, category) if category in _SUMMARY_CATEGORIES else "",
+            "summaryLine": self._summary_line(report, category) if self._wants_summary_line(category) else "",
             "location": {
                 "file": str(location[0]),
                 "line": location[1],
                 "domain": str(location[2]),
+            },
+        }
+
+    def _wants_summary_line(self, category: str) -> bool:
+        return category in self._summary_categories
+
+    def collect_skip(self, report: pytest.CollectReport) -> Dict[str, Any]:
+        """A module skipped at collection (``pytest.skip(allow_module_level=True)``, importorskip)."""
+        longrepr = report.longrepr
+        path, line, reason = longrepr if isinstance(longrepr, tuple) and len(longrepr) == 3 else ("", None, str(longrepr))
+        return {
+            "nodeid": report.nodeid,
+            "longrepr": longrepr_text(longrepr),
+            "skip": {
+                "path": str(path),
+                "line": line,
+                "reason": str(reason),
+                "foldPath": _relative(self._config, str(path)),
+                "foldLine": line,
             },
         }
 

@@ -25,7 +25,7 @@ class WorkerSession:
         self.queue = RunQueue()
         self.color = _decide_color(config)
         self.width = _terminal_width()
-        self.renderer = Renderer(config, self.color, self.width)
+        self.renderer = Renderer(config, self.color, self.width, _report_chars(config))
         self.collected_sent = False
         self.collect_errors: List[Dict[str, Any]] = []
         self.deselected = 0
@@ -118,6 +118,8 @@ class WorkerSession:
             rendered = self.renderer.collect_report(report)
             self.collect_errors.append(rendered)
             self.channel.send({"type": "collect_error", "report": rendered})
+        elif report.skipped:
+            self.channel.send({"type": "collect_skip", "report": self.renderer.collect_skip(report)})
 
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
         self.deselected += len(items)

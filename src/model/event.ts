@@ -1,6 +1,6 @@
 import type { ExitCause } from './cause.js';
 import type { FinalOutcome } from './outcome.js';
-import type { CollectErrorReport, PhaseReport, WarningRecord } from './report.js';
+import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
 import type { TestInfo } from './test.js';
 
 /** What the run knows about the pytest session, reported by the first worker. */
@@ -39,6 +39,7 @@ export type RunEventBody =
       tests: TestInfo[];
       deselected: number;
       errors: CollectErrorReport[];
+      skips: CollectSkipReport[];
     }
   | { type: 'worker_started'; worker: number; pid: number | null }
   | { type: 'worker_ready'; worker: number; collectSeconds: number }

@@ -20,14 +20,7 @@ export interface PhaseReport {
   /** The one-line crash message (`reprcrash.message`), when there is one. */
   crashMessage: string | null;
   /** For a skip: pytest's (path, line, reason) triple as JUnit shows it. */
-  skip: {
-    path: string;
-    line: number | null;
-    reason: string;
-    /** Where pytest's short summary folds it: path relative to the invocation dir; line null for marker skips. */
-    foldPath: string;
-    foldLine: number | null;
-  } | null;
+  skip: SkipInfo | null;
   /** xfail reason when the test was marked xfail (pytest's `wasxfail`). */
   wasxfail: string | null;
   /** The head line pytest prints over a failure (`TestClass.test_name`). */
@@ -39,6 +32,22 @@ export interface PhaseReport {
   summaryLine: string;
   /** 0-based line of the test for reports: pytest's `location`. */
   location: { file: string; line: number | null; domain: string };
+}
+
+export interface SkipInfo {
+  path: string;
+  line: number | null;
+  reason: string;
+  /** Where pytest's short summary folds it: path relative to the invocation dir; line null for marker skips. */
+  foldPath: string;
+  foldLine: number | null;
+}
+
+/** A module skipped while collecting (`pytest.skip(allow_module_level=True)`, `importorskip`). */
+export interface CollectSkipReport {
+  nodeid: string;
+  longrepr: string;
+  skip: SkipInfo;
 }
 
 /** A collection error: a module that failed to import, a conftest that raised. */

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { describeCause } from '../model/cause.js';
 import type { RunEvent } from '../model/event.js';
 import type { FinalOutcome } from '../model/outcome.js';
-import type { CollectErrorReport, PhaseReport } from '../model/report.js';
+import type { CollectErrorReport, CollectSkipReport, PhaseReport } from '../model/report.js';
 import type { Reporter } from './reporter.js';
 import {
   binXmlEscape,
@@ -58,6 +58,7 @@ export class JunitReporter implements Reporter {
         return;
       case 'collection_finished':
         for (const error of event.errors) this.collectError(error);
+        for (const skip of event.skips) this.collectSkip(skip);
         return;
       case 'test_report':
         this.lastReport.set(event.report.testId, event.report);
@@ -137,6 +138,10 @@ export class JunitReporter implements Reporter {
 
   private collectError(error: CollectErrorReport): void {
     this.addSimple(this.openTestCase(error.nodeid), 'error', 'collection failure', error.longrepr);
+  }
+
+  private collectSkip(skip: CollectSkipReport): void {
+    this.addSimple(this.openTestCase(skip.nodeid), 'skipped', 'collection skipped', skip.longrepr);
   }
 
   private crashed(id: string, outcome: Crash, duration: number): void {

@@ -161,7 +161,10 @@ export class RunLoop {
         }
         break;
       case 'collect_error':
-        if (this.referenceSlot === null || this.referenceSlot === slot) this.pendingCollectErrors(slot).push(message.report);
+        slot.collectErrors.push(message.report);
+        break;
+      case 'collect_skip':
+        slot.collectSkips.push(message.report);
         break;
       case 'collected':
         this.onCollected(slot, message.tests, message.deselected, message.interrupted);
@@ -198,17 +201,6 @@ export class RunLoop {
     }
   }
 
-  private readonly collectErrorsBySlot = new Map<number, CollectErrorReport[]>();
-
-  private pendingCollectErrors(slot: WorkerSlot): CollectErrorReport[] {
-    let errors = this.collectErrorsBySlot.get(slot.id);
-    if (!errors) {
-      errors = [];
-      this.collectErrorsBySlot.set(slot.id, errors);
-    }
-    return errors;
-  }
-
   private onCollected(
     slot: WorkerSlot,
     tests: TestInfo[],
@@ -219,8 +211,8 @@ export class RunLoop {
     if (this.referenceSlot === null) {
       this.referenceSlot = slot;
       this.tests = tests;
-      this.collectErrors = this.collectErrorsBySlot.get(slot.id) ?? [];
-      this.deps.emit({ type: 'collection_finished', tests, deselected, errors: this.collectErrors });
+      this.collectErrors = slot.collectErrors;
+      this.deps.emit({ type: 'collection_finished', tests, deselected, errors: slot.collectErrors, skips: slot.collectSkips });
       const continueOnErrors = this.session?.continueOnCollectionErrors ?? false;
       if (this.collectErrors.length > 0 && (!continueOnErrors || interrupted !== null)) {
         const count = this.collectErrors.length;

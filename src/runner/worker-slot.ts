@@ -1,3 +1,4 @@
+import type { CollectErrorReport, CollectSkipReport } from '../model/report.js';
 import type { WorkerProcess } from '../supervisor/worker-process.js';
 
 /** The lifecycle of one worker, in order. Every transition is announced. */
@@ -15,6 +16,9 @@ export class WorkerSlot {
   protocolViolation: string | null = null;
   internalError: string | null = null;
   collectedIds: string[] | null = null;
+  /** What this worker's collection reported; the first worker's is the run's. */
+  readonly collectErrors: CollectErrorReport[] = [];
+  readonly collectSkips: CollectSkipReport[] = [];
   startedAt: number;
 
   constructor(

@@ -52,7 +52,7 @@ async function run(bodies: RunEventBody[], errors: CollectErrorReport[] = [], du
   const reporter = new JunitReporter(path);
   const all: RunEventBody[] = [
     { type: 'run_started', workers: 2, pytestArgs: [], cwd: '/p', artifactsDir: '/p/.a' },
-    { type: 'collection_finished', tests: [], deselected: 0, errors },
+    { type: 'collection_finished', tests: [], deselected: 0, errors, skips: [] },
     ...bodies,
     { type: 'run_finished', exitCode: 0, reason: { kind: 'completed' }, durationSeconds },
   ];

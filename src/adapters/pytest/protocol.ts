@@ -8,6 +8,14 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 
+const skipInfo = z.object({
+  path: z.string(),
+  line: z.number().int().nullable(),
+  reason: z.string(),
+  foldPath: z.string(),
+  foldLine: z.number().int().nullable(),
+});
+
 const phaseReport = z.object({
   testId: z.string(),
   when: z.enum(['setup', 'call', 'teardown']),
@@ -19,15 +27,7 @@ const phaseReport = z.object({
   longrepr: z.string(),
   longreprTerminal: z.string(),
   crashMessage: z.string().nullable(),
-  skip: z
-    .object({
-      path: z.string(),
-      line: z.number().int().nullable(),
-      reason: z.string(),
-      foldPath: z.string(),
-      foldLine: z.number().int().nullable(),
-    })
-    .nullable(),
+  skip: skipInfo.nullable(),
   wasxfail: z.string().nullable(),
   headLine: z.string(),
   sections: z.array(z.tuple([z.string(), z.string()])),
@@ -88,6 +88,10 @@ export const workerMessage = z.discriminatedUnion('type', [
     pytestVersion: z.string(),
   }),
   z.object({ type: z.literal('collect_error'), report: collectError }),
+  z.object({
+    type: z.literal('collect_skip'),
+    report: z.object({ nodeid: z.string(), longrepr: z.string(), skip: skipInfo }),
+  }),
   z.object({
     type: z.literal('collected'),
     tests: z.array(collectedTest),

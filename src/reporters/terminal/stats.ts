@@ -1,5 +1,5 @@
 import type { FinalOutcome } from '../../model/outcome.js';
-import type { CollectErrorReport, PhaseReport, WarningRecord } from '../../model/report.js';
+import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from '../../model/report.js';
 
 /** pytest's order of the summary line; categories it does not know follow in first-seen order. */
 const KNOWN_TYPES = ['failed', 'passed', 'skipped', 'deselected', 'xfailed', 'xpassed', 'warnings', 'error'];
@@ -12,6 +12,7 @@ export class RunStats {
   readonly collectErrors: CollectErrorReport[] = [];
   readonly crashes: Crash[] = [];
   readonly warnings: WarningRecord[] = [];
+  readonly collectSkips: CollectSkipReport[] = [];
   /** Every error, collection and setup/teardown, in the order pytest would list them. */
   readonly errors: Array<{ kind: 'collect'; error: CollectErrorReport } | { kind: 'test'; report: PhaseReport }> = [];
   /** All reports with a duration, for --durations. */
@@ -38,6 +39,11 @@ export class RunStats {
     this.errors.push({ kind: 'collect', error });
   }
 
+  addCollectSkip(skip: CollectSkipReport): void {
+    this.note('skipped');
+    this.collectSkips.push(skip);
+  }
+
   addCrash(crash: Crash): void {
     this.note('crashed');
     this.crashes.push(crash);
@@ -58,6 +64,8 @@ export class RunStats {
         return this.warnings.length;
       case 'deselected':
         return this.deselected;
+      case 'skipped':
+        return (this.reports.get('skipped')?.length ?? 0) + this.collectSkips.length;
       default:
         return this.reports.get(category)?.length ?? 0;
     }

@@ -206,9 +206,10 @@ function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo
 
 function foldedSkips(stats: RunStats): string[] {
   const folded = new Map<string, { count: number; path: string; line: number | null; reason: string }>();
-  for (const report of stats.reports.get('skipped') ?? []) {
-    if (!report.skip) continue;
-    const { foldPath, foldLine, reason } = report.skip;
+  const skips = [...stats.collectSkips.map((skip) => skip.skip), ...(stats.reports.get('skipped') ?? []).map((report) => report.skip)];
+  for (const skip of skips) {
+    if (!skip) continue;
+    const { foldPath, foldLine, reason } = skip;
     const key = JSON.stringify([foldPath, foldLine, reason]);
     const entry = folded.get(key) ?? { count: 0, path: foldPath, line: foldLine, reason };
     entry.count += 1;

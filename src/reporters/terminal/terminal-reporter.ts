@@ -50,6 +50,7 @@ export class TerminalReporter implements Reporter {
       case 'collection_finished':
         this.onCollected(event.tests.length, event.deselected, event.errors.length);
         for (const error of event.errors) this.stats.addCollectError(error);
+        for (const skip of event.skips) this.stats.addCollectSkip(skip);
         break;
       case 'test_report':
         this.stats.addReport(event.report);
