@@ -9,4 +9,6 @@ import sys
 if __name__ == "__main__":
     import pytest
 
+    # pytest names itself after argv[0] in usage errors: say "pytest", as the user's own would.
+    sys.argv[0] = "pytest"
     sys.exit(pytest.console_main())

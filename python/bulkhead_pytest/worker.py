@@ -124,11 +124,9 @@ class WorkerSession:
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
         self.deselected += len(items)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._send_collected(session, interrupted=None)
-
-    def _send_collected(self, session: pytest.Session, interrupted: Optional[str]) -> None:
+    def _send_collected(
+        self, session: pytest.Session, interrupted: Optional[str], exitstatus: Optional[int] = None
+    ) -> None:
         if self.collected_sent:
             return
         self.collected_sent = True
@@ -151,6 +149,7 @@ class WorkerSession:
                 "deselected": self.deselected,
                 "errors": len(self.collect_errors),
                 "interrupted": interrupted,
+                "exitstatus": exitstatus,
             }
         )
 
@@ -158,6 +157,10 @@ class WorkerSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        # Reported here, not in pytest_collection_finish: pytest calls that one even when
+        # collection ends in a usage error (a path that does not exist), and only reaches the
+        # test loop when collection really completed.
+        self._send_collected(session, interrupted=None)
         items = session.items
         while True:
             pair = self.queue.next_pair()
@@ -191,7 +194,9 @@ class WorkerSession:
         # Collection that pytest itself interrupted (-x on a collection error) never reaches
         # pytest_collection_finish: report what was collected so the supervisor is not left waiting.
         interrupted = session.shouldfail or session.shouldstop
-        self._send_collected(session, interrupted=str(interrupted) if interrupted else None)
+        self._send_collected(
+            session, interrupted=str(interrupted) if interrupted else None, exitstatus=int(exitstatus)
+        )
         self.channel.send({"type": "done", "exitstatus": int(exitstatus)})
 
 

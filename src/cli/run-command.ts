@@ -49,7 +49,11 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
     reporters,
     (line) => process.stderr.write(`${line}\n`),
   );
-  if (outcome.error !== null) process.stderr.write(`bulkhead: error: ${outcome.error}\n`);
+  if (outcome.error !== null) {
+    // pytest's own usage errors already begin with "ERROR:"; ours get a prefix naming us.
+    const text = outcome.error.startsWith('ERROR:') ? outcome.error : `bulkhead: error: ${outcome.error}`;
+    process.stderr.write(`${text}\n`);
+  }
   return outcome.exitCode;
 }
 

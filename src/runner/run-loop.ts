@@ -42,6 +42,8 @@ export class RunLoop {
   private startupFailuresInARow = 0;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
   private internalError = false;
+  /** The worker whose pytest session ended during collection; its stderr explains why. */
+  private pytestEndedSession: WorkerSlot | null = null;
   private resolveDone: (() => void) | null = null;
   private readonly startedAt: number;
 
@@ -53,8 +55,11 @@ export class RunLoop {
     this.startedAt = deps.now();
   }
 
-  /** Runs the suite to the end; resolves with the exit code once every worker has exited. */
-  run(): Promise<number> {
+  /**
+   * Runs the suite to the end; resolves once every worker has exited, with the exit code and,
+   * when the run was aborted, why (the CLI prints it on stderr).
+   */
+  run(): Promise<{ exitCode: number; abortDetail: string | null }> {
     this.deps.emit({
       type: 'run_started',
       workers: this.options.workers,
@@ -64,7 +69,11 @@ export class RunLoop {
     });
     const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
     for (let i = 0; i < this.options.workers; i += 1) this.startWorker();
-    return done.then(() => this.finishRun());
+    return done.then(() => {
+      const exitCode = this.finishRun();
+      const reason = this.end?.reason;
+      return { exitCode, abortDetail: reason?.kind === 'aborted' ? reason.detail : null };
+    });
   }
 
   /** Stops scheduling; running tests finish, the rest are reported as not run. */
@@ -167,7 +176,7 @@ export class RunLoop {
         slot.collectSkips.push(message.report);
         break;
       case 'collected':
-        this.onCollected(slot, message.tests, message.deselected, message.interrupted);
+        this.onCollected(slot, message.tests, message.deselected, message.interrupted, message.exitstatus);
         break;
       case 'started':
         this.onStarted(slot, message.id);
@@ -206,8 +215,21 @@ export class RunLoop {
     tests: TestInfo[],
     deselected: number,
     interrupted: string | null,
+    exitstatus: number | null,
   ): void {
     slot.collectedIds = tests.map((test) => test.id);
+    if (this.referenceSlot === null && exitstatus !== null && ![0, 1, 5].includes(exitstatus)) {
+      // pytest ended the session while collecting (a usage error such as a path that does not
+      // exist, or an internal error): its exit code is the run's, its stderr the message.
+      this.referenceSlot = slot;
+      this.pytestEndedSession = slot;
+      // Not killed with the others: it is ending by itself and is about to print why.
+      slot.state = 'finishing';
+      this.deps.emit({ type: 'collection_finished', tests: [], deselected, errors: slot.collectErrors, skips: slot.collectSkips });
+      this.scheduler.handle({ type: 'collected', tests: [] });
+      this.stopRun({ kind: 'aborted', detail: `pytest ended the session with exit code ${exitstatus}` }, exitstatus);
+      return;
+    }
     if (this.referenceSlot === null) {
       this.referenceSlot = slot;
       this.tests = tests;
@@ -326,6 +348,10 @@ export class RunLoop {
     const testId = running !== null ? (this.tests[running]?.id ?? null) : null;
     this.deps.emit({ type: 'worker_exited', worker: slot.id, pid: slot.pid, cause, testId });
     if (cause.kind === 'startup_failure') this.onStartupFailure(slot, exit);
+    if (slot === this.pytestEndedSession && this.end?.reason.kind === 'aborted') {
+      const stderr = slot.process?.log.stderrTail.lastLines(30).trim();
+      if (stderr) this.end.reason = { kind: 'aborted', detail: stderr };
+    }
     if (running !== null && cause.kind !== 'finished') {
       const stderrTail = slot.process?.log.stderrTail.lastLines(40) ?? '';
       const outcome: FinalOutcome = { kind: 'crashed', worker: slot.id, pid: slot.pid, cause, stderrTail };
@@ -348,7 +374,11 @@ export class RunLoop {
       this.abort(`cannot start '${this.options.python}': ${exit.spawnError.message}`, ExitCode.USAGE_ERROR);
       return;
     }
-    // pytest itself rejected the arguments or the ini (a usage error): that is the user's answer.
+    if (exit.code === ExitCode.USAGE_ERROR && stderr) {
+      // pytest itself rejected the arguments or the ini: its own words are the message.
+      this.abort(stderr, ExitCode.USAGE_ERROR);
+      return;
+    }
     if (exit.code === ExitCode.USAGE_ERROR || this.startupFailuresInARow >= this.options.startupFailureLimit) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
       const times = this.startupFailuresInARow > 1 ? ` (${this.startupFailuresInARow} workers in a row)` : '';

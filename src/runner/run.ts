@@ -68,9 +68,9 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const exitCode = await loop.run();
+    const { exitCode, abortDetail } = await loop.run();
     await multiplexer.close();
-    return { exitCode, error: null };
+    return { exitCode, error: abortDetail };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -98,6 +98,8 @@ export const workerMessage = z.discriminatedUnion('type', [
     deselected: z.number().int(),
     errors: z.number().int(),
     interrupted: z.string().nullable(),
+    /** Set when pytest ended the session during collection (e.g. 4: a path that does not exist). */
+    exitstatus: z.number().int().nullable(),
   }),
   z.object({ type: z.literal('started'), id: z.string() }),
   z.object({ type: z.literal('report'), report: phaseReport }),

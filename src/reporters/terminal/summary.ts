@@ -232,9 +232,7 @@ function writeEnd(tw: TermWriter, reason: RunEndReason): void {
     case 'interrupted':
       tw.sep('!', reason.detail, { red: true });
       break;
-    case 'aborted':
-      tw.line(reason.detail, { red: true });
-      break;
+    case 'aborted': // the CLI prints why on stderr
     case 'completed':
     case 'no_tests':
       break;

@@ -24,6 +24,7 @@ export class TerminalReporter implements Reporter {
   private total = 0;
   private done = 0;
   private column = 0;
+  private progressWritten = false;
   private workers = 0;
 
   constructor(
@@ -67,12 +68,9 @@ export class TerminalReporter implements Reporter {
         this.stats.addWarning(event.warning);
         break;
       case 'run_finished':
-        if (this.session === null && event.reason.kind === 'aborted') {
-          // No worker got as far as a pytest session (pytest rejected the arguments, say):
-          // its own words are the whole story.
-          this.tw.line(`bulkhead: ${event.reason.detail}`, { red: true });
-          break;
-        }
+        // No worker got as far as a pytest session (pytest rejected the arguments, say): the
+        // CLI prints why on stderr, and there is no session to summarize.
+        if (this.session === null && event.reason.kind === 'aborted') break;
         this.finishProgress();
         writeSummary(this.tw, this.stats, this.session, { reason: event.reason, durationSeconds: event.durationSeconds });
         break;
@@ -107,6 +105,7 @@ export class TerminalReporter implements Reporter {
   private progress(category: string, letter: string, word: string, testId: string, worker: number): void {
     if (this.verbosity < -1) return;
     const markup = LETTER_MARKUP[category] ?? { yellow: true };
+    this.progressWritten = true;
     if (this.verbosity > 0) {
       if (!word) return;
       // The percentage is that of finished tests; this report's own test counts once finished.
@@ -130,7 +129,7 @@ export class TerminalReporter implements Reporter {
 
   private finishProgress(): void {
     if (this.column > 0) this.endProgressLine();
-    if (this.verbosity >= 0) this.tw.line();
+    if (this.verbosity >= 0 && this.progressWritten) this.tw.line();
   }
 
   private lineBreak(): void {
