@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, List
 
 
 class Channel:
@@ -18,16 +18,35 @@ class Channel:
         self._fd = os.dup(fd)
         os.close(fd)
         self._lock = threading.Lock()
+        self._pending: List[bytes] = []
 
-    def send(self, message: Dict[str, Any]) -> None:
+    def send(self, message: Dict[str, Any], flush: bool = True) -> None:
+        """Sends a message; with ``flush=False`` it waits in a buffer for the next flush.
+
+        A write costs a system call and wakes the supervisor, which in a suite of tiny tests costs
+        more than the test. Results are therefore batched, while every message the supervisor
+        must see at once (a test starting, a worker about to wait for work) flushes.
+        """
         data = (json.dumps(message, separators=(",", ":"), default=str) + "\n").encode("utf-8", "replace")
-        # One lock around the whole write: the heartbeat thread writes too, and two interleaved
+        # One lock around buffer and write: the heartbeat thread writes too, and two interleaved
         # partial writes would corrupt both lines.
         with self._lock:
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            self._pending.append(data)
+            if flush:
+                self._write_pending()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        view = memoryview(b"".join(self._pending))
+        self._pending.clear()
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
 
     def messages(self) -> Iterator[Dict[str, Any]]:
         """Yields each command the supervisor sends; ends when the supervisor closes its side."""

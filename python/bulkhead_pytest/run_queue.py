@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Deque, Iterable, List, Optional, Tuple
+from typing import Callable, Deque, Iterable, List, Optional, Tuple
 
 
 class RunQueue:
@@ -54,8 +54,13 @@ class RunQueue:
             self._cond.notify()
             return dropped
 
-    def next_pair(self) -> Optional[Tuple[int, Optional[int]]]:
-        """Blocks until an item can run; returns (item, nextitem) or None when the session ends."""
+    def next_pair(self, before_wait: Callable[[], None] = lambda: None) -> Optional[Tuple[int, Optional[int]]]:
+        """Blocks until an item can run; returns (item, nextitem) or None when the session ends.
+
+        ``before_wait`` runs (outside the lock) whenever the call is about to block, so that
+        buffered results reach the supervisor, which decides on more work from them.
+        """
+        waited = False
         with self._cond:
             while True:
                 if self._stopping:
@@ -64,6 +69,14 @@ class RunQueue:
                     break
                 if not self._pending and self._finishing:
                     return None
+                if not waited:
+                    waited = True
+                    self._cond.release()
+                    try:
+                        before_wait()
+                    finally:
+                        self._cond.acquire()
+                    continue
                 self._cond.wait()
             index = self._pending.popleft()
             following = self._pending[0] if self._pending else None
