@@ -22,7 +22,8 @@ export class TerminalReporter implements Reporter {
   private readonly stats = new RunStats();
   private session: SessionInfo | null = null;
   private total = 0;
-  private done = 0;
+  /** Tests with at least one report, as pytest counts progress. */
+  private readonly reported = new Set<string>();
   private column = 0;
   private progressWritten = false;
   private workers = 0;
@@ -55,14 +56,15 @@ export class TerminalReporter implements Reporter {
         break;
       case 'test_report':
         this.stats.addReport(event.report);
+        this.reported.add(event.report.testId);
         this.progress(event.report.category, event.report.letter, event.report.word, event.report.testId, event.worker);
         break;
       case 'test_finished':
         if (event.outcome.kind === 'crashed') {
           this.stats.addCrash({ testId: event.testId, outcome: event.outcome });
+          this.reported.add(event.testId);
           this.progress('crashed', 'C', 'CRASHED', event.testId, event.worker);
         }
-        if (event.outcome.kind !== 'not_run') this.done += 1;
         break;
       case 'warning':
         this.stats.addWarning(event.warning);
@@ -98,7 +100,7 @@ export class TerminalReporter implements Reporter {
   }
 
   private percent(): string {
-    const value = this.total > 0 ? Math.floor((this.done * 100) / this.total) : 100;
+    const value = this.total > 0 ? Math.floor((this.reported.size * 100) / this.total) : 100;
     return `[${String(Math.min(100, value)).padStart(3)}%]`;
   }
 
@@ -108,7 +110,6 @@ export class TerminalReporter implements Reporter {
     this.progressWritten = true;
     if (this.verbosity > 0) {
       if (!word) return;
-      // The percentage is that of finished tests; this report's own test counts once finished.
       const pct = this.percent();
       this.tw.line(`[w${worker}] ${pct} ${this.tw.markup(word, markup)} ${testId}`);
       return;
