@@ -97,7 +97,7 @@ class WorkerSession:
         return {
             "rootdir": str(self.config.rootpath),
             "headerLines": header.splitlines(),
-            "verbosity": self.config.get_verbosity(),
+            "verbosity": _verbosity(self.config),
             "color": self.color,
             "reportChars": _report_chars(self.config),
             "durations": getattr(option, "durations", None),
@@ -163,7 +163,7 @@ class WorkerSession:
         self._send_collected(session, interrupted=None)
         items = session.items
         while True:
-            pair = self.queue.next_pair()
+            pair = self.queue.next_pair(before_wait=self.channel.flush)
             if pair is None:
                 break
             index, following = pair
@@ -171,6 +171,9 @@ class WorkerSession:
             items[index].config.hook.pytest_runtest_protocol(item=items[index], nextitem=nextitem)
             if session.shouldfail or session.shouldstop:
                 break
+        # Session-finish hooks of other plugins run user code: whatever ends the process there
+        # must not be taken for a crash of the last test, so its results go out first.
+        self.channel.flush()
         return True
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
@@ -178,13 +181,14 @@ class WorkerSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         message = self.renderer.test_report(report, self.report_passed_sections)
-        self.channel.send({"type": "report", "report": message})
+        self.channel.send({"type": "report", "report": message}, flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        self.channel.send({"type": "finished", "id": nodeid})
+        self.channel.send({"type": "finished", "id": nodeid}, flush=False)
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
-        self.channel.send({"type": "warning", "warning": warning_record(self.config, warning_message, when, nodeid)})
+        record = warning_record(self.config, warning_message, when, nodeid)
+        self.channel.send({"type": "warning", "warning": record}, flush=False)
 
     def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
         self.channel.send({"type": "internal_error", "text": str(excrepr)})
@@ -207,6 +211,14 @@ def _decide_color(config: pytest.Config) -> bool:
     if choice == "no":
         return False
     return os.environ.get("BULKHEAD_COLOR") == "1"
+
+
+def _verbosity(config: pytest.Config) -> int:
+    # Config.get_verbosity() is new in pytest 8; pytest 7 has only the -v/-q count.
+    get_verbosity = getattr(config, "get_verbosity", None)
+    if get_verbosity is not None:
+        return int(get_verbosity())
+    return int(config.option.verbose)
 
 
 def _terminal_width() -> int:

@@ -8,7 +8,9 @@
  *  - the workers (python/bulkhead_pytest/run_queue.py + worker.py): each keeps its local queue
  *    exactly as RunQueue does. An item runs only when its successor is known or `finish` arrived;
  *    the successor handed to pytest as `nextitem` is "committed" and can no longer be stolen;
- *    `stop` drops everything queued and answers with what it dropped.
+ *    `stop` drops everything queued and answers with what it dropped. Like the Python channel,
+ *    it buffers `finished` lines and flushes them with the next `started` or `stolen`, or when
+ *    the test loop is about to wait for work (and a killed worker loses what is buffered).
  *
  * Time is virtual. Messages in each direction travel over a FIFO channel per worker with a
  * seeded random latency, the test thread wakes up after a seeded random delay, and tests take
@@ -59,6 +61,15 @@ export function randomModuleSizes(total: number, maxModule: number, random: () =
   return sizes;
 }
 
+/**
+ * Seeded heavy-tailed test durations: most tests are quick, one in ten is up to 30 times slower,
+ * so some workers sit on long local queues while others run dry and steal.
+ */
+export function heavyTailedDurations(count: number, random: () => number): (index: number) => number {
+  const durations = Array.from({ length: count }, () => (random() < 0.1 ? 1 + random() * 30 : 0.1 + random()));
+  return (index) => durations[index]!;
+}
+
 export class SimError extends Error {}
 
 // -- options and result ----------------------------------------------------------------------------
@@ -70,8 +81,13 @@ export interface SimOptions {
   tests: readonly TestInfo[];
   /** Virtual run time of a test (default: seeded random in [0.5, 1.5)). */
   duration?: (index: number) => number;
+  /** How much slower than `duration` a worker runs its tests (default 1: a loaded CPU is more). */
+  slowdown?: (worker: WorkerId) => number;
   /** Largest one-way message latency and test-thread wake-up delay (default 0.05). */
   latency?: number;
+  /** Largest latency of the messages from one worker (default `latency`): a worker whose lines
+   *  reach the supervisor late is seen holding tests it has already run. */
+  upLatency?: (worker: WorkerId) => number;
   /** Largest time a worker takes to start and collect (default 2). */
   startup?: number;
   /** Kill the worker that sent the k-th `started` (1-based, as the supervisor sees them). */
@@ -106,6 +122,12 @@ export interface SimResult {
   makespan: number;
   /** How many commands of each type the scheduler issued. */
   commandCounts: Record<SchedulerCommand['type'], number>;
+  /** Steals the victim answered with fewer tests than asked (they had started or were nextitem). */
+  stealsAnsweredShort: number;
+  /** Kills that hit a worker in the middle of a test (the others hit it between tests). */
+  killsMidTest: number;
+  /** Kills that lost a buffered `finished` line: the supervisor blames a test that had ended. */
+  killsLosingFinished: number;
   /** Workers ever started. */
   workersStarted: number;
   events: number;
@@ -137,7 +159,10 @@ class FakeWorker {
   // the test loop: idle = waiting on the condition; woken = a next_pair() attempt is scheduled
   loop: 'idle' | 'woken' | 'testing' = 'idle';
   current: number | null = null;
-  startedSent = false;
+  /** Lines written but not yet flushed to the channel (channel.py's `_pending`). */
+  buffer: WorkerMsg[] = [];
+  /** The test the supervisor has been told is running: `started` flushed, `finished` not. */
+  reportedRunning: number | null = null;
   /** nextitem of the last item pytest ran (undefined before the first). */
   lastNext: number | null | undefined = undefined;
   pairs: PairRun[] = [];
@@ -154,7 +179,7 @@ interface Slot {
   state: 'starting' | 'ready' | 'finishing' | 'exited';
   assigned: number[];
   running: number | null;
-  /** The test the worker was in (started sent, finished not) when it was killed. */
+  /** When killed: the test the worker had said was running (its `started` out, `finished` not). */
   expectBlame: number | null | undefined;
 }
 
@@ -206,6 +231,10 @@ class Simulation {
     start_worker: 0,
   };
   private stealInFlight: WorkerId | null = null;
+  private stealAsked = 0;
+  private stealsAnsweredShort = 0;
+  private killsMidTest = 0;
+  private killsLosingFinished = 0;
 
   constructor(private readonly options: SimOptions) {
     this.random = rng(options.seed);
@@ -233,6 +262,8 @@ class Simulation {
       this.now = event.time;
       event.run();
     }
+    // isDone() first: notRun() drains what is still queued.
+    const schedulerDone = this.scheduler.isDone();
     const notRun = this.checkEnd();
     const pairs = new Map<WorkerId, PairRun[]>();
     for (const worker of this.workers.values()) pairs.set(worker.id, worker.pairs);
@@ -243,10 +274,13 @@ class Simulation {
       pairs,
       blamed: this.blamed,
       notRun,
-      schedulerDone: this.scheduler.isDone(),
+      schedulerDone,
       stopped: this.stopped,
       makespan: this.lastExit,
       commandCounts: this.commandCounts,
+      stealsAnsweredShort: this.stealsAnsweredShort,
+      killsMidTest: this.killsMidTest,
+      killsLosingFinished: this.killsLosingFinished,
       workersStarted: this.nextId - 1,
       events: this.eventCount,
     };
@@ -300,9 +334,25 @@ class Simulation {
     this.at(worker.downAt, () => this.onCommand(worker, cmd));
   }
 
+  /** channel.send(): buffered, and with `flush` everything buffered is written, in order. */
+  private send(worker: FakeWorker, msg: WorkerMsg, flush = true): void {
+    worker.buffer.push(msg);
+    if (flush) this.flush(worker);
+  }
+
+  private flush(worker: FakeWorker): void {
+    for (const msg of worker.buffer) {
+      if (msg.type === 'started') worker.reportedRunning = msg.index;
+      if (msg.type === 'finished') worker.reportedRunning = null;
+      this.sendUp(worker, msg);
+    }
+    worker.buffer = [];
+  }
+
   /** Worker -> supervisor, FIFO per worker. */
   private sendUp(worker: FakeWorker, msg: WorkerMsg): void {
-    worker.upAt = Math.max(worker.upAt, this.now + this.jitter());
+    const latency = this.options.upLatency?.(worker.id) ?? this.latency;
+    worker.upAt = Math.max(worker.upAt, this.now + this.random() * latency);
     this.at(worker.upAt, () => this.onMessage(worker.id, msg));
   }
 
@@ -316,7 +366,7 @@ class Simulation {
     this.at(this.now + this.random() * this.startup, () => {
       if (worker.process !== 'starting') return;
       worker.process = 'alive';
-      this.sendUp(worker, { type: 'ready' });
+      this.send(worker, { type: 'ready' });
     });
   }
 
@@ -332,7 +382,7 @@ class Simulation {
         const wanted = new Set(cmd.indices);
         const given = worker.pending.filter((index) => wanted.has(index) && index !== worker.committed);
         worker.pending = worker.pending.filter((index) => !given.includes(index));
-        this.sendUp(worker, { type: 'stolen', indices: given });
+        this.send(worker, { type: 'stolen', indices: given });
         return;
       }
       case 'finish':
@@ -343,7 +393,7 @@ class Simulation {
         worker.stopping = true;
         const dropped = worker.pending;
         worker.pending = [];
-        this.sendUp(worker, { type: 'stolen', indices: dropped });
+        this.send(worker, { type: 'stolen', indices: dropped });
         this.wake(worker);
         return;
       }
@@ -371,18 +421,16 @@ class Simulation {
       worker.lastNext = next;
       worker.pairs.push({ index, next });
       worker.current = index;
-      worker.startedSent = false;
       worker.loop = 'testing';
       // pytest_runtest_logstart comes a moment after the pop: the reader may act in between.
       this.at(this.now + this.jitter(), () => {
         if (worker.process !== 'alive') return;
-        worker.startedSent = true;
-        this.sendUp(worker, { type: 'started', index });
-        this.at(this.now + this.duration(index), () => {
+        this.send(worker, { type: 'started', index });
+        const slowdown = this.options.slowdown?.(worker.id) ?? 1;
+        this.at(this.now + this.duration(index) * slowdown, () => {
           if (worker.process !== 'alive') return;
-          this.sendUp(worker, { type: 'finished', index });
+          this.send(worker, { type: 'finished', index }, false);
           worker.current = null;
-          worker.startedSent = false;
           worker.loop = 'woken';
           this.at(this.now, () => this.nextPair(worker));
         });
@@ -390,6 +438,7 @@ class Simulation {
       return;
     }
     if (worker.pending.length === 0 && worker.finishing) return this.endSession(worker);
+    this.flush(worker); // before_wait
     worker.loop = 'idle'; // cond.wait()
   }
 
@@ -399,7 +448,7 @@ class Simulation {
     }
     worker.process = 'ended';
     worker.loop = 'idle';
-    this.sendUp(worker, { type: 'exit' });
+    this.send(worker, { type: 'exit' }); // 'done' flushes, then the process exits
   }
 
   private kill(id: WorkerId): void {
@@ -407,9 +456,12 @@ class Simulation {
     if (!worker || worker.process === 'ended' || worker.process === 'dead') return;
     const slot = this.slots.get(id)!;
     // The supervisor will see every line the worker wrote before it died, then the exit.
-    slot.expectBlame = worker.current !== null && worker.startedSent ? worker.current : null;
+    slot.expectBlame = worker.reportedRunning;
+    if (worker.current !== null && worker.current === worker.reportedRunning) this.killsMidTest += 1;
+    if (worker.buffer.some((msg) => msg.type === 'finished')) this.killsLosingFinished += 1;
     worker.process = 'dead';
     worker.pending = [];
+    worker.buffer = [];
     worker.upAt = Math.max(worker.upAt, this.now + this.jitter());
     this.at(worker.upAt, () => this.onMessage(id, { type: 'exit' }));
   }
@@ -425,7 +477,7 @@ class Simulation {
           this.apply({ type: 'collected', tests: this.tests });
         }
         if (this.stopped) {
-          this.carryOut({ type: 'stop', worker: id }, false);
+          this.carryOut({ type: 'stop', worker: id });
           return;
         }
         slot.state = 'ready';
@@ -461,7 +513,10 @@ class Simulation {
           this.location[index] = this.stopped ? 'abandoned' : 'queue';
           if (this.stopped) this.abandoned.add(index);
         }
-        if (this.stealInFlight === id) this.stealInFlight = null;
+        if (this.stealInFlight === id) {
+          this.stealInFlight = null;
+          if (msg.indices.length < this.stealAsked) this.stealsAnsweredShort += 1;
+        }
         this.apply({ type: 'returned', worker: id, indices: msg.indices });
         return;
       case 'exit': {
@@ -492,7 +547,7 @@ class Simulation {
           if (this.stopped) this.abandoned.add(index);
         }
         slot.assigned = [];
-        for (const command of commands) if (command.type !== 'blame') this.carryOut(command, true);
+        for (const command of commands) if (command.type !== 'blame') this.carryOut(command);
         return;
       }
     }
@@ -517,7 +572,7 @@ class Simulation {
   private apply(input: SchedulerInput): void {
     const commands = this.scheduler.handle(input);
     this.checkBatch(commands);
-    for (const command of commands) this.carryOut(command, false);
+    for (const command of commands) this.carryOut(command);
   }
 
   /** Properties of one handle() answer. */
@@ -535,7 +590,7 @@ class Simulation {
     }
   }
 
-  private carryOut(command: SchedulerCommand, fromLoss: boolean): void {
+  private carryOut(command: SchedulerCommand): void {
     this.commandCounts[command.type] += 1;
     switch (command.type) {
       case 'assign': {
@@ -565,7 +620,12 @@ class Simulation {
         if (command.indices.includes(slot.assigned[0]!)) {
           this.fail(`steal of w${command.worker}'s head ${slot.assigned[0]} (holds [${slot.assigned.join(',')}])`);
         }
+        // The victim keeps two, so that it does not turn hungry and steal them straight back.
+        if (slot.assigned.length - command.indices.length < 2) {
+          this.fail(`steal of ${command.indices.length} from w${command.worker} holding [${slot.assigned.join(',')}]`);
+        }
         this.stealInFlight = command.worker;
+        this.stealAsked = command.indices.length;
         this.sendDown(this.workers.get(command.worker)!, { type: 'steal', indices: command.indices });
         return;
       }
@@ -579,7 +639,7 @@ class Simulation {
         return;
       }
       case 'blame':
-        this.fail(`blame outside a loss: ${JSON.stringify(command)} (fromLoss=${fromLoss})`);
+        this.fail(`blame outside a loss: ${JSON.stringify(command)}`);
         return;
       case 'start_worker': {
         const live = [...this.slots.values()].filter((s) => s.state === 'starting' || s.state === 'ready').length;

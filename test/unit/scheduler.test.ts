@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import type { TestInfo, WorkerId } from '../../src/model/test.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { SchedulerCommand, SchedulerInput } from '../../src/scheduler/types.js';
-import { randomModuleSizes, rng, simulate, suite, type SimOptions, type SimResult } from './scheduler-sim.js';
+import { heavyTailedDurations, randomModuleSizes, rng, simulate, suite, type SimOptions, type SimResult } from './scheduler-sim.js';
 
 // -- helpers ---------------------------------------------------------------------------------------
 
-/** Indices of the tests in 0..n-1 as an array. */
+/** The numbers from..to-1. */
 function range(from: number, to: number): number[] {
   const out: number[] = [];
   for (let i = from; i < to; i += 1) out.push(i);
@@ -135,6 +135,8 @@ const SHAPES: { name: string; sizes: (n: number, random: () => number) => number
 
 test('simulation: every test runs exactly once, no worker stalls, nextitem is honest', () => {
   let runs = 0;
+  let steals = 0;
+  let stealsAnsweredShort = 0;
   for (let workers = 1; workers <= 4; workers += 1) {
     for (const size of SIZES) {
       for (const shape of SHAPES) {
@@ -144,15 +146,22 @@ test('simulation: every test runs exactly once, no worker stalls, nextitem is ho
           const label = `${workers} workers, ${size} tests, ${shape.name}, seed ${seed}`;
           // Vary the speed of messages against the speed of tests: from instant to slower than a test.
           const latency = [0, 0.01, 0.2, 2][s % 4]!;
-          const result = simulate({ seed, workers, tests, latency });
+          // Half the runs have heavy-tailed durations: workers run dry at different times and steal.
+          const duration = s % 2 === 1 ? heavyTailedDurations(size, rng(seed)) : undefined;
+          const result = simulate({ seed, workers, tests, latency, ...(duration ? { duration } : {}) });
           assertCleanRun(result, size, label);
           assert.equal(result.workersStarted, workers, `${label}: no replacement worker without a loss`);
           runs += 1;
+          steals += result.commandCounts.steal;
+          stealsAnsweredShort += result.stealsAnsweredShort;
         }
       }
     }
   }
   assert.ok(runs > 1000);
+  // The cases above really went through the paths they are meant to cover.
+  assert.ok(steals > 30, `only ${steals} steals`);
+  assert.ok(stealsAnsweredShort >= 1, `only ${stealsAnsweredShort} steals answered short`);
 });
 
 test('simulation: a steal never bounces a test between two workers', () => {
@@ -203,6 +212,7 @@ test('simulation: work stealing balances one big slow module against many small 
 
 test('simulation: worker_lost mid-run blames exactly the running test; all others run once', () => {
   let cases = 0;
+  let midTest = 0;
   for (let workers = 1; workers <= 4; workers += 1) {
     for (const size of [1, 2, 5, 20, 120]) {
       for (let s = 0; s < 8; s += 1) {
@@ -222,11 +232,50 @@ test('simulation: worker_lost mid-run blames exactly the running test; all other
         }
         assert.deepEqual(result.notRun, [], `${label}: notRun`);
         assert.equal(result.schedulerDone, true, `${label}: isDone()`);
+        assertHonestNextitem(result, label, true);
         cases += 1;
+        midTest += result.killsMidTest;
       }
     }
   }
   assert.ok(cases > 100);
+  assert.ok(midTest > 100, `only ${midTest} kills hit a running test`);
+});
+
+test('simulation: workers killed at random moments (collecting, between tests, in a test)', () => {
+  let midTest = 0;
+  let losingFinished = 0;
+  for (let seed = 1; seed <= 300; seed += 1) {
+    const random = rng(seed);
+    const workers = 1 + (seed % 4);
+    const size = Math.floor(random() * 80);
+    const tests = suite(randomModuleSizes(size, 15, random));
+    // Runs last about size / workers + startup: kill one to three workers somewhere in there.
+    const span = size / workers + 2;
+    const killAt = Array.from({ length: 1 + (seed % 3) }, () => ({
+      time: random() * span,
+      worker: 1 + Math.floor(random() * (workers + 1)),
+    }));
+    const label = `${workers} workers, ${size} tests, kills ${JSON.stringify(killAt)}, seed ${seed}`;
+    const result = simulate({ seed, workers, tests, killAt, latency: [0, 0.05, 0.5][seed % 3]! });
+    const blamed = new Set(result.blamed.map((b) => b.index));
+    assert.equal(blamed.size, result.blamed.length, `${label}: one blame per test`);
+    for (let index = 0; index < size; index += 1) {
+      assert.equal(result.startCount[index], 1, `${label}: test ${index} started ${result.startCount[index]} times`);
+      assert.equal(result.finishCount[index], blamed.has(index) ? 0 : 1, `${label}: test ${index}`);
+    }
+    assert.deepEqual(result.notRun, [], `${label}: notRun`);
+    assert.equal(result.schedulerDone, true, `${label}: isDone()`);
+    assertHonestNextitem(result, label, true);
+    midTest += result.killsMidTest;
+    losingFinished += result.killsLosingFinished;
+  }
+  assert.ok(midTest > 50, `only ${midTest} kills hit a running test`);
+  // The worker buffers `finished` until its next `started` (or until it waits for work), so a kill
+  // in between loses that line and the supervisor, like the scheduler, takes the test that had
+  // ended for the running one. The blame checks above hold for those too; this only makes sure
+  // that the window is exercised.
+  assert.ok(losingFinished > 0, 'no kill landed between a test and the next');
 });
 
 test('simulation: a worker lost while it collects is replaced', () => {
@@ -262,8 +311,324 @@ test('simulation: stop mid-run lets running tests finish; the rest are notRun; n
           if (started === 1) assert.equal(result.finishCount[index], blamed.has(index) ? 0 : 1, `${label}: test ${index} did not finish`);
         }
         assert.ok(result.startCount.filter((c) => c === 1).length >= stopAfter, `${label}: fewer tests ran than were started before the stop`);
+        assert.equal(result.schedulerDone, true, `${label}: isDone() once every worker is gone`);
         assertHonestNextitem(result, label, true);
       }
     }
   }
+});
+
+test('simulation: steals answered short (the victim already ran them) still run everything once', () => {
+  // Worker 1's lines reach the supervisor late, so the scheduler sees it holding tests it has
+  // already run and asks for some of them; the answer is short or empty.
+  let short = 0;
+  for (let seed = 1; seed <= 60; seed += 1) {
+    const workers = 2 + (seed % 3);
+    const tests = suite([[64, 200][seed % 2]!]);
+    const label = `${workers} workers, seed ${seed}`;
+    const result = simulate({ seed, workers, tests, latency: 0.02, upLatency: (id) => (id === 1 ? 10 : 0.02), duration: () => 0.2 });
+    assertCleanRun(result, tests.length, label);
+    short += result.stealsAnsweredShort;
+  }
+  assert.ok(short >= 20, `only ${short} short answers: the race is not exercised`);
+});
+
+// -- focused cases, one command at a time ----------------------------------------------------------
+
+test('collected / worker_ready: nothing is assigned before both; then the first worker gets a share of a module', () => {
+  const d = new Driver(2, suite([3]));
+  assert.equal(d.scheduler.isDone(), false, 'not done before collection');
+  assert.deepEqual(d.ready(1), []);
+  assert.deepEqual(d.collect(), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.equal(d.scheduler.queuedCount(), 1);
+
+  const alone = new Driver(1, suite([40]));
+  assert.deepEqual(alone.collect(), [], 'no worker yet');
+  // Alone, a worker takes a quarter of the queue, within its module.
+  assert.deepEqual(alone.ready(1), [{ type: 'assign', worker: 1, indices: range(0, 10) }]);
+});
+
+test('assign: a worker gets a module no other worker is in, and stays in its module', () => {
+  const d = new Driver(2, suite([4, 4]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [4, 5] }], 'worker 2 starts the other module');
+  // Worker 1 drops below two unstarted tests: it gets more of its own module.
+  assert.deepEqual(d.start(1), [{ type: 'assign', worker: 1, indices: [2] }]);
+  assert.deepEqual(d.start(2), [{ type: 'assign', worker: 2, indices: [6] }]);
+  assert.deepEqual(d.finish(1), [], 'a worker holding two is not fed');
+});
+
+test('assign: crosses into another module only to reach the two tests a worker needs', () => {
+  const d = new Driver(1, suite([1, 5]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+});
+
+test('finish: a worker is told when no more work can come, so it runs its last test', () => {
+  const d = new Driver(1, suite([3]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.start(1), [{ type: 'assign', worker: 1, indices: [2] }]);
+  assert.deepEqual(d.finish(1), []);
+  assert.deepEqual(d.start(1), [{ type: 'finish', worker: 1 }]);
+  assert.deepEqual(d.finish(1), []);
+  assert.deepEqual(d.start(1), [], 'finish is sent once');
+  assert.equal(d.scheduler.isDone(), false, 'a test is still running');
+  assert.deepEqual(d.finish(1), []);
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.scheduler.notRun(), []);
+});
+
+test('finish: sent together with a last lone test (regression: one test, one worker hung)', () => {
+  // pytest runs a test only once it knows the next one, or is told that none will come. The
+  // scheduler used to assign the lone test and say nothing more: the run never ended.
+  const one = new Driver(1, suite([1]));
+  one.collect();
+  assert.deepEqual(one.ready(1), [
+    { type: 'assign', worker: 1, indices: [0] },
+    { type: 'finish', worker: 1 },
+  ]);
+
+  const three = new Driver(2, suite([3]));
+  three.collect();
+  assert.deepEqual(three.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(three.ready(2), [
+    { type: 'assign', worker: 2, indices: [2] },
+    { type: 'finish', worker: 2 },
+  ]);
+});
+
+test('finish: a worker that is ready when everything is handed out, and an empty suite', () => {
+  const d = new Driver(2, suite([2]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'finish', worker: 2 }]);
+
+  const empty = new Driver(2, []);
+  assert.deepEqual(empty.collect(), []);
+  assert.equal(empty.scheduler.isDone(), true);
+  assert.deepEqual(empty.ready(1), [{ type: 'finish', worker: 1 }]);
+  assert.equal(empty.scheduler.isDone(), true);
+});
+
+test('steal: the back half of the longest queue, never its head; one at a time; the answer is handed out', () => {
+  const d = new Driver(2, suite([40]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: range(0, 10) }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [10, 11, 12, 13] }]);
+  // Worker 2 runs the rest of the queue while worker 1 sits on its ten.
+  let commands: SchedulerCommand[] = [];
+  while (d.holding(2)[0] !== 38) {
+    commands = [...d.start(2), ...d.finish(2)];
+    assert.deepEqual(ofType(commands, 'steal'), []);
+    assert.deepEqual(ofType(commands, 'finish'), []);
+  }
+  assert.equal(d.scheduler.queuedCount(), 0);
+  // Worker 2 is down to one unstarted test and the queue is empty: it steals 4 of worker 1's 9
+  // non-head tests, from the back.
+  assert.deepEqual(d.start(2), [{ type: 'steal', worker: 1, indices: [6, 7, 8, 9] }]);
+  // While that steal is in flight, nothing else is stolen and nobody is told to finish.
+  assert.deepEqual(d.finish(2), []);
+  assert.deepEqual(d.start(2), []);
+  assert.equal(d.scheduler.isDone(), false, 'a steal is in flight');
+  // The answer goes to the central queue and on to the hungry worker.
+  assert.deepEqual(d.giveBack(1, [6, 7, 8, 9]), [{ type: 'assign', worker: 2, indices: [6, 7] }]);
+  assert.equal(d.scheduler.queuedCount(), 2);
+});
+
+test('steal: a short or empty answer (the victim ran them meanwhile) ends in finish, not a retry loop', () => {
+  const d = new Driver(2, suite([40]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  while (d.holding(2)[0] !== 38) {
+    d.start(2);
+    d.finish(2);
+  }
+  assert.deepEqual(d.start(2), [{ type: 'steal', worker: 1, indices: [6, 7, 8, 9] }]);
+  // Before the steal reached it, worker 1 ran 0..7 and started 8 (which made 9 its nextitem);
+  // those lines arrive before its answer, which is empty.
+  for (let i = 0; i < 8; i += 1) {
+    assert.deepEqual(d.start(1), []);
+    assert.deepEqual(d.finish(1), []);
+  }
+  assert.deepEqual(d.start(1), [], 'hungry, but a steal is in flight: wait for the answer');
+  assert.deepEqual(d.giveBack(1, []), [
+    { type: 'finish', worker: 1 },
+    { type: 'finish', worker: 2 },
+  ]);
+  for (const worker of [1, 2]) {
+    d.finish(worker);
+    d.start(worker);
+    d.finish(worker);
+  }
+  assert.equal(d.scheduler.isDone(), true);
+});
+
+test('steal: never from a worker that holds only two (regression: the tests bounced forever)', () => {
+  // Stealing worker 1's second test left it with one: it turned hungry and stole it back, and each
+  // answer both assigned the test to a worker and asked that worker to give it up again.
+  const d = new Driver(2, suite([4]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [2, 3] }]);
+  assert.deepEqual(d.start(2), [{ type: 'finish', worker: 2 }]);
+  assert.deepEqual(d.start(1), [{ type: 'finish', worker: 1 }]);
+
+  // With three, the victim keeps two and gives one.
+  const three = new Driver(2, suite([12]));
+  three.collect();
+  assert.deepEqual(three.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1, 2] }]);
+  assert.deepEqual(three.ready(2), [{ type: 'assign', worker: 2, indices: [3, 4] }]);
+  let steal: SchedulerCommand[] = [];
+  for (let guard = 0; steal.length === 0 && guard < 20; guard += 1) {
+    steal = ofType([...three.start(2), ...three.finish(2)], 'steal');
+  }
+  assert.deepEqual(steal, [{ type: 'steal', worker: 1, indices: [2] }]);
+});
+
+test('worker_lost: blames the running test, re-queues the unstarted ones first, asks for a worker', () => {
+  const d = new Driver(2, suite([10]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1, 2] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [3, 4] }]);
+  assert.deepEqual(d.start(1), []);
+  assert.deepEqual(d.lose(1), [{ type: 'blame', worker: 1, index: 0 }, { type: 'start_worker' }]);
+  assert.equal(d.scheduler.queuedCount(), 7);
+  assert.deepEqual(d.ready(3), [{ type: 'assign', worker: 3, indices: [1, 2] }], 're-queued tests go first');
+  // Worker 3 is lost between tests: no blame.
+  assert.deepEqual(d.lose(3), [{ type: 'start_worker' }]);
+  assert.deepEqual(d.scheduler.notRun().sort((a, b) => a - b), [1, 2, 5, 6, 7, 8, 9]);
+});
+
+test('worker_lost: only the blame when the lost worker held nothing unstarted', () => {
+  const d = new Driver(2, suite([3]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [2] }, { type: 'finish', worker: 2 }]);
+  assert.deepEqual(d.start(2), []);
+  assert.deepEqual(d.lose(2), [{ type: 'blame', worker: 2, index: 2 }], 'nothing to re-queue, no replacement');
+  assert.deepEqual(d.start(1), [{ type: 'finish', worker: 1 }]);
+  d.finish(1);
+  d.start(1);
+  d.finish(1);
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.scheduler.notRun(), []);
+});
+
+test('worker_lost: the victim of a steal in flight dies; its tests go back and the thief is fed', () => {
+  const d = new Driver(2, suite([40]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  while (d.holding(2)[0] !== 38) {
+    d.start(2);
+    d.finish(2);
+  }
+  assert.deepEqual(d.start(2), [{ type: 'steal', worker: 1, indices: [6, 7, 8, 9] }]);
+  assert.deepEqual(d.lose(1), [{ type: 'assign', worker: 2, indices: [0, 1, 2] }, { type: 'start_worker' }]);
+  assert.equal(d.scheduler.queuedCount(), 7);
+  assert.equal(d.scheduler.isDone(), false);
+  // The steal is forgotten: the next hungry moment may steal again.
+  assert.deepEqual(d.ready(3), [{ type: 'assign', worker: 3, indices: [3, 4] }]);
+});
+
+test('worker_lost before ready: replaced, also before collection (regression: the run hung)', () => {
+  // Before collection nothing is queued yet, which the scheduler took for "no work left": a pool
+  // of one whose worker died while collecting was never replaced, and the run waited forever.
+  const early = new Scheduler({ poolSize: 1 });
+  assert.deepEqual(early.handle({ type: 'worker_lost', worker: 1 }), [{ type: 'start_worker' }]);
+  assert.equal(early.isDone(), false);
+
+  const queued = new Driver(2, suite([10]));
+  queued.collect();
+  queued.ready(1);
+  assert.deepEqual(queued.lose(2), [{ type: 'start_worker' }], 'work is queued');
+
+  const drained = new Driver(2, suite([2]));
+  drained.collect();
+  drained.ready(1);
+  assert.deepEqual(drained.lose(2), [], 'nothing queued: no replacement');
+
+  const stopped = new Scheduler({ poolSize: 1 });
+  stopped.handle({ type: 'stop' });
+  assert.deepEqual(stopped.handle({ type: 'worker_lost', worker: 1 }), [], 'no replacement after stop');
+});
+
+test('start_worker: not asked for while the pool is full', () => {
+  const d = new Driver(2, suite([100]));
+  d.collect();
+  const all = [...d.ready(1), ...d.ready(2)];
+  for (let i = 0; i < 20; i += 1) all.push(...d.start(1), ...d.finish(1), ...d.start(2), ...d.finish(2));
+  assert.deepEqual(ofType(all, 'start_worker'), []);
+});
+
+test('stop: every worker is stopped, the queue is not run, running tests finish, nothing new starts', () => {
+  const d = new Driver(2, suite([10]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1, 2] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [3, 4] }]);
+  assert.deepEqual(d.start(1), []);
+  assert.deepEqual(d.start(2), [{ type: 'assign', worker: 2, indices: [5] }]);
+  assert.deepEqual(d.handle({ type: 'stop' }), [
+    { type: 'stop', worker: 1 },
+    { type: 'stop', worker: 2 },
+  ]);
+  assert.deepEqual(d.handle({ type: 'stop' }), [], 'a second stop changes nothing');
+  // Each worker answers with what it dropped; a late worker is stopped at once.
+  assert.deepEqual(d.giveBack(1, [1, 2]), []);
+  assert.deepEqual(d.ready(3), [{ type: 'stop', worker: 3 }]);
+  assert.deepEqual(d.giveBack(3, []), []);
+  assert.equal(d.scheduler.isDone(), false, 'worker 2 has not answered');
+  assert.deepEqual(d.giveBack(2, [4, 5]), []);
+  assert.equal(d.scheduler.isDone(), false, 'tests 0 and 3 are still running');
+  assert.deepEqual(d.finish(1), [], 'no feeding after stop');
+  assert.deepEqual(d.finish(2), []);
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.lose(1), []);
+  assert.deepEqual(d.scheduler.notRun().sort((a, b) => a - b), [1, 2, 4, 5, 6, 7, 8, 9]);
+});
+
+test('stop: a worker lost after the stop is blamed for its running test; its queue is not run', () => {
+  const d = new Driver(2, suite([10]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  d.start(1);
+  d.handle({ type: 'stop' });
+  // Worker 1 dies in test 0 before answering the stop.
+  assert.deepEqual(d.lose(1), [{ type: 'blame', worker: 1, index: 0 }], 'no re-queue, no replacement');
+  assert.deepEqual(d.giveBack(2, [3, 4]), []);
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.scheduler.notRun().sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+test('stop: a steal answered after the stop is not run, and clears the steal in flight', () => {
+  const d = new Driver(2, suite([40]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  while (d.holding(2)[0] !== 38) {
+    d.start(2);
+    d.finish(2);
+  }
+  assert.deepEqual(d.start(2), [{ type: 'steal', worker: 1, indices: [6, 7, 8, 9] }]);
+  d.handle({ type: 'stop' });
+  assert.deepEqual(d.giveBack(1, [6, 7, 8, 9]), [], 'the answer to the steal');
+  assert.deepEqual(d.giveBack(1, range(0, 6)), [], 'the answer to the stop');
+  assert.deepEqual(d.giveBack(2, [39]), []);
+  assert.equal(d.scheduler.isDone(), false, 'test 38 is running');
+  d.finish(2);
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.scheduler.notRun().sort((a, b) => a - b), [...range(0, 10), 39]);
+});
+
+test('test_started / test_finished from an unknown worker are ignored', () => {
+  const d = new Driver(1, suite([3]));
+  d.collect();
+  d.ready(1);
+  assert.deepEqual(d.handle({ type: 'test_started', worker: 9, index: 2 }), []);
+  assert.deepEqual(d.handle({ type: 'test_finished', worker: 9, index: 2 }), []);
+  assert.deepEqual(d.handle({ type: 'returned', worker: 9, indices: [] }), []);
 });
