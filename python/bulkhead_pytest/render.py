@@ -20,7 +20,7 @@ class Renderer:
         self._summary_categories = {"failed", "error"} | ({"passed"} if "p" in report_chars else set())
         self._color = color
         self._width = width
-        self._code_highlight = config.get_terminal_writer().code_highlight
+        self._code_highlight = _code_highlight(config)
 
     def terminal_text(self, longrepr: Any) -> str:
         if longrepr is None:
@@ -126,6 +126,10 @@ class Renderer:
 
     def _teststatus(self, report: pytest.TestReport) -> "tuple[str, str, str]":
         status = self._config.hook.pytest_report_teststatus(report=report, config=self._config)
+        if not status:
+            # Only pytest's terminal plugin answers for a plain passed/failed report; under
+            # `-p no:terminal` nobody does, and its answer is the report's own outcome.
+            status = _default_teststatus(report)
         category, letter, word = status
         if isinstance(word, tuple):  # (word, markup) form
             word = word[0]
@@ -187,3 +191,18 @@ def _relative(config: pytest.Config, filename: str) -> str:
         return os.path.relpath(filename, str(config.invocation_params.dir))
     except ValueError:
         return filename
+
+
+def _code_highlight(config: pytest.Config) -> bool:
+    try:
+        return bool(config.get_terminal_writer().code_highlight)
+    except (AssertionError, AttributeError):  # `-p no:terminal`: no terminal writer exists
+        return False
+
+
+def _default_teststatus(report: Any) -> "tuple[str, str, str]":
+    if report.passed:
+        return ("passed", ".", "PASSED") if report.when == "call" else ("", "", "")
+    if report.failed:
+        return ("failed", "F", "FAILED") if report.when == "call" else ("error", "E", "ERROR")
+    return "skipped", "s", "SKIPPED"
