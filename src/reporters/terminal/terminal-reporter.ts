@@ -3,6 +3,7 @@
  * stream. Progress is xdist-style (results arrive from all workers at once, so there is no
  * per-file line): letters with a percentage at each line end, or with -v one line per test.
  */
+import { causeLabel } from '../../model/cause.js';
 import type { RunEvent, SessionInfo } from '../../model/event.js';
 import type { Reporter } from '../reporter.js';
 import { RunStats } from './stats.js';
@@ -60,12 +61,22 @@ export class TerminalReporter implements Reporter {
         this.progress(event.report.category, event.report.letter, event.report.word, event.report.testId, event.worker);
         break;
       case 'test_finished':
-        if (event.outcome.kind === 'crashed') {
+        if (event.leaked.length > 0) this.stats.leaks.push({ testId: event.testId, processes: event.leaked });
+        if (event.outcome.kind === 'interrupted' || event.outcome.kind === 'not_run') {
+          this.stats.addUnfinished({ testId: event.testId, outcome: event.outcome });
+        }
+        if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') {
           this.stats.addCrash({ testId: event.testId, outcome: event.outcome });
-          this.reported.add(event.testId);
-          this.progress('crashed', 'C', 'CRASHED', event.testId, event.worker);
         }
         break;
+      case 'test_crashed': {
+        this.reported.add(event.testId);
+        const label = causeLabel(event.crash.cause);
+        this.progress('crashed', label === 'TIMEOUT' ? 'T' : 'C', label, event.testId, event.crash.worker);
+        if (event.willRetry && this.verbosity > 0) this.tw.line(`[w${event.crash.worker}] ${event.testId} will run again alone in a fresh worker`);
+        break;
+      }
+
       case 'warning':
         this.stats.addWarning(event.warning);
         break;
