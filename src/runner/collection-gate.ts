@@ -32,7 +32,11 @@ export function judgeCollection(
       const detail = `pytest ended the session with exit code ${facts.exitstatus}`;
       return { kind: 'end', reason: { kind: 'aborted', detail }, exitCode: facts.exitstatus, pytestEndedSession: true };
     }
-    if (facts.errors > 0 && (!facts.continueOnCollectionErrors || facts.interrupted !== null)) {
+    if (facts.errors > 0 && facts.interrupted !== null) {
+      // -x/--maxfail stopped pytest's collection at an error: pytest counts it as a failure.
+      return { kind: 'end', reason: { kind: 'maxfail', failures: facts.errors }, exitCode: ExitCode.TESTS_FAILED, pytestEndedSession: false };
+    }
+    if (facts.errors > 0 && !facts.continueOnCollectionErrors) {
       return { kind: 'end', reason: { kind: 'collection_errors', errors: facts.errors }, exitCode: ExitCode.INTERRUPTED, pytestEndedSession: false };
     }
     if (facts.tests.length === 0) {

@@ -55,7 +55,7 @@ export class RunLoop {
       onLine: (slot, line) => this.onLine(slot, line),
       onReady: (slot) => this.onReady(slot),
       onDeath: (death) => this.onDeath(death),
-      onCrashLoop: (detail) => this.stopRun({ kind: 'aborted', detail }, ExitCode.INTERNAL_ERROR),
+      onAbort: (detail, exitCode) => this.stopRun({ kind: 'aborted', detail }, exitCode),
       hasWork: () => this.end === null && (this.referenceSlot === null || this.scheduler.queuedCount() > 0),
       onStartDropped: () => this.checkDone(),
     });

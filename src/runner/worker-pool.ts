@@ -33,7 +33,8 @@ export interface WorkerPoolHooks {
   onReady(slot: WorkerSlot): void;
   /** A worker exited; its running test (if any) is to be settled with the cause. */
   onDeath(death: WorkerDeath): void;
-  onCrashLoop(detail: string): void;
+  /** The run cannot go on (a crash loop, pytest rejecting its arguments): abort with this. */
+  onAbort(detail: string, exitCode: number): void;
   /** Whether a lost pool worker still needs replacing. */
   hasWork(): boolean;
   /** A delayed start was not needed after all (the run may now be over). */
@@ -314,14 +315,14 @@ export class WorkerPool {
     if (cause.kind === 'startup_failure') {
       const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
       if (exit.spawnError) {
-        this.hooks.onCrashLoop(`cannot start '${this.options.python}': ${exit.spawnError.message}`);
+        this.hooks.onAbort(`cannot start '${this.options.python}': ${exit.spawnError.message}`, 4);
         return;
       }
       if (exit.code === 4 && stderr) {
         // pytest itself rejected the arguments or the ini: its own words are the message.
         this.stderrSlot = slot;
         this.stderrDetail = stderr;
-        this.hooks.onCrashLoop(stderr);
+        this.hooks.onAbort(stderr, 4);
         return;
       }
     }
@@ -330,9 +331,10 @@ export class WorkerPool {
     if (decision.kind === 'crash_loop') {
       const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
       this.stopped = true;
-      this.hooks.onCrashLoop(
+      this.hooks.onAbort(
         `${decision.deathsInARow} workers in a row died before running any test; the last, ${slot.name}, ` +
           `${describeDeath(cause)}${stderr ? `:\n${stderr}` : ''}`,
+        3,
       );
       return;
     }

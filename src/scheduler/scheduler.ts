@@ -260,10 +260,8 @@ export class Scheduler {
    */
   private maybeStartRetry(out: SchedulerCommand[]): void {
     if (this.stopped || this.retrying !== null || this.retries.length === 0 || !this.collected) return;
-    if (this.queue.size > 0 || this.stealFrom !== null) return;
-    for (const worker of this.workers.values()) {
-      if (worker.assigned.length > 0 || worker.running !== null) return;
-    }
+    // Alone means alone: every other worker has ended (its session teardown included).
+    if (this.queue.size > 0 || this.stealFrom !== null || this.workers.size > 0) return;
     this.retrying = this.retries.shift()!;
     out.push({ type: 'start_isolated', index: this.retrying });
   }

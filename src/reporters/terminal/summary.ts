@@ -43,7 +43,9 @@ export function writeSummary(
   writeShortSummary(tw, stats, session);
   writeUnfinished(tw, stats, end.reason);
   writeEnd(tw, end.reason);
-  writeStatsLine(tw, stats, end.durationSeconds, (session?.verbosity ?? 0) >= 0);
+  // pytest does not count tests a stop left unrun (-x, collection errors); bulkhead's own stops do.
+  const countUnrun = end.reason.kind === 'interrupted' || end.reason.kind === 'aborted';
+  writeStatsLine(tw, stats, end.durationSeconds, (session?.verbosity ?? 0) >= 0, countUnrun);
 }
 
 function writeSections(tw: TermWriter, report: PhaseReport, session: SessionInfo | null, only?: string): void {
@@ -286,9 +288,10 @@ function writeEnd(tw: TermWriter, reason: RunEndReason): void {
   }
 }
 
-function writeStatsLine(tw: TermWriter, stats: RunStats, seconds: number, withSeparator: boolean): void {
+function writeStatsLine(tw: TermWriter, stats: RunStats, seconds: number, withSeparator: boolean, countUnrun: boolean): void {
   const main = stats.mainColor();
-  const parts = stats.categories().map((category) => {
+  const categories = stats.categories().filter((category) => countUnrun || category !== 'not run');
+  const parts = categories.map((category) => {
     const color = COLOR_FOR[category] ?? 'yellow';
     return tw.markup(pluralize(stats.count(category), category), { [color]: true, bold: color === main });
   });

@@ -51,7 +51,7 @@ export class TerminalReporter implements Reporter {
         this.tw.line(`bulkhead: ${event.message}`, { yellow: true });
         break;
       case 'collection_finished':
-        this.onCollected(event.tests.length, event.deselected, event.errors.length);
+        this.onCollected(event.tests.length, event.deselected, event.errors.length, event.skips.length);
         for (const error of event.errors) this.stats.addCollectError(error);
         for (const skip of event.skips) this.stats.addCollectSkip(skip);
         break;
@@ -98,13 +98,17 @@ export class TerminalReporter implements Reporter {
     return this.session?.verbosity ?? 0;
   }
 
-  private onCollected(count: number, deselected: number, errors: number): void {
+  private onCollected(count: number, deselected: number, errors: number, skipped: number): void {
     this.total = count;
     this.stats.deselected = deselected;
     if (this.verbosity < 0) return;
-    const parts = [`collected ${count + deselected} item${count + deselected === 1 ? '' : 's'}`];
+    // pytest's own line: collected, then errors, deselected, skipped, selected.
+    const collected = count + deselected;
+    const parts = [`collected ${collected} item${collected === 1 ? '' : 's'}`];
     if (errors > 0) parts.push(`${errors} error${errors === 1 ? '' : 's'}`);
-    if (deselected > 0) parts.push(`${deselected} deselected`, `${count} selected`);
+    if (deselected > 0) parts.push(`${deselected} deselected`);
+    if (skipped > 0) parts.push(`${skipped} skipped`);
+    if (deselected > 0) parts.push(`${count} selected`);
     this.tw.line(parts.join(' / '), { bold: true });
     if (count > 0 && errors === 0) this.tw.line(`bulkhead: ${this.workers} worker${this.workers === 1 ? '' : 's'} [${count} item${count === 1 ? '' : 's'}]`);
     this.tw.line();
