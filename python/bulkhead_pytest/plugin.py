@@ -14,6 +14,15 @@ from .channel import open_channel_from_env
 _xdist_requested: "str | None" = None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # pytest-timeout's `timeout` ini option is honoured by bulkhead even where pytest-timeout is
+    # not installed; declaring it keeps pytest from warning about an unknown option.
+    import importlib.util
+
+    if _active() and importlib.util.find_spec("pytest_timeout") is None:
+        parser.addini("timeout", "per-test timeout in seconds, enforced by bulkhead", default=None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, None]:
     # A wrapper runs before every plain implementation, including xdist's own tryfirst one, so
@@ -36,10 +45,17 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, None]:
 def pytest_configure(config: pytest.Config) -> None:
     if not _active():
         return
+    config.addinivalue_line("markers", "timeout(seconds): fail the test (kill its worker) after this many seconds")
     channel = open_channel_from_env()
     if channel is None:
         return
     from .worker import WorkerSession
+
+    # bulkhead enforces timeouts from outside the process (pytest-timeout's marker and ini are
+    # honoured): pytest-timeout's own in-process timer would fail or os._exit the test first and
+    # be mistaken for a crash.
+    if config.pluginmanager.has_plugin("timeout"):
+        config.pluginmanager.unregister(name="timeout")
 
     session = WorkerSession(config, channel, xdist_requested=_xdist_requested)
     config.pluginmanager.register(session, "bulkhead-worker")

@@ -13,6 +13,9 @@ from _pytest._io import TerminalWriter
 
 from . import PROTOCOL_VERSION
 from .channel import Channel
+from .crash_dump import crash_file_from_env, enable_crash_dumps
+from .heartbeat import start_heartbeat
+from .processes import become_subreaper, kill_descendants, living_descendants
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
 
@@ -30,6 +33,8 @@ class WorkerSession:
         self.collect_errors: List[Dict[str, Any]] = []
         self.deselected = 0
         self.report_passed_sections = _wants_passed_sections(config)
+        # Processes already reported as left behind by a test, by (pid, start time).
+        self.reported_leaks: set = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -43,6 +48,11 @@ class WorkerSession:
                 "pytest": pytest.__version__,
             }
         )
+        crash_file = crash_file_from_env()
+        if crash_file:
+            enable_crash_dumps(crash_file)
+        become_subreaper()
+        start_heartbeat(self.channel, float(os.environ.get("BULKHEAD_HEARTBEAT_SECONDS", "1")))
         reader = threading.Thread(target=self._read_commands, name="bulkhead-commands", daemon=True)
         reader.start()
 
@@ -107,6 +117,7 @@ class WorkerSession:
             "maxfail": int(option.maxfail or 0),
             "continueOnCollectionErrors": bool(option.continue_on_collection_errors),
             "xdistRequested": self.xdist_requested,
+            "iniTimeout": _ini_timeout(self.config),
             "pythonVersion": platform.python_version(),
             "pytestVersion": pytest.__version__,
         }
@@ -139,6 +150,7 @@ class WorkerSession:
                     "file": str(file),
                     "line": line,
                     "markers": sorted({mark.name for mark in item.iter_markers()}),
+                    "timeout": _marker_timeout(item),
                     "scope": item.nodeid.split("::", 1)[0],
                 }
             )
@@ -184,7 +196,13 @@ class WorkerSession:
         self.channel.send({"type": "report", "report": message}, flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        self.channel.send({"type": "finished", "id": nodeid}, flush=False)
+        leaked = []
+        for process in living_descendants(os.getpid()):
+            key = (process["pid"], process["startTime"])
+            if key not in self.reported_leaks:
+                self.reported_leaks.add(key)
+                leaked.append(process)
+        self.channel.send({"type": "finished", "id": nodeid, "leaked": leaked}, flush=False)
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
         record = warning_record(self.config, warning_message, when, nodeid)
@@ -202,6 +220,11 @@ class WorkerSession:
             session, interrupted=str(interrupted) if interrupted else None, exitstatus=int(exitstatus)
         )
         self.channel.send({"type": "done", "exitstatus": int(exitstatus)})
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # What tests left running dies with the session (the supervisor also kills the cgroup
+        # or process group, for what this misses).
+        kill_descendants(os.getpid())
 
 
 def _decide_color(config: pytest.Config) -> bool:
@@ -240,3 +263,33 @@ def _report_chars(config: pytest.Config) -> str:
 def _wants_passed_sections(config: pytest.Config) -> bool:
     chars = _report_chars(config)
     return "P" in chars or "A" in chars
+
+
+def _marker_timeout(item: pytest.Item) -> Optional[float]:
+    """pytest-timeout's ``@pytest.mark.timeout(N)`` (or ``timeout=N``), honoured by bulkhead."""
+    marker = item.get_closest_marker("timeout")
+    if marker is None:
+        return None
+    value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _ini_timeout(config: pytest.Config) -> Optional[float]:
+    """pytest-timeout's ``timeout`` ini option, read whether or not pytest-timeout is installed."""
+    value: Any = None
+    try:
+        value = config.getini("timeout")
+    except (ValueError, KeyError):
+        try:
+            raw = config.inicfg.get("timeout")
+            value = getattr(raw, "value", raw)
+        except Exception:
+            value = None
+    try:
+        number = float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    return number if number and number > 0 else None

@@ -18,6 +18,16 @@ program
   .option('--python <path>', 'Python interpreter that has pytest (default: $BULKHEAD_PYTHON or python3)')
   .option('--junit <path>', "write JUnit XML like pytest's --junitxml")
   .option('--json <path>', "write bulkhead's versioned JSON result file")
+  .option('--standby <n>', 'spare workers kept started and collected, so a crash costs no collection time', '0')
+  .option('--timeout <seconds>', "per-test timeout (a test's @pytest.mark.timeout wins; default: the ini's `timeout`)")
+  .option('--startup-timeout <seconds>', 'a worker not ready (collected) within this is killed', '600')
+  .option('--heartbeat-timeout <seconds>', 'a running test whose worker is silent this long is unresponsive', '30')
+  .option('--run-timeout <seconds>', 'whole-run deadline: cancel gracefully and list every test that did not run')
+  .option('--kill-grace <seconds>', 'between SIGTERM and SIGKILL when a worker is killed', '5')
+  .option('--cancel-grace <seconds>', 'after the first Ctrl-C, how long running tests may take to finish', '10')
+  .option('--retries <n>', 'isolated re-runs of a test that crashed, timed out or ran out of memory (0 disables)', '1')
+  .option('--flaky-passes', 'count a test that crashed only under parallel load (passed alone) as a flaky pass')
+  .addOption(new Option('--no-cgroups', 'do not put workers in cgroups of their own (process groups only)'))
   .addOption(new Option('--no-artifacts', 'keep no worker logs under .bulkhead/runs'))
   .action(async (pytestArgs: string[], flags: RunFlags) => {
     process.exitCode = await runCommand(pytestArgs, flags);

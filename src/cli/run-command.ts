@@ -1,31 +1,40 @@
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { ExitCode } from '../model/exit-code.js';
 import { JsonReporter } from '../reporters/json-reporter.js';
 import { JunitReporter } from '../reporters/junit.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { TerminalReporter } from '../reporters/terminal/terminal-reporter.js';
+import { DEFAULT_RESTART_POLICY } from '../scheduler/restart-policy.js';
 import { runTests } from '../runner/run.js';
-import { UsageError } from './usage-error.js';
+import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
 
 export interface RunFlags {
   workers: string;
+  standby: string;
   python?: string;
   junit?: string;
   json?: string;
   artifacts: boolean;
-}
-
-export function parseWorkers(value: string): number {
-  if (value === 'auto') return Math.max(1, availableParallelism());
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new UsageError(`--workers must be a positive integer or 'auto' (got '${value}')`);
-  }
-  return Number(value);
+  timeout?: string;
+  startupTimeout: string;
+  heartbeatTimeout: string;
+  runTimeout?: string;
+  killGrace: string;
+  cancelGrace: string;
+  retries: string;
+  flakyPasses: boolean;
+  cgroups: boolean;
 }
 
 export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise<number> {
   const workers = parseWorkers(flags.workers);
+  const timeouts = {
+    timeoutSeconds: flags.timeout !== undefined ? parseSeconds('--timeout', flags.timeout) : null,
+    startupTimeoutSeconds: parseSeconds('--startup-timeout', flags.startupTimeout),
+    heartbeatTimeoutSeconds: parseSeconds('--heartbeat-timeout', flags.heartbeatTimeout),
+    runTimeoutSeconds: flags.runTimeout !== undefined ? parseSeconds('--run-timeout', flags.runTimeout) : null,
+    killGraceSeconds: parseSeconds('--kill-grace', flags.killGrace),
+    cancelGraceSeconds: parseSeconds('--cancel-grace', flags.cancelGrace),
+  };
   const cwd = process.cwd();
   const color = decideColor();
   const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
@@ -40,10 +49,16 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
       cwd,
       python: flags.python ?? process.env.BULKHEAD_PYTHON ?? 'python3',
       workers,
+      standby: parseCount('--standby', flags.standby),
       pytestArgs,
       color,
       columns,
-      startupFailureLimit: 3,
+      ...timeouts,
+      heartbeatIntervalSeconds: Math.min(1, timeouts.heartbeatTimeoutSeconds / 4),
+      retries: parseCount('--retries', flags.retries),
+      flakyPasses: flags.flakyPasses,
+      restart: DEFAULT_RESTART_POLICY,
+      useCgroups: flags.cgroups,
       keepArtifacts: flags.artifacts,
     },
     reporters,
@@ -66,4 +81,3 @@ function decideColor(): boolean {
   if (env.FORCE_COLOR) return true;
   return Boolean(process.stdout.isTTY) && env.TERM !== 'dumb';
 }
-

@@ -2,15 +2,65 @@ import { assertNever } from './assert-never.js';
 
 /**
  * Why a worker process ended. A closed union: every exit maps to exactly one of these, and a
- * death we caused (stop, cancel) is never reported as a crash.
+ * death we caused for no fault of the test (the end of the run) is never reported as a crash.
  */
 export type ExitCause =
   | { kind: 'finished' }
   | { kind: 'signal'; signal: string }
   | { kind: 'exit_code'; code: number }
-  | { kind: 'startup_failure'; code: number | null; signal: string | null }
+  | { kind: 'timeout'; limitSeconds: number }
+  | { kind: 'unresponsive'; silentSeconds: number }
+  | { kind: 'oom'; limitBytes: number | null; peakBytes: number | null }
+  | { kind: 'memory_pressure' }
+  | { kind: 'startup_failure'; code: number | null; signal: string | null; detail: string | null }
   | { kind: 'protocol_violation'; detail: string }
+  | { kind: 'interrupted'; detail: string }
   | { kind: 'stopped'; reason: string };
+
+/** Why we kill a worker, recorded before the signal is sent (the first reason wins). */
+export type KillReason =
+  | { kind: 'timeout'; limitSeconds: number }
+  | { kind: 'unresponsive'; silentSeconds: number }
+  | { kind: 'startup_timeout'; limitSeconds: number }
+  | { kind: 'protocol_violation'; detail: string }
+  | { kind: 'interrupted'; detail: string }
+  | { kind: 'memory_pressure' }
+  | { kind: 'shutdown'; detail: string };
+
+/** Causes for which the running test is to blame (and may be retried alone). */
+export function blamesTest(cause: ExitCause): boolean {
+  switch (cause.kind) {
+    case 'signal':
+    case 'exit_code':
+    case 'timeout':
+    case 'unresponsive':
+    case 'oom':
+    case 'protocol_violation':
+      return true;
+    case 'finished':
+    case 'memory_pressure':
+    case 'startup_failure':
+    case 'interrupted':
+    case 'stopped':
+      return false;
+    default:
+      return assertNever(cause);
+  }
+}
+
+/** The word reports use for a test whose worker died of this cause. */
+export function causeLabel(cause: ExitCause): string {
+  switch (cause.kind) {
+    case 'timeout':
+      return 'TIMEOUT';
+    case 'unresponsive':
+      return 'UNRESPONSIVE';
+    case 'oom':
+      return 'OOM';
+    default:
+      return 'CRASHED';
+  }
+}
 
 export function describeCause(cause: ExitCause): string {
   switch (cause.kind) {
@@ -20,12 +70,23 @@ export function describeCause(cause: ExitCause): string {
       return `was killed by ${cause.signal}`;
     case 'exit_code':
       return `exited with code ${cause.code}`;
+    case 'timeout':
+      return `was killed after the test passed its timeout of ${cause.limitSeconds}s`;
+    case 'unresponsive':
+      return `was unresponsive (no heartbeat for ${cause.silentSeconds.toFixed(1)}s) and was killed`;
+    case 'oom':
+      return `ran out of memory${cause.limitBytes !== null ? ` (limit ${cause.limitBytes} bytes` : ''}${cause.peakBytes !== null ? `${cause.limitBytes !== null ? ', ' : ' ('}peak ${cause.peakBytes} bytes)` : cause.limitBytes !== null ? ')' : ''}`;
+    case 'memory_pressure':
+      return 'was killed to relieve memory pressure';
     case 'startup_failure':
+      if (cause.detail) return `failed to start (${cause.detail})`;
       return cause.signal
         ? `was killed by ${cause.signal} before it was ready`
         : `exited with code ${cause.code ?? '?'} before it was ready`;
     case 'protocol_violation':
       return `broke the worker protocol (${cause.detail})`;
+    case 'interrupted':
+      return `was interrupted (${cause.detail})`;
     case 'stopped':
       return `was stopped (${cause.reason})`;
     default:

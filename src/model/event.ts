@@ -1,7 +1,7 @@
 import type { ExitCause } from './cause.js';
-import type { FinalOutcome } from './outcome.js';
+import type { CrashReport, FinalOutcome } from './outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
-import type { TestInfo } from './test.js';
+import type { LeakedProcess, TestInfo } from './test.js';
 
 /** What the run knows about the pytest session, reported by the first worker. */
 export interface SessionInfo {
@@ -22,6 +22,8 @@ export interface SessionInfo {
   continueOnCollectionErrors: boolean;
   /** `-n`/`--numprocesses` seen in the pytest arguments or ini (pytest-xdist), which bulkhead replaces. */
   xdistRequested: string | null;
+  /** pytest-timeout's `timeout` ini option, which bulkhead enforces. */
+  iniTimeout: number | null;
   pythonVersion: string;
   pytestVersion: string;
 }
@@ -46,7 +48,18 @@ export type RunEventBody =
   | { type: 'worker_exited'; worker: number; pid: number | null; cause: ExitCause; testId: string | null }
   | { type: 'test_started'; testId: string; worker: number }
   | { type: 'test_report'; worker: number; report: PhaseReport }
-  | { type: 'test_finished'; testId: string; worker: number; outcome: FinalOutcome; duration: number }
+  | {
+      type: 'test_finished';
+      testId: string;
+      worker: number;
+      outcome: FinalOutcome;
+      duration: number;
+      /** Processes the test left running (killed when its worker ends). */
+      leaked: LeakedProcess[];
+    }
+  /** A test took its worker down; its final outcome follows once any isolated retry is done. */
+  | { type: 'test_crashed'; testId: string; crash: CrashReport; willRetry: boolean }
+  | { type: 'worker_state'; worker: number; from: string; to: string }
   | { type: 'warning'; warning: WarningRecord }
   | { type: 'run_finished'; exitCode: number; reason: RunEndReason; durationSeconds: number };
 

@@ -12,6 +12,16 @@ export interface TestInfo {
    * scope key are kept together on one worker where that saves fixture setup.
    */
   scope: string;
+  /** A timeout declared on the test itself (`@pytest.mark.timeout(N)`), in seconds. */
+  timeout: number | null;
+}
+
+/** A process a test left running after it ended. */
+export interface LeakedProcess {
+  pid: number;
+  cmd: string;
+  /** Kernel start time (clock ticks since boot): tells this process from a later one with its pid. */
+  startTime: number;
 }
 
 export type WorkerId = number;

@@ -6,7 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExitCause } from '../model/cause.js';
 import type { RunEndReason, RunEvent } from '../model/event.js';
-import { OUTCOME_KINDS, type FinalOutcome, type OutcomeKind } from '../model/outcome.js';
+import { OUTCOME_KINDS, describeCrash, describeRetry, type FinalOutcome, type OutcomeKind } from '../model/outcome.js';
 import type { Phase } from '../model/report.js';
 import type { TestInfo } from '../model/test.js';
 import type { Reporter } from './reporter.js';
@@ -31,6 +31,12 @@ interface JsonTest {
   reason: string | null;
   cause: ExitCause | null;
   stderrTail: string | null;
+  /** Python stacks of all threads when the worker died (faulthandler). */
+  stacks: string | null;
+  /** What running it again alone showed, for a test that crashed. */
+  isolatedRetry: string | null;
+  /** Processes the test left running. */
+  leaked: Array<{ pid: number; cmd: string }>;
   duration: number;
   worker: number | null;
   phases: JsonPhase[];
@@ -81,11 +87,15 @@ export class JsonReporter implements Reporter {
         if (!test) break;
         test.outcome = event.outcome.kind;
         test.duration = event.duration;
-        test.reason = reasonOf(event.outcome);
-        if (event.outcome.kind === 'crashed') {
-          test.cause = event.outcome.cause;
-          test.stderrTail = event.outcome.stderrTail;
-          test.worker = event.outcome.worker;
+        test.reason = reasonOf(event.testId, event.outcome);
+        test.leaked = event.leaked.map(({ pid, cmd }) => ({ pid, cmd }));
+        if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') {
+          const { crash } = event.outcome;
+          test.cause = crash.cause;
+          test.stderrTail = crash.stderrTail;
+          test.stacks = crash.stacks;
+          test.worker = crash.worker;
+          test.isolatedRetry = event.outcome.kind === 'crashed' && event.outcome.retry ? describeRetry(event.outcome.retry) : null;
         }
         break;
       }
@@ -134,6 +144,9 @@ export class JsonReporter implements Reporter {
       reason: 'never scheduled',
       cause: null,
       stderrTail: null,
+      stacks: null,
+      isolatedRetry: null,
+      leaked: [],
       duration: 0,
       worker: null,
       phases: [],
@@ -141,12 +154,17 @@ export class JsonReporter implements Reporter {
   }
 }
 
-function reasonOf(outcome: FinalOutcome): string | null {
+function reasonOf(testId: string, outcome: FinalOutcome): string | null {
   switch (outcome.kind) {
     case 'skipped':
     case 'xfailed':
     case 'not_run':
       return outcome.reason;
+    case 'interrupted':
+      return outcome.detail;
+    case 'crashed':
+    case 'flaky':
+      return describeCrash(testId, outcome.crash);
     default:
       return null;
   }

@@ -1,9 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { describeCause } from '../model/cause.js';
 import type { RunEvent } from '../model/event.js';
-import type { FinalOutcome } from '../model/outcome.js';
+import { crashType, describeCrash, describeRetry, type CrashReport, type FinalOutcome } from '../model/outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport } from '../model/report.js';
 import type { Reporter } from './reporter.js';
 import {
@@ -17,7 +16,7 @@ import {
 } from './junit-xml.js';
 
 type Stat = 'passed' | 'failure' | 'error' | 'skipped';
-type Crash = Extract<FinalOutcome, { kind: 'crashed' }>;
+type Crash = Extract<FinalOutcome, { kind: 'crashed' | 'flaky' }>;
 
 /** One `<testcase>`: pytest's `_NodeReporter`. */
 interface TestCase {
@@ -65,7 +64,7 @@ export class JunitReporter implements Reporter {
         this.logReport(event.report);
         return;
       case 'test_finished':
-        if (event.outcome.kind === 'crashed') this.crashed(event.testId, event.outcome, event.duration);
+        if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') this.crashed(event.testId, event.outcome, event.duration);
         else if (event.outcome.kind === 'not_run') this.notRun(event.testId);
         this.lastReport.delete(event.testId);
         return;
@@ -150,11 +149,25 @@ export class JunitReporter implements Reporter {
     const last = this.lastReport.get(id);
     if (!this.closeOpenFailure(id) && last?.when === 'teardown') this.doubleFailTests += 1;
     const testCase = this.openTestCase(id);
-    const type = outcome.cause.kind === 'signal' || outcome.cause.kind === 'exit_code' ? 'crashed' : outcome.cause.kind;
-    const pid = outcome.pid === null ? '' : ` (pid ${outcome.pid})`;
-    const message = `worker ${outcome.worker}${pid} ${describeCause(outcome.cause)} while running ${id}`;
-    const node = element('error', [['type', type], ['message', binXmlEscape(message)]], binXmlEscape(outcome.stderrTail));
-    this.append(testCase, node, 'error');
+    const { crash } = outcome;
+    const message = binXmlEscape(describeCrash(id, crash));
+    const body = binXmlEscape(crashBody(crash));
+    if (outcome.kind === 'flaky') {
+      // Counted as a pass: the crash under load stays visible, as Surefire shows a flaky rerun.
+      testCase.nodes.push(element('flakyError', [['type', crashType(crash)], ['message', message]], body));
+      testCase.counted = true;
+      this.stats.passed += 1;
+    } else {
+      this.append(testCase, element('error', [['type', crashType(crash)], ['message', message]], body), 'error');
+      const retry = outcome.retry;
+      if (retry?.verdict === 'crashes_alone') {
+        const again = retry.attempt;
+        testCase.nodes.push(
+          element('rerunError', [['type', crashType(again)], ['message', binXmlEscape(`alone: ${describeCrash(id, again)}`)]], binXmlEscape(crashBody(again))),
+        );
+      }
+      if (retry !== null) testCase.properties.push(['bulkhead.isolated_retry', binXmlEscape(describeRetry(retry))]);
+    }
     testCase.duration += duration;
     this.finalize(id, last?.userProperties ?? []);
     this.openFailures.delete(id);
@@ -244,4 +257,11 @@ function toXml(testCase: TestCase): XmlElement {
   }
   node.children.push(...testCase.nodes);
   return node;
+}
+
+function crashBody(crash: CrashReport): string {
+  const parts: string[] = [];
+  if (crash.stacks.trim()) parts.push(`Python stacks (faulthandler):\n${crash.stacks.trim()}`);
+  if (crash.stderrTail.trim()) parts.push(`worker stderr (last lines):\n${crash.stderrTail.trim()}`);
+  return parts.join('\n\n');
 }

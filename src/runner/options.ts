@@ -1,13 +1,35 @@
+import type { RestartPolicyOptions } from '../scheduler/restart-policy.js';
+
 /** Everything a run needs, resolved by the CLI (and later the config files). */
 export interface RunOptions {
   cwd: string;
   python: string;
   workers: number;
+  /** Spare workers kept started and collected, so a crash costs no collection time. */
+  standby: number;
   pytestArgs: string[];
-  /** Per-run folder for worker logs; null keeps no files. */
+  /** Per-run folder for worker logs and crash dumps; null keeps no logs (dumps go to a temp dir). */
   artifactsDir: string | null;
+  /** Where crash files go (the artifacts dir, or a temp dir). */
+  scratchDir: string;
   color: boolean;
   columns: number;
-  /** Workers that die before becoming ready this many times in a row abort the run. */
-  startupFailureLimit: number;
+  /** Per-test timeout in seconds (a test's own timeout marker wins); null: none beyond the ini's. */
+  timeoutSeconds: number | null;
+  startupTimeoutSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  heartbeatIntervalSeconds: number;
+  /** Whole-run deadline: cancel gracefully and list every test that did not run. */
+  runTimeoutSeconds: number | null;
+  /** Between SIGTERM and SIGKILL when a worker is killed. */
+  killGraceSeconds: number;
+  /** After the first Ctrl-C, how long running tests may take to finish. */
+  cancelGraceSeconds: number;
+  /** Isolated re-runs of a test that crashed, timed out or ran out of memory (0 disables). */
+  retries: number;
+  /** Count a test that crashed only under parallel load (passed alone) as a flaky pass. */
+  flakyPasses: boolean;
+  restart: RestartPolicyOptions;
+  /** Put each worker in a cgroup of its own where the platform allows (false: process groups only). */
+  useCgroups: boolean;
 }

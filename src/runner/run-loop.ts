@@ -1,26 +1,23 @@
 /**
  * The run loop: the only place where worker facts, the scheduler and the event stream meet.
  * Each fact from a worker becomes scheduler inputs; each scheduler command is carried out on a
- * worker; everything that happens is emitted as an event for the reporters.
+ * worker; everything that happens is emitted as an event for the reporters. Worker processes,
+ * their lifecycle and their deaths are handled in worker-pool.ts.
  */
-import { join } from 'node:path';
 import { PROTOCOL_VERSION, decodeWorkerMessage, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
-import { workerLaunch } from '../adapters/pytest/worker-spec.js';
-
+import { assertNever } from '../model/assert-never.js';
+import { blamesTest, type ExitCause } from '../model/cause.js';
 import type { RunEndReason, RunEventBody, SessionInfo } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
-import type { FinalOutcome } from '../model/outcome.js';
-import type { CollectErrorReport, PhaseReport } from '../model/report.js';
 import type { TestInfo } from '../model/test.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { SchedulerCommand, SchedulerInput } from '../scheduler/types.js';
-import { classifyExit } from '../supervisor/classify-exit.js';
-import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
-import { assertNever } from '../model/assert-never.js';
-import { describeCollectionDiff } from './collection-diff.js';
-import { countsAsFailure, outcomeFromReports } from './final-outcome.js';
+import { checkDeadlines } from '../supervisor/watchdog.js';
+import { judgeCollection } from './collection-gate.js';
 import type { RunOptions } from './options.js';
-import { WorkerSlot, type SlotState } from './worker-slot.js';
+import { ResultBook } from './result-book.js';
+import { WorkerPool, type WorkerDeath } from './worker-pool.js';
+import type { WorkerSlot } from './worker-slot.js';
 
 export interface RunLoopDeps {
   emit(event: RunEventBody): void;
@@ -28,30 +25,40 @@ export interface RunLoopDeps {
   now(): number;
 }
 
+const TICK_MS = 200;
+
 export class RunLoop {
   private readonly scheduler: Scheduler;
-  private readonly slots = new Map<number, WorkerSlot>();
-  private nextWorkerId = 1;
+  private readonly pool: WorkerPool;
+  private readonly book: ResultBook;
   private tests: TestInfo[] = [];
   private referenceSlot: WorkerSlot | null = null;
   private session: SessionInfo | null = null;
-  private collectErrors: CollectErrorReport[] = [];
-  private readonly reports = new Map<number, PhaseReport[]>();
-  private readonly finished = new Set<number>();
-  private failures = 0;
-  private startupFailuresInARow = 0;
+  private collectErrors = 0;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
   private internalError = false;
-  /** The worker whose pytest session ended during collection; its stderr explains why. */
-  private pytestEndedSession: WorkerSlot | null = null;
   private resolveDone: (() => void) | null = null;
   private readonly startedAt: number;
+  private ticker: NodeJS.Timeout | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
     private readonly options: RunOptions,
     private readonly deps: RunLoopDeps,
   ) {
     this.scheduler = new Scheduler({ poolSize: options.workers });
+    this.book = new ResultBook(deps.emit, options);
+    this.pool = new WorkerPool(options, {
+      emit: deps.emit,
+      now: deps.now,
+      pythonDir: deps.pythonDir,
+      onLine: (slot, line) => this.onLine(slot, line),
+      onReady: (slot) => this.onReady(slot),
+      onDeath: (death) => this.onDeath(death),
+      onAbort: (detail, exitCode) => this.stopRun({ kind: 'aborted', detail }, exitCode),
+      hasWork: () => this.end === null && (this.referenceSlot === null || this.scheduler.queuedCount() > 0),
+      onStartDropped: () => this.checkDone(),
+    });
     this.startedAt = deps.now();
   }
 
@@ -68,62 +75,56 @@ export class RunLoop {
       artifactsDir: this.options.artifactsDir ?? '',
     });
     const done = new Promise<void>((resolve) => (this.resolveDone = resolve));
-    for (let i = 0; i < this.options.workers; i += 1) this.startWorker();
+    this.pool.startInitial();
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    if (this.options.runTimeoutSeconds !== null) {
+      const seconds = this.options.runTimeoutSeconds;
+      this.later(seconds * 1000, () => this.interrupt(`run deadline of ${seconds}s reached`));
+    }
     return done.then(() => {
+      if (this.ticker) clearInterval(this.ticker);
+      this.timers.forEach(clearTimeout);
+      this.pool.dispose();
       const exitCode = this.finishRun();
       const reason = this.end?.reason;
       return { exitCode, abortDetail: reason?.kind === 'aborted' ? reason.detail : null };
     });
   }
 
-  /** Stops scheduling; running tests finish, the rest are reported as not run. */
+  /**
+   * First Ctrl-C (or the run deadline): stop scheduling, let running tests finish within the
+   * cancel grace period, then kill what still runs. Tests that did not start are listed as not run.
+   */
   interrupt(detail: string): void {
     this.stopRun({ kind: 'interrupted', detail }, ExitCode.INTERRUPTED);
+    this.later(this.options.cancelGraceSeconds * 1000, () => this.pool.terminateAll({ kind: 'interrupted', detail }, false));
   }
 
-  /** Kills every worker at once (a second Ctrl-C). */
-  killAll(reason: string): void {
-    for (const slot of this.slots.values()) slot.process?.kill(reason, 'SIGKILL');
+  /** Second Ctrl-C: kill every worker now. */
+  killAll(detail: string): void {
+    this.stopRun({ kind: 'interrupted', detail }, ExitCode.INTERRUPTED);
+    this.pool.killAllNow({ kind: 'interrupted', detail });
   }
 
-  // -- workers ---------------------------------------------------------------------------------
-
-  private startWorker(): void {
-    const id = this.nextWorkerId++;
-    const slot = new WorkerSlot(id, this.deps.now(), (s, from, to) => this.onTransition(s, from, to));
-    this.slots.set(id, slot);
-    const launch = workerLaunch({
-      python: this.options.python,
-      pythonDir: this.deps.pythonDir,
-      pytestArgs: this.options.pytestArgs,
-      baseEnv: process.env,
-      color: this.options.color,
-      columns: this.options.columns,
-      supervisorPid: process.pid,
-    });
-    const proc = new WorkerProcess(
-      {
-        ...launch,
-        cwd: this.options.cwd,
-        logPath: this.options.artifactsDir ? join(this.options.artifactsDir, `worker-${id}.log`) : null,
-      },
-      {
-        onLine: (line) => this.onLine(slot, line),
-        onChannelOverflow: (bytes) => this.violation(slot, `a message line grew past ${bytes} bytes`),
-        onExit: (exit) => this.onExit(slot, exit),
-      },
-    );
-    slot.process = proc;
-    slot.pid = proc.pid;
-    this.deps.emit({ type: 'worker_started', worker: id, pid: proc.pid });
+  private later(ms: number, action: () => void): void {
+    const timer = setTimeout(action, ms);
+    timer.unref();
+    this.timers.push(timer);
   }
 
-  private onTransition(slot: WorkerSlot, _from: SlotState, to: SlotState): void {
-    if (to === 'ready') {
-      this.startupFailuresInARow = 0;
-      this.deps.emit({ type: 'worker_ready', worker: slot.id, collectSeconds: (this.deps.now() - slot.startedAt) / 1000 });
+  // -- deadlines ------------------------------------------------------------------------------
+
+  private tick(): void {
+    const limits = {
+      startupTimeoutSeconds: this.options.startupTimeoutSeconds,
+      heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
+    };
+    for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), limits)) {
+      this.pool.terminate(order.worker, order.reason, order.dumpStacks);
     }
   }
+
+  // -- messages --------------------------------------------------------------------------------
 
   private send(slot: WorkerSlot, command: WorkerCommand): void {
     slot.process?.send(encodeCommand(command));
@@ -131,10 +132,8 @@ export class RunLoop {
 
   private violation(slot: WorkerSlot, detail: string): void {
     slot.protocolViolation ??= detail;
-    slot.process?.kill(`protocol violation: ${detail}`);
+    this.pool.terminate(slot.id, { kind: 'protocol_violation', detail }, false);
   }
-
-  // -- messages --------------------------------------------------------------------------------
 
   private onLine(slot: WorkerSlot, line: string): void {
     if (slot.protocolViolation !== null) return;
@@ -156,18 +155,11 @@ export class RunLoop {
         slot.pid = message.pid;
         slot.state = 'collecting';
         break;
+      case 'heartbeat':
+        slot.lastHeartbeat = this.deps.now();
+        break;
       case 'session':
-        if (this.session === null) {
-          const { type: _type, ...info } = message;
-          this.session = info;
-          this.deps.emit({ type: 'session_info', info });
-          if (info.xdistRequested !== null) {
-            this.deps.emit({
-              type: 'notice',
-              message: `pytest-xdist's -n ${info.xdistRequested} is ignored: bulkhead runs its own workers (use --workers N)`,
-            });
-          }
-        }
+        this.onSession(message);
         break;
       case 'collect_error':
         slot.collectErrors.push(message.report);
@@ -176,16 +168,20 @@ export class RunLoop {
         slot.collectSkips.push(message.report);
         break;
       case 'collected':
-        this.onCollected(slot, message.tests, message.deselected, message.interrupted, message.exitstatus);
+        this.onCollected(slot, message);
         break;
       case 'started':
         this.onStarted(slot, message.id);
         break;
       case 'report':
-        this.onReport(slot, message.report);
+        if (slot.running === null) {
+          this.violation(slot, `a report for ${message.report.testId} outside a test`);
+          return;
+        }
+        if (this.book.addReport(slot.running, slot.id, message.report)) this.checkMaxfail();
         break;
       case 'finished':
-        this.onFinished(slot, message.id);
+        this.onFinished(slot, message.id, message.leaked);
         break;
       case 'warning':
         // Warnings raised while collecting or configuring happen once in every worker: take the
@@ -198,7 +194,6 @@ export class RunLoop {
         this.apply({ type: 'returned', worker: slot.id, indices: message.indices });
         break;
       case 'internal_error':
-        slot.internalError = message.text;
         this.internalError = true;
         this.deps.emit({ type: 'notice', message: `INTERNALERROR in ${slot.name}:\n${message.text}` });
         break;
@@ -210,68 +205,81 @@ export class RunLoop {
     }
   }
 
-  private onCollected(
-    slot: WorkerSlot,
-    tests: TestInfo[],
-    deselected: number,
-    interrupted: string | null,
-    exitstatus: number | null,
-  ): void {
-    slot.collectedIds = tests.map((test) => test.id);
-    if (this.referenceSlot === null && exitstatus !== null && ![0, 1, 5].includes(exitstatus)) {
-      // pytest ended the session while collecting (a usage error such as a path that does not
-      // exist, or an internal error): its exit code is the run's, its stderr the message.
+  private onSession(message: Extract<WorkerMessage, { type: 'session' }>): void {
+    if (this.session !== null) return;
+    const { type: _type, ...info } = message;
+    this.session = info;
+    this.deps.emit({ type: 'session_info', info });
+    if (info.xdistRequested !== null) {
+      this.deps.emit({
+        type: 'notice',
+        message: `pytest-xdist's -n ${info.xdistRequested} is ignored: bulkhead runs its own workers (use --workers N)`,
+      });
+    }
+  }
+
+  private onCollected(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'collected' }>): void {
+    slot.collectedIds = message.tests.map((test) => test.id);
+    const reference = this.referenceSlot ? { name: this.referenceSlot.name, ids: this.referenceSlot.collectedIds ?? [] } : null;
+    const verdict = judgeCollection(
+      {
+        tests: message.tests,
+        errors: slot.collectErrors.length,
+        interrupted: message.interrupted,
+        exitstatus: message.exitstatus,
+        continueOnCollectionErrors: this.session?.continueOnCollectionErrors ?? false,
+      },
+      reference,
+      slot.name,
+    );
+    if (reference === null) {
       this.referenceSlot = slot;
-      this.pytestEndedSession = slot;
-      // Not killed with the others: it is ending by itself and is about to print why.
-      slot.state = 'finishing';
-      this.deps.emit({ type: 'collection_finished', tests: [], deselected, errors: slot.collectErrors, skips: slot.collectSkips });
-      this.scheduler.handle({ type: 'collected', tests: [] });
-      this.stopRun({ kind: 'aborted', detail: `pytest ended the session with exit code ${exitstatus}` }, exitstatus);
+      this.tests = verdict.kind === 'start' ? verdict.tests : message.tests;
+      this.book.setTests(this.tests);
+      this.collectErrors = slot.collectErrors.length;
+      this.deps.emit({
+        type: 'collection_finished',
+        tests: verdict.kind === 'end' && verdict.pytestEndedSession ? [] : message.tests,
+        deselected: message.deselected,
+        errors: slot.collectErrors,
+        skips: slot.collectSkips,
+      });
+    }
+    switch (verdict.kind) {
+      case 'start':
+        this.apply({ type: 'collected', tests: verdict.tests });
+        this.pool.markReady(slot);
+        return;
+      case 'join':
+        if (this.end !== null) {
+          this.finishWorker(slot, 'stop');
+          return;
+        }
+        this.pool.markReady(slot);
+        return;
+      case 'end':
+        if (verdict.pytestEndedSession) {
+          // Not killed with the others: it is ending by itself and is about to print why.
+          this.pool.expectStderrVerdict(slot);
+          slot.state = 'finishing';
+        } else {
+          this.finishWorker(slot, 'stop');
+        }
+        if (reference === null) this.apply({ type: 'collected', tests: [] });
+        this.stopRun(verdict.reason, verdict.exitCode);
+        return;
+      default:
+        assertNever(verdict);
+    }
+  }
+
+  /** Called by the pool once a worker may take tests (a standby only when it is promoted). */
+  private onReady(slot: WorkerSlot): void {
+    if (slot.role === 'isolated' && slot.isolatedFor !== null) {
+      this.book.beginAttempt(slot.isolatedFor);
+      this.apply({ type: 'worker_ready', worker: slot.id, isolatedFor: slot.isolatedFor });
       return;
     }
-    if (this.referenceSlot === null) {
-      this.referenceSlot = slot;
-      this.tests = tests;
-      this.collectErrors = slot.collectErrors;
-      this.deps.emit({ type: 'collection_finished', tests, deselected, errors: slot.collectErrors, skips: slot.collectSkips });
-      const continueOnErrors = this.session?.continueOnCollectionErrors ?? false;
-      if (this.collectErrors.length > 0 && (!continueOnErrors || interrupted !== null)) {
-        const count = this.collectErrors.length;
-        this.scheduler.handle({ type: 'collected', tests: [] });
-        this.stopRun({ kind: 'collection_errors', errors: count }, ExitCode.INTERRUPTED);
-        this.send(slot, { type: 'stop' });
-        slot.state = 'finishing';
-        return;
-      }
-      if (tests.length === 0) {
-        this.scheduler.handle({ type: 'collected', tests: [] });
-        this.stopRun({ kind: 'no_tests' }, ExitCode.NO_TESTS_COLLECTED);
-        this.send(slot, { type: 'stop' });
-        slot.state = 'finishing';
-        return;
-      }
-      this.apply({ type: 'collected', tests });
-    } else if (this.end === null) {
-      const diff = describeCollectionDiff(
-        this.referenceSlot.collectedIds ?? [],
-        slot.collectedIds,
-        this.referenceSlot.name,
-        slot.name,
-      );
-      if (diff !== null) {
-        this.stopRun({ kind: 'aborted', detail: diff }, ExitCode.INTERRUPTED);
-        this.send(slot, { type: 'stop' });
-        slot.state = 'finishing';
-        return;
-      }
-    }
-    if (this.end !== null) {
-      this.send(slot, { type: 'stop' });
-      slot.state = 'finishing';
-      return;
-    }
-    slot.state = 'ready';
     this.apply({ type: 'worker_ready', worker: slot.id });
   }
 
@@ -283,49 +291,36 @@ export class RunLoop {
     }
     const index = slot.assigned.splice(at, 1)[0]!;
     slot.running = index;
+    slot.runningSince = this.deps.now();
+    slot.runningTimeout = this.effectiveTimeout(this.tests[index]!);
+    slot.ranTests = true;
+    this.pool.testRan();
     this.deps.emit({ type: 'test_started', testId: id, worker: slot.id });
     this.apply({ type: 'test_started', worker: slot.id, index });
   }
 
-  private onReport(slot: WorkerSlot, report: PhaseReport): void {
-    if (slot.running === null) {
-      this.violation(slot, `a report for ${report.testId} outside a test`);
-      return;
-    }
-    let reports = this.reports.get(slot.running);
-    if (!reports) {
-      reports = [];
-      this.reports.set(slot.running, reports);
-    }
-    reports.push(report);
-    this.deps.emit({ type: 'test_report', worker: slot.id, report });
-    if (countsAsFailure(report)) this.countFailure();
+  /** The test's own timeout marker, else --timeout, else the ini's `timeout`. */
+  private effectiveTimeout(test: TestInfo): number | null {
+    return test.timeout ?? this.options.timeoutSeconds ?? this.session?.iniTimeout ?? null;
   }
 
-  private onFinished(slot: WorkerSlot, id: string): void {
+  private onFinished(slot: WorkerSlot, id: string, leaked: Extract<WorkerMessage, { type: 'finished' }>['leaked']): void {
     const index = slot.running;
     if (index === null || this.tests[index]?.id !== id) {
       this.violation(slot, `finished ${id}, which was not running`);
       return;
     }
     slot.running = null;
-    const reports = this.reports.get(index) ?? [];
-    const duration = reports.reduce((sum, report) => sum + report.duration, 0);
-    this.finishTest(index, slot.id, outcomeFromReports(reports), duration);
+    slot.runningSince = null;
+    const again = this.book.finishNormally(index, slot.id, leaked);
     this.apply({ type: 'test_finished', worker: slot.id, index });
+    if (again) this.apply({ type: 'retry', index });
   }
 
-  private finishTest(index: number, worker: number, outcome: FinalOutcome, duration: number): void {
-    if (this.finished.has(index)) return;
-    this.finished.add(index);
-    this.deps.emit({ type: 'test_finished', testId: this.tests[index]!.id, worker, outcome, duration });
-  }
-
-  private countFailure(): void {
-    this.failures += 1;
+  private checkMaxfail(): void {
     const maxfail = this.session?.maxfail ?? 0;
-    if (maxfail > 0 && this.failures >= maxfail && this.end === null) {
-      this.stopRun({ kind: 'maxfail', failures: this.failures }, ExitCode.TESTS_FAILED);
+    if (maxfail > 0 && this.book.failures >= maxfail && this.end === null) {
+      this.stopRun({ kind: 'maxfail', failures: this.book.failures }, ExitCode.TESTS_FAILED);
     }
   }
 
@@ -336,30 +331,14 @@ export class RunLoop {
     }
   }
 
-  // -- exits -----------------------------------------------------------------------------------
+  // -- deaths ----------------------------------------------------------------------------------
 
-  private onExit(slot: WorkerSlot, exit: WorkerExit): void {
-    const wasReady = slot.state === 'ready' || (slot.state === 'finishing' && slot.collectedIds !== null);
-    slot.state = 'exited';
-    // Whatever a test left in the worker's process group dies with the worker.
-    slot.process?.reapGroup();
-    const cause = classifyExit({ exit, sessionDone: slot.sessionDone, wasReady, protocolViolation: slot.protocolViolation });
+  private onDeath(death: WorkerDeath): void {
+    const { slot, cause, crash } = death;
     const running = slot.running;
-    const testId = running !== null ? (this.tests[running]?.id ?? null) : null;
-    this.deps.emit({ type: 'worker_exited', worker: slot.id, pid: slot.pid, cause, testId });
-    if (cause.kind === 'startup_failure') this.onStartupFailure(slot, exit);
-    if (slot === this.pytestEndedSession && this.end?.reason.kind === 'aborted') {
-      const stderr = slot.process?.log.stderrTail.lastLines(30).trim();
-      if (stderr) this.end.reason = { kind: 'aborted', detail: stderr };
-    }
-    if (running !== null && cause.kind !== 'finished') {
-      const stderrTail = slot.process?.log.stderrTail.lastLines(40) ?? '';
-      const outcome: FinalOutcome = { kind: 'crashed', worker: slot.id, pid: slot.pid, cause, stderrTail };
-      slot.running = null;
-      this.finishTest(running, slot.id, outcome, 0);
-      this.countFailure();
-    }
-    // The scheduler re-queues what the worker held and blames the running test (done above).
+    slot.running = null;
+    if (running !== null) this.blame(running, cause, crash);
+    // The scheduler re-queues what the worker held (the blame was settled above, with its cause).
     for (const command of this.scheduler.handle({ type: 'worker_lost', worker: slot.id })) {
       if (command.type !== 'blame') this.carryOut(command);
     }
@@ -367,28 +346,19 @@ export class RunLoop {
     this.checkDone();
   }
 
-  private onStartupFailure(slot: WorkerSlot, exit: WorkerExit): void {
-    this.startupFailuresInARow += 1;
-    const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
-    if (exit.spawnError) {
-      this.abort(`cannot start '${this.options.python}': ${exit.spawnError.message}`, ExitCode.USAGE_ERROR);
+  private blame(index: number, cause: ExitCause, crash: WorkerDeath['crash']): void {
+    if (cause.kind === 'interrupted') {
+      this.book.interrupted(index, crash.worker, cause.detail);
       return;
     }
-    if (exit.code === ExitCode.USAGE_ERROR && stderr) {
-      // pytest itself rejected the arguments or the ini: its own words are the message.
-      this.abort(stderr, ExitCode.USAGE_ERROR);
+    if (cause.kind === 'finished' || cause.kind === 'stopped') {
+      // It ended without finishing the test it was running: that is still the test's end.
+      this.book.interrupted(index, crash.worker, `its worker ${cause.kind === 'stopped' ? `was stopped (${cause.reason})` : 'ended'}`);
       return;
     }
-    if (exit.code === ExitCode.USAGE_ERROR || this.startupFailuresInARow >= this.options.startupFailureLimit) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      const times = this.startupFailuresInARow > 1 ? ` (${this.startupFailuresInARow} workers in a row)` : '';
-      const detail = `${slot.name} ${how} before it was ready${times}${stderr ? `:\n${stderr}` : ''}`;
-      this.abort(detail, exit.code === ExitCode.USAGE_ERROR ? ExitCode.USAGE_ERROR : ExitCode.INTERNAL_ERROR);
-    }
-  }
-
-  private abort(detail: string, exitCode: number): void {
-    this.stopRun({ kind: 'aborted', detail }, exitCode);
+    const retry = this.book.crashed(index, crash, blamesTest(cause) && cause.kind !== 'protocol_violation');
+    if (!this.book.isFinished(index) || retry) this.checkMaxfail();
+    if (retry) this.apply({ type: 'retry', index });
   }
 
   // -- scheduling ------------------------------------------------------------------------------
@@ -401,56 +371,54 @@ export class RunLoop {
   private carryOut(command: SchedulerCommand): void {
     switch (command.type) {
       case 'assign': {
-        const slot = this.slots.get(command.worker);
+        const slot = this.pool.get(command.worker);
         if (!slot) return;
         slot.assigned.push(...command.indices);
         this.send(slot, { type: 'run', indices: command.indices });
         return;
       }
       case 'steal': {
-        const slot = this.slots.get(command.worker);
+        const slot = this.pool.get(command.worker);
         if (slot) this.send(slot, { type: 'steal', indices: command.indices });
         return;
       }
       case 'finish':
       case 'stop': {
-        const slot = this.slots.get(command.worker);
-        if (!slot || slot.state === 'exited') return;
-        this.send(slot, { type: command.type });
-        slot.state = 'finishing';
+        const slot = this.pool.get(command.worker);
+        if (slot) this.finishWorker(slot, command.type);
         return;
       }
       case 'blame':
-        return; // handled where the exit is known, with its cause
-      case 'start_worker': {
-        const live = [...this.slots.values()].filter((slot) => slot.isLive).length;
-        if (live < this.options.workers && this.end === null) this.startWorker();
+        return; // settled where the death is known, with its cause
+      case 'start_worker':
+        this.pool.replenish();
         return;
-      }
+      case 'start_isolated':
+        this.pool.startIsolated(command.index);
+        return;
       default:
         assertNever(command);
     }
+  }
+
+  private finishWorker(slot: WorkerSlot, how: 'finish' | 'stop'): void {
+    if (slot.state === 'exited') return;
+    this.send(slot, { type: how });
+    slot.state = 'finishing';
   }
 
   private stopRun(reason: RunEndReason, exitCode: number): void {
     if (this.end !== null) return;
     this.end = { reason, exitCode };
     for (const command of this.scheduler.handle({ type: 'stop' })) this.carryOut(command);
-    // Workers still starting or collecting have nothing to finish: stop them now.
-    for (const slot of this.slots.values()) {
-      if (slot.state === 'starting' || slot.state === 'collecting') {
-        this.send(slot, { type: 'stop' });
-        slot.state = 'finishing';
-        slot.process?.kill(`run stopped: ${reason.kind}`, 'SIGTERM');
-      }
-    }
+    this.pool.stopIdle(`run stopped: ${reason.kind}`, (slot) => this.finishWorker(slot, 'stop'));
     this.checkDone();
   }
 
   private checkDone(): void {
     if (this.resolveDone === null) return;
-    const allExited = [...this.slots.values()].every((slot) => slot.state === 'exited');
-    if (!allExited) return;
+    if (this.end === null && this.scheduler.isDone()) this.pool.retireSpares((slot) => this.finishWorker(slot, 'stop'));
+    if (!this.pool.allExited()) return;
     if (this.end === null && !this.scheduler.isDone()) return;
     const resolve = this.resolveDone;
     this.resolveDone = null;
@@ -458,17 +426,17 @@ export class RunLoop {
   }
 
   private finishRun(): number {
+    const reason = this.pool.stderrVerdict() ?? this.end?.reason ?? { kind: 'completed' as const };
+    if (this.end !== null) this.end.reason = reason;
     const notRunReason = this.end ? describeEnd(this.end.reason) : 'the run ended before it was scheduled';
-    for (const index of this.scheduler.notRun()) {
-      this.finishTest(index, 0, { kind: 'not_run', reason: notRunReason }, 0);
-    }
+    for (const index of this.scheduler.notRun()) this.book.notRun(index, notRunReason);
     // Any test that never got a final outcome (there should be none) is listed, never lost.
-    this.tests.forEach((_, index) => this.finishTest(index, 0, { kind: 'not_run', reason: notRunReason }, 0));
+    this.tests.forEach((_, index) => this.book.notRun(index, notRunReason));
     const exitCode = this.exitCode();
     this.deps.emit({
       type: 'run_finished',
       exitCode,
-      reason: this.end?.reason ?? { kind: 'completed' },
+      reason,
       durationSeconds: (this.deps.now() - this.startedAt) / 1000,
     });
     return exitCode;
@@ -477,7 +445,7 @@ export class RunLoop {
   private exitCode(): number {
     if (this.end !== null && this.end.exitCode !== ExitCode.TESTS_FAILED) return this.end.exitCode;
     if (this.internalError) return ExitCode.INTERNAL_ERROR;
-    if (this.failures > 0 || this.collectErrors.length > 0) return ExitCode.TESTS_FAILED;
+    if (this.book.failures > 0 || this.collectErrors > 0) return ExitCode.TESTS_FAILED;
     return ExitCode.OK;
   }
 }
@@ -500,4 +468,3 @@ function describeEnd(reason: RunEndReason): string {
       return assertNever(reason);
   }
 }
-

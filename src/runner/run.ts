@@ -8,6 +8,8 @@ import type { RunEvent, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import { execCommand } from '../supervisor/exec.js';
 import { packageRoot } from '../util/package-root.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../reporters/reporter.js';
 import { ReporterMultiplexer } from '../reporters/multiplexer.js';
@@ -16,7 +18,7 @@ import type { RunOptions } from './options.js';
 import { runPlainPytest } from './plain-pytest.js';
 import { RunLoop } from './run-loop.js';
 
-export interface RunRequest extends Omit<RunOptions, 'artifactsDir'> {
+export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDir'> {
   keepArtifacts: boolean;
 }
 
@@ -44,6 +46,8 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   }
 
   const artifactsDir = request.keepArtifacts ? createRunArtifactsDir(request.cwd, new Date()) : null;
+  // Crash dumps need a place even when no artifacts are kept.
+  const scratchDir = artifactsDir ?? mkdtempSync(join(tmpdir(), 'bulkhead-'));
   const multiplexer = new ReporterMultiplexer(reporters, (name, error) =>
     warn(`bulkhead: the ${name} reporter failed and was skipped: ${error instanceof Error ? error.message : String(error)}`),
   );
@@ -53,7 +57,7 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     const event = { ...body, seq: seq++, t: Math.round((performance.now() - origin) * 1000) / 1000 } as RunEvent;
     multiplexer.onEvent(event);
   };
-  const loop = new RunLoop({ ...request, artifactsDir }, { emit, pythonDir: join(packageRoot(), 'python'), now: () => performance.now() });
+  const loop = new RunLoop({ ...request, artifactsDir, scratchDir }, { emit, pythonDir: join(packageRoot(), 'python'), now: () => performance.now() });
 
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -62,6 +66,7 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
       warn(`bulkhead: ${signal}: stopping; running tests may finish (press Ctrl-C again to kill them now)`);
       loop.interrupt(`KeyboardInterrupt (${signal})`);
     } else {
+      warn(`bulkhead: second ${signal}: killing every worker now`);
       loop.killAll(`second ${signal}`);
     }
   };
@@ -74,5 +79,6 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (artifactsDir === null) rmSync(scratchDir, { recursive: true, force: true });
   }
 }

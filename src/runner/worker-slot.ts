@@ -4,7 +4,10 @@ import type { WorkerProcess } from '../supervisor/worker-process.js';
 /** The lifecycle of one worker, in order. Every transition is announced. */
 export type SlotState = 'starting' | 'collecting' | 'ready' | 'finishing' | 'exited';
 
-/** The run loop's record of one worker. */
+/** What a worker is for: a pool member, a warm spare, or a fresh worker for one isolated retry. */
+export type SlotRole = 'pool' | 'standby' | 'isolated';
+
+/** The run loop's record of one worker process. */
 export class WorkerSlot {
   private stateValue: SlotState = 'starting';
   process: WorkerProcess | null = null;
@@ -12,22 +15,28 @@ export class WorkerSlot {
   /** Tests handed to this worker and not started, by index, in order. */
   readonly assigned: number[] = [];
   running: number | null = null;
+  runningSince: number | null = null;
+  runningTimeout: number | null = null;
   sessionDone = false;
+  ranTests = false;
   protocolViolation: string | null = null;
-  internalError: string | null = null;
   collectedIds: string[] | null = null;
   /** What this worker's collection reported; the first worker's is the run's. */
   readonly collectErrors: CollectErrorReport[] = [];
   readonly collectSkips: CollectSkipReport[] = [];
-  startedAt: number;
+  readyAt: number | null = null;
+  lastHeartbeat: number | null = null;
 
   constructor(
     readonly id: number,
-    startedAt: number,
+    /** The pool position it fills: replacements of a slot share its restart backoff. */
+    public slotIndex: number,
+    public role: SlotRole,
+    readonly isolatedFor: number | null,
+    readonly startedAt: number,
+    readonly crashFile: string,
     private readonly onTransition: (slot: WorkerSlot, from: SlotState, to: SlotState) => void,
-  ) {
-    this.startedAt = startedAt;
-  }
+  ) {}
 
   get name(): string {
     return `worker ${this.id}${this.pid !== null ? ` (pid ${this.pid})` : ''}`;
@@ -39,11 +48,12 @@ export class WorkerSlot {
 
   set state(next: SlotState) {
     const previous = this.stateValue;
-    if (previous === next) return;
+    if (previous === next || previous === 'exited') return;
     this.stateValue = next;
     this.onTransition(this, previous, next);
   }
 
+  /** Started and not yet told to end: it still counts towards its pool. */
   get isLive(): boolean {
     return this.stateValue === 'starting' || this.stateValue === 'collecting' || this.stateValue === 'ready';
   }

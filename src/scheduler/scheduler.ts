@@ -20,6 +20,8 @@ type WorkerPhase = 'active' | 'finishing' | 'stopping';
 
 interface WorkerState {
   phase: WorkerPhase;
+  /** The test this worker was started to retry alone, if it was. */
+  isolatedFor: number | null;
   /** Handed to the worker, not started yet, in the order the worker will run them. */
   assigned: number[];
   running: number | null;
@@ -36,6 +38,9 @@ export class Scheduler {
   private collected = false;
   /** Tests that will not run because the run stopped. */
   private readonly abandoned: number[] = [];
+  /** Crashed tests waiting to run again alone; the one being retried now. */
+  private readonly retries: number[] = [];
+  private retrying: number | null = null;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -52,7 +57,11 @@ export class Scheduler {
         this.feedAll(out);
         break;
       case 'worker_ready':
-        this.workers.set(input.worker, { phase: 'active', assigned: [], running: null, scope: null });
+        if (input.isolatedFor !== undefined) {
+          this.startIsolated(input.worker, input.isolatedFor, out);
+          break;
+        }
+        this.workers.set(input.worker, { phase: 'active', isolatedFor: null, assigned: [], running: null, scope: null });
         if (this.stopped) {
           this.stopWorker(input.worker, out);
         } else {
@@ -81,14 +90,19 @@ export class Scheduler {
       case 'worker_lost':
         this.loseWorker(input.worker, out);
         break;
+      case 'retry':
+        if (this.stopped) this.abandoned.push(input.index);
+        else this.retries.push(input.index);
+        break;
       case 'stop':
         this.stopped = true;
-        this.abandoned.push(...this.queue.drain());
+        this.abandoned.push(...this.queue.drain(), ...this.retries.splice(0));
         for (const id of this.workers.keys()) this.stopWorker(id, out);
         break;
       default:
         assertNever(input);
     }
+    this.maybeStartRetry(out);
     return out;
   }
 
@@ -96,6 +110,7 @@ export class Scheduler {
   isDone(): boolean {
     if (!this.collected) return false;
     if (this.queue.size > 0 || this.stealFrom !== null) return false;
+    if (this.retries.length > 0 || this.retrying !== null) return false;
     for (const worker of this.workers.values()) {
       if (worker.assigned.length > 0 || worker.running !== null) return false;
     }
@@ -104,7 +119,9 @@ export class Scheduler {
 
   /** Tests that can no longer run because the run stopped, plus any still queued. */
   notRun(): number[] {
-    return [...this.abandoned, ...this.queue.drain()];
+    const retrying = this.retrying !== null ? [this.retrying] : [];
+    this.retrying = null;
+    return [...this.abandoned, ...this.queue.drain(), ...this.retries.splice(0), ...retrying];
   }
 
   queuedCount(): number {
@@ -217,6 +234,7 @@ export class Scheduler {
     }
     this.workers.delete(id);
     if (this.stealFrom === id) this.stealFrom = null;
+    if (worker.isolatedFor !== null && worker.isolatedFor === this.retrying) this.retrying = null;
     if (worker.running !== null) out.push({ type: 'blame', worker: id, index: worker.running });
     if (this.stopped) {
       this.abandoned.push(...worker.assigned);
@@ -232,6 +250,30 @@ export class Scheduler {
     if (this.stopped || (this.collected && this.queue.size === 0)) return;
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
     if (active === 0 || active < this.options.poolSize) out.push({ type: 'start_worker' });
+  }
+
+  // -- isolated retries ------------------------------------------------------------------------
+
+  /**
+   * A crashed test runs again only when nothing else runs, in a worker of its own, so that
+   * "crashes on its own" and "crashed only under parallel load" can be told apart.
+   */
+  private maybeStartRetry(out: SchedulerCommand[]): void {
+    if (this.stopped || this.retrying !== null || this.retries.length === 0 || !this.collected) return;
+    // Alone means alone: every other worker has ended (its session teardown included).
+    if (this.queue.size > 0 || this.stealFrom !== null || this.workers.size > 0) return;
+    this.retrying = this.retries.shift()!;
+    out.push({ type: 'start_isolated', index: this.retrying });
+  }
+
+  private startIsolated(id: WorkerId, index: number, out: SchedulerCommand[]): void {
+    if (this.stopped || this.retrying !== index) {
+      this.workers.set(id, { phase: 'active', isolatedFor: null, assigned: [], running: null, scope: null });
+      this.stopWorker(id, out);
+      return;
+    }
+    this.workers.set(id, { phase: 'finishing', isolatedFor: index, assigned: [index], running: null, scope: null });
+    out.push({ type: 'assign', worker: id, indices: [index] }, { type: 'finish', worker: id });
   }
 
   private stopWorker(id: WorkerId, out: SchedulerCommand[]): void {

@@ -3,7 +3,8 @@ import type { TestInfo, WorkerId } from '../model/test.js';
 /** Facts the run loop feeds into the scheduler, one at a time. Tests are named by index. */
 export type SchedulerInput =
   | { type: 'collected'; tests: readonly TestInfo[] }
-  | { type: 'worker_ready'; worker: WorkerId }
+  /** A worker collected and is ready; `isolatedFor` marks the fresh worker started for a retry. */
+  | { type: 'worker_ready'; worker: WorkerId; isolatedFor?: number }
   | { type: 'test_started'; worker: WorkerId; index: number }
   | { type: 'test_finished'; worker: WorkerId; index: number }
   /** The worker gave these back (its answer to a steal or stop): they had not started. */
@@ -11,7 +12,9 @@ export type SchedulerInput =
   /** The worker process is gone. Its running test (if any) is blamed, its unstarted tests go back. */
   | { type: 'worker_lost'; worker: WorkerId }
   /** Stop scheduling (maxfail, cancel, collection errors): running tests finish, nothing new starts. */
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Run this test again, alone in a fresh worker, once nothing else is running. */
+  | { type: 'retry'; index: number };
 
 /** What the scheduler decides; the run loop carries each out. */
 export type SchedulerCommand =
@@ -24,7 +27,9 @@ export type SchedulerCommand =
   /** The test that was running when its worker was lost. */
   | { type: 'blame'; worker: WorkerId; index: number }
   /** Work remains and the pool is below its size: start a worker. */
-  | { type: 'start_worker' };
+  | { type: 'start_worker' }
+  /** Nothing else runs: start a fresh worker for this test alone (an isolated retry). */
+  | { type: 'start_isolated'; index: number };
 
 export interface SchedulerOptions {
   /** How many workers the pool should have while work remains. */

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
+import type { KillReason } from '../model/cause.js';
 import { LineSplitter } from '../util/line-splitter.js';
 import { OutputLog } from './output-log.js';
-import { SPAWN_DETACHED, signalProcessGroup } from './platform/index.js';
+import { SPAWN_DETACHED, signalProcess, signalProcessGroup, type CgroupLeaf } from './platform/index.js';
 
 /** The file descriptor of the message channel in the worker. */
 export const CHANNEL_FD = 3;
@@ -15,13 +16,15 @@ export interface WorkerSpawnSpec {
   cwd: string;
   env: NodeJS.ProcessEnv;
   logPath: string | null;
+  /** A cgroup of its own, where the platform offers one: the worker enters it before it execs. */
+  cgroup: CgroupLeaf | null;
 }
 
 export interface WorkerExit {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** Why we killed it, if we did: recorded before the signal was sent. */
-  killReason: string | null;
+  /** Why we killed it, if we did: recorded before the first signal was sent. */
+  killReason: KillReason | null;
   spawnError: NodeJS.ErrnoException | null;
 }
 
@@ -32,22 +35,29 @@ export interface WorkerProcessEvents {
 }
 
 /**
- * One worker OS process: its own process group, a duplex message channel on fd 3, stdout and
- * stderr drained into a log with a bounded tail. It knows nothing of pytest.
+ * One worker OS process: its own process group (and cgroup where available), a duplex message
+ * channel on fd 3, stdout and stderr drained into a log with a bounded tail. It knows nothing of
+ * pytest.
  */
 export class WorkerProcess {
   readonly log: OutputLog;
+  /** Set by terminateWorker while the staged kill is under way. */
+  terminating = false;
   private readonly child: ChildProcess;
   private readonly channel: Duplex | null;
-  private killReason: string | null = null;
+  private readonly cgroup: CgroupLeaf | null;
+  private killReason: KillReason | null = null;
   private exited = false;
+  private readonly exitListeners: Array<() => void> = [];
 
   constructor(
     spec: WorkerSpawnSpec,
     private readonly events: WorkerProcessEvents,
   ) {
     this.log = new OutputLog(spec.logPath);
-    this.child = spawn(spec.command, spec.args, {
+    this.cgroup = spec.cgroup;
+    const launch = spec.cgroup ? spec.cgroup.wrap(spec.command, spec.args) : { command: spec.command, args: spec.args };
+    this.child = spawn(launch.command, launch.args, {
       cwd: spec.cwd,
       env: { ...spec.env, BULKHEAD_CHANNEL_FD: String(CHANNEL_FD) },
       // fd 3 is a socket pair: one duplex channel for messages both ways.
@@ -73,6 +83,9 @@ export class WorkerProcess {
       if (this.child.pid === undefined) this.finish({ code: null, signal: null, spawnError });
     });
     // 'close' waits for stdout/stderr to end too, so the stderr tail is complete when we report.
+    // A process a test left behind can hold them open, so the exit itself also ends the worker:
+    // it kills what is left of its tree, which closes the pipes.
+    this.child.on('exit', () => this.reapTree());
     this.child.on('close', (code, signal) => this.finish({ code, signal, spawnError }));
   }
 
@@ -80,7 +93,9 @@ export class WorkerProcess {
     if (this.exited) return;
     this.exited = true;
     this.channel?.destroy();
+    this.reapTree();
     void this.log.close();
+    for (const listener of this.exitListeners.splice(0)) listener();
     this.events.onExit({ ...exit, killReason: this.killReason });
   }
 
@@ -92,22 +107,56 @@ export class WorkerProcess {
     return this.exited;
   }
 
+  onceExited(listener: () => void): void {
+    if (this.exited) listener();
+    else this.exitListeners.push(listener);
+  }
+
   send(text: string): void {
     if (this.exited || !this.channel || this.channel.destroyed) return;
     this.channel.write(text);
   }
 
-  /** Records why (first reason wins), then signals the worker's whole process group. */
-  kill(reason: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+  /** Records why we are about to kill it. The first reason wins. */
+  recordKillReason(reason: KillReason): void {
     this.killReason ??= reason;
-    const pid = this.child.pid;
-    if (pid === undefined || this.exited) return;
-    signalProcessGroup(pid, signal);
   }
 
-  /** Kills what is left of the process group after the worker itself exited (leaked children). */
-  reapGroup(): void {
+  /** Signals the worker's whole process group. */
+  signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid !== undefined && !this.exited) signalProcessGroup(pid, signal);
+  }
+
+  /** Signals only the worker process (SIGUSR1 asks its faulthandler for the stacks). */
+  signalMain(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid !== undefined && !this.exited) signalProcess(pid, signal);
+  }
+
+  /** SIGKILL to the process group and to everything in the worker's cgroup. */
+  killHard(): void {
     const pid = this.child.pid;
     if (pid !== undefined) signalProcessGroup(pid, 'SIGKILL');
+    this.cgroup?.kill();
   }
+
+  /** Kills what a test left running once the worker itself is gone, and drops its cgroup. */
+  private reapTree(): void {
+    const pid = this.child.pid;
+    if (pid !== undefined) signalProcessGroup(pid, 'SIGKILL');
+    if (this.cgroup) {
+      this.cgroup.kill();
+      if (this.exited) removeWhenEmpty(this.cgroup);
+    }
+  }
+}
+
+/** A cgroup can be removed only once the kernel has finished killing its processes. */
+function removeWhenEmpty(cgroup: CgroupLeaf, attempts = 50): void {
+  if (cgroup.pids().length === 0) {
+    cgroup.remove();
+    return;
+  }
+  if (attempts > 0) setTimeout(() => removeWhenEmpty(cgroup, attempts - 1), 20).unref();
 }

@@ -44,7 +44,7 @@ function phases(id: string, call: Partial<PhaseReport> & { outcome?: PhaseReport
 }
 
 function finished(testId: string, outcome: FinalOutcome, worker = 1): RunEventBody {
-  return { type: 'test_finished', testId, worker, outcome, duration: 0 };
+  return { type: 'test_finished', testId, worker, outcome, duration: 0, leaked: [] };
 }
 
 async function run(bodies: RunEventBody[], errors: CollectErrorReport[] = [], durationSeconds = 1.5): Promise<string> {
@@ -178,13 +178,13 @@ test('a crash: an error typed by its cause, stderr tail as text, in the place of
   const xml = await run([
     { type: 'test_report', worker: 2, report: report(crashed, 'setup', 'passed', { duration: 0.5, userProperties: [['p', '1']] }) },
     ...phases('test_a.py::test_other'),
-    finished(crashed, { kind: 'crashed', worker: 2, pid: 4242, cause: { kind: 'signal', signal: 'SIGSEGV' }, stderrTail: 'Fatal Python error: <segv>\n' }, 2),
-    finished(stopped, { kind: 'crashed', worker: 3, pid: null, cause: { kind: 'stopped', reason: 'timeout' }, stderrTail: '' }, 3),
+    finished(crashed, { kind: 'crashed', crash: { worker: 2, pid: 4242, cause: { kind: 'signal', signal: 'SIGSEGV' }, stderrTail: 'Fatal Python error: <segv>\n', stacks: '' }, retry: null }, 2),
+    finished(stopped, { kind: 'crashed', crash: { worker: 3, pid: null, cause: { kind: 'timeout', limitSeconds: 5 }, stderrTail: '', stacks: 'Current thread 0x1 (most recent call first):' }, retry: { verdict: 'passed_alone' } }, 3),
   ]);
   assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_crash" time="0.500"><properties><property name="p" value="1" /></properties><error type="crashed" message="worker 2 (pid 4242) was killed by SIGSEGV while running test_a.py::test_crash">Fatal Python error: &lt;segv&gt;\n</error></testcase>',
+    '<testcase classname="test_a" name="test_crash" time="0.500"><properties><property name="p" value="1" /></properties><error type="crashed" message="worker 2 (pid 4242) was killed by SIGSEGV while running test_a.py::test_crash">worker stderr (last lines):\nFatal Python error: &lt;segv&gt;</error></testcase>',
     '<testcase classname="test_a" name="test_other" time="0.000" />',
-    '<testcase classname="test_a" name="test_stopped" time="0.000"><error type="stopped" message="worker 3 was stopped (timeout) while running test_a.py::test_stopped" /></testcase>',
+    '<testcase classname="test_a" name="test_stopped" time="0.000"><properties><property name="bulkhead.isolated_retry" value="passed alone: crashed only under parallel load" /></properties><error type="timeout" message="worker 3 was killed after the test passed its timeout of 5s while running test_a.py::test_stopped">Python stacks (faulthandler):\nCurrent thread 0x1 (most recent call first):</error></testcase>',
   ]);
   assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['2', '3']);
 });
@@ -193,10 +193,10 @@ test('a crash in teardown after a failed call opens a second testcase, like a te
   const id = 'test_a.py::test_t';
   const xml = await run([
     ...phases(id, { outcome: 'failed', crashMessage: 'boom', longrepr: 'E boom' }).slice(0, 2),
-    finished(id, { kind: 'crashed', worker: 1, pid: 7, cause: { kind: 'exit_code', code: 3 }, stderrTail: 'tail' }),
+    finished(id, { kind: 'crashed', crash: { worker: 1, pid: 7, cause: { kind: 'exit_code', code: 3 }, stderrTail: 'tail', stacks: '' }, retry: null }),
   ]);
   assert.equal(cases(xml).length, 2);
-  assert.match(cases(xml)[1]!, /<error type="crashed" message="worker 1 \(pid 7\) exited with code 3 while running test_a.py::test_t">tail<\/error>/);
+  assert.match(cases(xml)[1]!, /<error type="crashed" message="worker 1 \(pid 7\) exited with code 3 while running test_a.py::test_t">worker stderr \(last lines\):\ntail<\/error>/);
   assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'failures'), suiteAttr(xml, 'tests')], ['1', '1', '1']);
 });
 

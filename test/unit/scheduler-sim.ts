@@ -43,7 +43,7 @@ export function suite(moduleSizes: readonly number[]): TestInfo[] {
   moduleSizes.forEach((size, m) => {
     for (let i = 0; i < size; i += 1) {
       const file = `tests/test_m${m}.py`;
-      tests.push({ id: `${file}::test_${i}`, file, line: i, markers: [], scope: file });
+      tests.push({ id: `${file}::test_${i}`, file, line: i, markers: [], scope: file, timeout: null });
     }
   });
   return tests;
@@ -229,6 +229,7 @@ class Simulation {
     stop: 0,
     blame: 0,
     start_worker: 0,
+    start_isolated: 0,
   };
   private stealInFlight: WorkerId | null = null;
   private stealAsked = 0;

@@ -25,7 +25,7 @@ export function judgeProbe(python: string, stdout: string, stderr: string): Prob
   try {
     info = JSON.parse(stdout.trim().split('\n').pop() ?? '') as typeof info;
   } catch {
-    const detail = stderr.trim().split('\n').pop() ?? 'no output';
+    const detail = stderr.trim().split('\n').pop() || 'no output';
     return { ok: false, message: `'${python}' did not run as a Python interpreter (${detail}); set --python to a python3` };
   }
   const pythonVersion = info.python ?? '0.0.0';

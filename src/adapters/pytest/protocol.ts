@@ -50,7 +50,10 @@ const collectedTest = z.object({
   line: z.number().int().nullable(),
   markers: z.array(z.string()),
   scope: z.string(),
+  timeout: z.number().nullable(),
 });
+
+const leakedProcess = z.object({ pid: z.number().int(), cmd: z.string(), startTime: z.number().int() });
 
 const warning = z.object({
   message: z.string(),
@@ -84,6 +87,7 @@ export const workerMessage = z.discriminatedUnion('type', [
     maxfail: z.number().int(),
     continueOnCollectionErrors: z.boolean(),
     xdistRequested: z.string().nullable(),
+    iniTimeout: z.number().nullable(),
     pythonVersion: z.string(),
     pytestVersion: z.string(),
   }),
@@ -103,7 +107,8 @@ export const workerMessage = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('started'), id: z.string() }),
   z.object({ type: z.literal('report'), report: phaseReport }),
-  z.object({ type: z.literal('finished'), id: z.string() }),
+  z.object({ type: z.literal('finished'), id: z.string(), leaked: z.array(leakedProcess) }),
+  z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('warning'), warning }),
   z.object({ type: z.literal('stolen'), indices: z.array(z.number().int()) }),
   z.object({ type: z.literal('internal_error'), text: z.string() }),

@@ -14,6 +14,9 @@ export interface WorkerLaunchOptions {
   color: boolean;
   columns: number;
   supervisorPid: number;
+  /** Where faulthandler writes the Python stacks on a crash or on SIGUSR1. */
+  crashFile: string;
+  heartbeatSeconds: number;
 }
 
 /**
@@ -30,6 +33,8 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       BULKHEAD_COLOR: options.color ? '1' : '0',
       BULKHEAD_SUPERVISOR_PID: String(options.supervisorPid),
       COLUMNS: String(options.columns),
+      BULKHEAD_CRASH_FILE: options.crashFile,
+      BULKHEAD_HEARTBEAT_SECONDS: String(options.heartbeatSeconds),
       PYTHONUNBUFFERED: '1',
     },
   };

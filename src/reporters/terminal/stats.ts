@@ -4,13 +4,32 @@ import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord 
 /** pytest's order of the summary line; categories it does not know follow in first-seen order. */
 const KNOWN_TYPES = ['failed', 'passed', 'skipped', 'deselected', 'xfailed', 'xpassed', 'warnings', 'error'];
 
-export type Crash = { testId: string; outcome: Extract<FinalOutcome, { kind: 'crashed' }> };
+export type Crash = { testId: string; outcome: Extract<FinalOutcome, { kind: 'crashed' | 'flaky' }> };
+export type Unfinished = { testId: string; outcome: Extract<FinalOutcome, { kind: 'interrupted' | 'not_run' }> };
+export type Leak = { testId: string; processes: Array<{ pid: number; cmd: string }> };
+
+/** The summary-line category of a crashed test: what killed its worker. */
+export function crashCategory(crash: Crash): string {
+  if (crash.outcome.kind === 'flaky') return 'flaky';
+  switch (crash.outcome.crash.cause.kind) {
+    case 'timeout':
+      return 'timed out';
+    case 'unresponsive':
+      return 'unresponsive';
+    case 'oom':
+      return 'oom';
+    default:
+      return 'crashed';
+  }
+}
 
 /** What the summary needs, grouped by pytest's report categories, in arrival order. */
 export class RunStats {
   readonly reports = new Map<string, PhaseReport[]>();
   readonly collectErrors: CollectErrorReport[] = [];
   readonly crashes: Crash[] = [];
+  readonly unfinished: Unfinished[] = [];
+  readonly leaks: Leak[] = [];
   readonly warnings: WarningRecord[] = [];
   readonly collectSkips: CollectSkipReport[] = [];
   /** Every error, collection and setup/teardown, in the order pytest would list them. */
@@ -45,8 +64,13 @@ export class RunStats {
   }
 
   addCrash(crash: Crash): void {
-    this.note('crashed');
+    this.note(crashCategory(crash));
     this.crashes.push(crash);
+  }
+
+  addUnfinished(entry: Unfinished): void {
+    this.note(entry.outcome.kind === 'interrupted' ? 'interrupted' : 'not run');
+    this.unfinished.push(entry);
   }
 
   addWarning(warning: WarningRecord): void {
@@ -59,7 +83,15 @@ export class RunStats {
       case 'error':
         return (this.reports.get('error')?.length ?? 0) + this.collectErrors.length;
       case 'crashed':
-        return this.crashes.length;
+      case 'timed out':
+      case 'unresponsive':
+      case 'oom':
+      case 'flaky':
+        return this.crashes.filter((crash) => crashCategory(crash) === category).length;
+      case 'interrupted':
+        return this.unfinished.filter((entry) => entry.outcome.kind === 'interrupted').length;
+      case 'not run':
+        return this.unfinished.filter((entry) => entry.outcome.kind === 'not_run').length;
       case 'warnings':
         return this.warnings.length;
       case 'deselected':
@@ -80,7 +112,8 @@ export class RunStats {
   /** pytest's main colour: red on failures or errors, yellow on warnings/xpass/unknown, else green. */
   mainColor(): 'red' | 'yellow' | 'green' {
     const present = new Set(this.categories());
-    if (present.has('failed') || present.has('error') || present.has('crashed')) return 'red';
+    const fatal = ['failed', 'error', 'crashed', 'timed out', 'unresponsive', 'oom', 'interrupted'];
+    if (fatal.some((category) => present.has(category))) return 'red';
     const unknown = [...present].some((category) => !KNOWN_TYPES.includes(category));
     if (present.has('warnings') || present.has('xpassed') || unknown) return 'yellow';
     if (present.has('passed')) return 'green';

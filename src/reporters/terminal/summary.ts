@@ -2,7 +2,8 @@
  * The end-of-run sections, in pytest's order and format: ERRORS, FAILURES, warnings summary,
  * PASSES, slowest durations, short test summary info, and the final stats line.
  */
-import { describeCause } from '../../model/cause.js';
+import { causeLabel } from '../../model/cause.js';
+import { describeCrash, describeRetry } from '../../model/outcome.js';
 import type { RunEndReason, SessionInfo } from '../../model/event.js';
 import type { PhaseReport } from '../../model/report.js';
 import type { Crash, RunStats } from './stats.js';
@@ -12,14 +13,16 @@ const COLOR_FOR: Record<string, 'red' | 'green' | 'yellow'> = {
   failed: 'red',
   error: 'red',
   crashed: 'red',
+  'timed out': 'red',
+  unresponsive: 'red',
+  oom: 'red',
+  interrupted: 'red',
   warnings: 'yellow',
   passed: 'green',
 };
 
 export function crashText(crash: Crash): string {
-  const { outcome } = crash;
-  const who = `worker ${outcome.worker}${outcome.pid !== null ? ` (pid ${outcome.pid})` : ''}`;
-  return `${who} ${describeCause(outcome.cause)} while running ${crash.testId}`;
+  return describeCrash(crash.testId, crash.outcome.crash);
 }
 
 export function writeSummary(
@@ -34,11 +37,15 @@ export function writeSummary(
     writeFailures(tw, stats, session);
   }
   writeWarnings(tw, stats);
+  writeLeaks(tw, stats);
   if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
   writeDurations(tw, stats, session);
   writeShortSummary(tw, stats, session);
+  writeUnfinished(tw, stats, end.reason);
   writeEnd(tw, end.reason);
-  writeStatsLine(tw, stats, end.durationSeconds, (session?.verbosity ?? 0) >= 0);
+  // pytest does not count tests a stop left unrun (-x, collection errors); bulkhead's own stops do.
+  const countUnrun = end.reason.kind === 'interrupted' || end.reason.kind === 'aborted';
+  writeStatsLine(tw, stats, end.durationSeconds, (session?.verbosity ?? 0) >= 0, countUnrun);
 }
 
 function writeSections(tw: TermWriter, report: PhaseReport, session: SessionInfo | null, only?: string): void {
@@ -85,13 +92,48 @@ function writeFailures(tw: TermWriter, stats: RunStats, session: SessionInfo | n
     if (teardown && teardown !== report) writeSections(tw, teardown, session, 'teardown');
   }
   for (const crash of stats.crashes) {
-    tw.sep('_', crash.testId, { red: true, bold: true });
-    tw.line(tw.markup(`E   ${crashText(crash)}`, { red: true, bold: true }));
-    if (crash.outcome.stderrTail.trim()) {
-      tw.sep('-', 'worker stderr (last lines)');
-      tw.line(crash.outcome.stderrTail.replace(/\s+$/, ''));
-    }
+    if (crash.outcome.kind === 'flaky') continue;
+    writeCrash(tw, crash);
   }
+}
+
+function writeCrash(tw: TermWriter, entry: Crash): void {
+  const { crash } = entry.outcome;
+  tw.sep('_', entry.testId, { red: true, bold: true });
+  tw.line(tw.markup(`E   ${crashText(entry)}`, { red: true, bold: true }));
+  if (entry.outcome.kind === 'crashed' && entry.outcome.retry !== null) {
+    const retry = entry.outcome.retry;
+    tw.line(tw.markup(`E   isolated retry: ${describeRetry(retry)}`, { red: retry.verdict === 'crashes_alone', yellow: retry.verdict !== 'crashes_alone' }));
+  }
+  if (crash.stacks.trim()) {
+    tw.sep('-', 'Python stacks (faulthandler)');
+    tw.line(crash.stacks.replace(/\s+$/, ''));
+  }
+  if (crash.stderrTail.trim()) {
+    tw.sep('-', 'worker stderr (last lines)');
+    tw.line(crash.stderrTail.replace(/\s+$/, ''));
+  }
+}
+
+function writeLeaks(tw: TermWriter, stats: RunStats): void {
+  if (stats.leaks.length === 0) return;
+  tw.sep('=', 'processes left running by tests (killed)', { yellow: true });
+  for (const leak of stats.leaks) {
+    const count = leak.processes.length;
+    const what = leak.processes.map((process) => `${process.cmd} (pid ${process.pid})`).join(', ');
+    tw.line(`${leak.testId}: leaked ${count} process${count === 1 ? '' : 'es'}: ${what}`);
+  }
+}
+
+function writeUnfinished(tw: TermWriter, stats: RunStats, reason: RunEndReason): void {
+  if (reason.kind !== 'interrupted' && reason.kind !== 'aborted') return;
+  if (stats.unfinished.length === 0) return;
+  tw.sep('=', 'not run', { yellow: true });
+  for (const entry of stats.unfinished.slice(0, 200)) {
+    const word = entry.outcome.kind === 'interrupted' ? 'INTERRUPTED' : 'NOT RUN';
+    tw.line(`${tw.markup(word, { yellow: true })} ${entry.testId}`);
+  }
+  if (stats.unfinished.length > 200) tw.line(`... and ${stats.unfinished.length - 200} more (all listed in --json)`);
 }
 
 function writeWarnings(tw: TermWriter, stats: RunStats): void {
@@ -172,7 +214,14 @@ function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo
     switch (char) {
       case 'f':
         for (const report of stats.reports.get('failed') ?? []) lines.push(report.summaryLine);
-        for (const crash of stats.crashes) lines.push(`${word('CRASHED', 'red')} ${crash.testId} - ${crashText(crash)}`);
+        for (const crash of stats.crashes) {
+          if (crash.outcome.kind === 'flaky') {
+            lines.push(`${word('FLAKY', 'yellow')} ${crash.testId} - ${describeRetry({ verdict: 'passed_alone' })}: ${crashText(crash)}`);
+            continue;
+          }
+          const retry = crash.outcome.retry ? ` [${describeRetry(crash.outcome.retry).split(':')[0]}]` : '';
+          lines.push(`${word(causeLabel(crash.outcome.crash.cause), 'red')} ${crash.testId} - ${crashText(crash)}${retry}`);
+        }
         break;
       case 'E':
         for (const entry of stats.errors) {
@@ -239,9 +288,10 @@ function writeEnd(tw: TermWriter, reason: RunEndReason): void {
   }
 }
 
-function writeStatsLine(tw: TermWriter, stats: RunStats, seconds: number, withSeparator: boolean): void {
+function writeStatsLine(tw: TermWriter, stats: RunStats, seconds: number, withSeparator: boolean, countUnrun: boolean): void {
   const main = stats.mainColor();
-  const parts = stats.categories().map((category) => {
+  const categories = stats.categories().filter((category) => countUnrun || category !== 'not run');
+  const parts = categories.map((category) => {
     const color = COLOR_FOR[category] ?? 'yellow';
     return tw.markup(pluralize(stats.count(category), category), { [color]: true, bold: color === main });
   });

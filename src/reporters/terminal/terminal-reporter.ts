@@ -3,6 +3,7 @@
  * stream. Progress is xdist-style (results arrive from all workers at once, so there is no
  * per-file line): letters with a percentage at each line end, or with -v one line per test.
  */
+import { causeLabel } from '../../model/cause.js';
 import type { RunEvent, SessionInfo } from '../../model/event.js';
 import type { Reporter } from '../reporter.js';
 import { RunStats } from './stats.js';
@@ -50,7 +51,7 @@ export class TerminalReporter implements Reporter {
         this.tw.line(`bulkhead: ${event.message}`, { yellow: true });
         break;
       case 'collection_finished':
-        this.onCollected(event.tests.length, event.deselected, event.errors.length);
+        this.onCollected(event.tests.length, event.deselected, event.errors.length, event.skips.length);
         for (const error of event.errors) this.stats.addCollectError(error);
         for (const skip of event.skips) this.stats.addCollectSkip(skip);
         break;
@@ -60,12 +61,22 @@ export class TerminalReporter implements Reporter {
         this.progress(event.report.category, event.report.letter, event.report.word, event.report.testId, event.worker);
         break;
       case 'test_finished':
-        if (event.outcome.kind === 'crashed') {
+        if (event.leaked.length > 0) this.stats.leaks.push({ testId: event.testId, processes: event.leaked });
+        if (event.outcome.kind === 'interrupted' || event.outcome.kind === 'not_run') {
+          this.stats.addUnfinished({ testId: event.testId, outcome: event.outcome });
+        }
+        if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') {
           this.stats.addCrash({ testId: event.testId, outcome: event.outcome });
-          this.reported.add(event.testId);
-          this.progress('crashed', 'C', 'CRASHED', event.testId, event.worker);
         }
         break;
+      case 'test_crashed': {
+        this.reported.add(event.testId);
+        const label = causeLabel(event.crash.cause);
+        this.progress('crashed', label === 'TIMEOUT' ? 'T' : 'C', label, event.testId, event.crash.worker);
+        if (event.willRetry && this.verbosity > 0) this.tw.line(`[w${event.crash.worker}] ${event.testId} will run again alone in a fresh worker`);
+        break;
+      }
+
       case 'warning':
         this.stats.addWarning(event.warning);
         break;
@@ -87,13 +98,17 @@ export class TerminalReporter implements Reporter {
     return this.session?.verbosity ?? 0;
   }
 
-  private onCollected(count: number, deselected: number, errors: number): void {
+  private onCollected(count: number, deselected: number, errors: number, skipped: number): void {
     this.total = count;
     this.stats.deselected = deselected;
     if (this.verbosity < 0) return;
-    const parts = [`collected ${count + deselected} item${count + deselected === 1 ? '' : 's'}`];
+    // pytest's own line: collected, then errors, deselected, skipped, selected.
+    const collected = count + deselected;
+    const parts = [`collected ${collected} item${collected === 1 ? '' : 's'}`];
     if (errors > 0) parts.push(`${errors} error${errors === 1 ? '' : 's'}`);
-    if (deselected > 0) parts.push(`${deselected} deselected`, `${count} selected`);
+    if (deselected > 0) parts.push(`${deselected} deselected`);
+    if (skipped > 0) parts.push(`${skipped} skipped`);
+    if (deselected > 0) parts.push(`${count} selected`);
     this.tw.line(parts.join(' / '), { bold: true });
     if (count > 0 && errors === 0) this.tw.line(`bulkhead: ${this.workers} worker${this.workers === 1 ? '' : 's'} [${count} item${count === 1 ? '' : 's'}]`);
     this.tw.line();

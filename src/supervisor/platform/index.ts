@@ -1,1 +1,2 @@
-export { signalProcessGroup, isProcessAlive, SPAWN_DETACHED } from './linux.js';
+export { signalProcessGroup, signalProcess, isProcessAlive, processStartTime, SPAWN_DETACHED } from './linux.js';
+export { CgroupTree, CgroupLeaf } from './cgroup-v2.js';

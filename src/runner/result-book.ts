@@ -1,0 +1,143 @@
+/**
+ * Every test's results: its phase reports, a crash waiting for its isolated retry, and the one
+ * final outcome, emitted exactly once per test.
+ */
+import type { RunEventBody } from '../model/event.js';
+import type { CrashReport, FinalOutcome, IsolatedRetry } from '../model/outcome.js';
+import type { PhaseReport } from '../model/report.js';
+import type { LeakedProcess, TestInfo } from '../model/test.js';
+import { countsAsFailure, outcomeFromReports } from './final-outcome.js';
+
+interface PendingCrash {
+  crash: CrashReport;
+  /** Isolated attempts made so far, and how many passed. */
+  attempts: number;
+  passes: number;
+}
+
+export class ResultBook {
+  private tests: readonly TestInfo[] = [];
+  private readonly reports = new Map<number, PhaseReport[]>();
+  private readonly finished = new Set<number>();
+  private readonly pending = new Map<number, PendingCrash>();
+  private failureCount = 0;
+
+  constructor(
+    private readonly emit: (event: RunEventBody) => void,
+    private readonly options: { retries: number; flakyPasses: boolean },
+  ) {}
+
+  setTests(tests: readonly TestInfo[]): void {
+    this.tests = tests;
+  }
+
+  /** Failures so far as pytest counts them for --maxfail, crashes included. */
+  get failures(): number {
+    return this.failureCount;
+  }
+
+  isFinished(index: number): boolean {
+    return this.finished.has(index);
+  }
+
+  /** A crash waiting for its retry verdict: the test's fresh start must not mix old reports in. */
+  beginAttempt(index: number): void {
+    if (this.pending.has(index)) this.reports.delete(index);
+  }
+
+  /** Returns whether the report counts as a failure (for --maxfail). */
+  addReport(index: number, worker: number, report: PhaseReport): boolean {
+    let reports = this.reports.get(index);
+    if (!reports) {
+      reports = [];
+      this.reports.set(index, reports);
+    }
+    reports.push(report);
+    // An isolated retry's reports are evidence for the verdict; the terminal shows the verdict.
+    if (!this.pending.has(index)) this.emit({ type: 'test_report', worker, report });
+    const failure = countsAsFailure(report) && !this.pending.has(index);
+    if (failure) this.failureCount += 1;
+    return failure;
+  }
+
+  /** The test ended normally (its worker lives on). Returns true when it should run again alone. */
+  finishNormally(index: number, worker: number, leaked: LeakedProcess[]): boolean {
+    const reports = this.reports.get(index) ?? [];
+    const outcome = outcomeFromReports(reports);
+    const pending = this.pending.get(index);
+    if (pending) {
+      pending.attempts += 1;
+      const passed = outcome.kind !== 'failed' && outcome.kind !== 'error';
+      if (passed) pending.passes += 1;
+      if (passed && pending.attempts < this.options.retries) return true;
+      const retry: IsolatedRetry = passed
+        ? { verdict: 'passed_alone' }
+        : { verdict: 'failed_alone', outcome: outcome.kind === 'failed' ? 'failed' : 'error' };
+      this.settleCrash(index, worker, retry, leaked);
+      return false;
+    }
+    const duration = reports.reduce((sum, report) => sum + report.duration, 0);
+    this.finish(index, worker, outcome, duration, leaked);
+    return false;
+  }
+
+  /**
+   * The test's worker died while it ran. Returns true when it should run again alone (the
+   * first crash of a test, with retries enabled).
+   */
+  crashed(index: number, crash: CrashReport, retryable: boolean): boolean {
+    const pending = this.pending.get(index);
+    if (pending) {
+      pending.attempts += 1;
+      this.settleCrash(index, crash.worker, { verdict: 'crashes_alone', attempt: crash }, []);
+      return false;
+    }
+    const willRetry = retryable && this.options.retries > 0;
+    this.failureCount += 1;
+    this.emit({ type: 'test_crashed', testId: this.idOf(index), crash, willRetry });
+    if (willRetry) {
+      this.pending.set(index, { crash, attempts: 0, passes: 0 });
+      return true;
+    }
+    this.finish(index, crash.worker, { kind: 'crashed', crash, retry: null }, 0, []);
+    return false;
+  }
+
+  interrupted(index: number, worker: number, detail: string): void {
+    if (this.pending.has(index)) {
+      this.settleCrash(index, worker, { verdict: 'not_run', reason: detail }, []);
+      return;
+    }
+    this.finish(index, worker, { kind: 'interrupted', detail }, 0, []);
+  }
+
+  /** The test never got to run (or to its retry): it is listed, never lost. */
+  notRun(index: number, reason: string): void {
+    if (this.pending.has(index)) {
+      this.settleCrash(index, 0, { verdict: 'not_run', reason }, []);
+      return;
+    }
+    this.finish(index, 0, { kind: 'not_run', reason }, 0, []);
+  }
+
+  private settleCrash(index: number, worker: number, retry: IsolatedRetry, leaked: LeakedProcess[]): void {
+    const pending = this.pending.get(index)!;
+    this.pending.delete(index);
+    const outcome: FinalOutcome =
+      retry.verdict === 'passed_alone' && this.options.flakyPasses
+        ? { kind: 'flaky', crash: pending.crash }
+        : { kind: 'crashed', crash: pending.crash, retry };
+    if (outcome.kind === 'flaky') this.failureCount -= 1;
+    this.finish(index, worker || pending.crash.worker, outcome, 0, leaked);
+  }
+
+  private finish(index: number, worker: number, outcome: FinalOutcome, duration: number, leaked: LeakedProcess[]): void {
+    if (this.finished.has(index)) return;
+    this.finished.add(index);
+    this.emit({ type: 'test_finished', testId: this.idOf(index), worker, outcome, duration, leaked });
+  }
+
+  private idOf(index: number): string {
+    return this.tests[index]?.id ?? `#${index}`;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The worker processes of a run: starting them (pool members, warm spares, fresh workers for
+ * isolated retries), their lifecycle, killing them in stages, and turning each exit into a cause.
+ * Restart backoff and the crash-loop breaker come from the pure RestartPolicy.
+ */
+import { join } from 'node:path';
+import { workerLaunch } from '../adapters/pytest/worker-spec.js';
+import type { ExitCause, KillReason } from '../model/cause.js';
+import type { RunEndReason, RunEventBody } from '../model/event.js';
+import type { CrashReport } from '../model/outcome.js';
+import { RestartPolicy } from '../scheduler/restart-policy.js';
+import { classifyExit } from '../supervisor/classify-exit.js';
+import { readCrashStacks } from '../supervisor/crash-file.js';
+import { CgroupTree } from '../supervisor/platform/index.js';
+import { terminateWorker } from '../supervisor/terminate.js';
+import type { WatchedWorker } from '../supervisor/watchdog.js';
+import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
+import type { RunOptions } from './options.js';
+import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
+
+export interface WorkerDeath {
+  slot: WorkerSlot;
+  cause: ExitCause;
+  crash: CrashReport;
+}
+
+export interface WorkerPoolHooks {
+  emit(event: RunEventBody): void;
+  now(): number;
+  pythonDir: string;
+  onLine(slot: WorkerSlot, line: string): void;
+  /** A worker may take tests now. */
+  onReady(slot: WorkerSlot): void;
+  /** A worker exited; its running test (if any) is to be settled with the cause. */
+  onDeath(death: WorkerDeath): void;
+  /** The run cannot go on (a crash loop, pytest rejecting its arguments): abort with this. */
+  onAbort(detail: string, exitCode: number): void;
+  /** Whether a lost pool worker still needs replacing. */
+  hasWork(): boolean;
+  /** A delayed start was not needed after all (the run may now be over). */
+  onStartDropped(): void;
+}
+
+export class WorkerPool {
+  private readonly slots = new Map<number, WorkerSlot>();
+  private readonly policy: RestartPolicy;
+  private readonly cgroups: CgroupTree | null;
+  private nextId = 1;
+  private pendingStarts = 0;
+  private stopped = false;
+  private stderrSlot: WorkerSlot | null = null;
+  private stderrDetail: string | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly options: RunOptions,
+    private readonly hooks: WorkerPoolHooks,
+  ) {
+    this.policy = new RestartPolicy(options.restart);
+    this.cgroups = options.useCgroups ? CgroupTree.create(`bulkhead-${process.pid}-${Date.now()}`) : null;
+  }
+
+  startInitial(): void {
+    for (let i = 0; i < this.options.workers; i += 1) this.spawn('pool', i, null);
+    for (let i = 0; i < this.options.standby; i += 1) this.spawn('standby', this.options.workers + i, null);
+  }
+
+  get(id: number): WorkerSlot | undefined {
+    return this.slots.get(id);
+  }
+
+  watched(): WatchedWorker[] {
+    return [...this.slots.values()]
+      .filter((slot) => slot.state !== 'exited')
+      .map((slot) => ({
+        id: slot.id,
+        ready: slot.readyAt !== null,
+        startedAt: slot.startedAt,
+        readyAt: slot.readyAt,
+        lastHeartbeat: slot.lastHeartbeat,
+        running: slot.running !== null && slot.runningSince !== null ? { startedAt: slot.runningSince, timeoutSeconds: slot.runningTimeout } : null,
+        terminating: slot.process?.terminating ?? false,
+      }));
+  }
+
+  allExited(): boolean {
+    return this.pendingStarts === 0 && [...this.slots.values()].every((slot) => slot.state === 'exited');
+  }
+
+  testRan(): void {
+    this.policy.testRan();
+  }
+
+  /** The worker collected and matched the suite. A spare waits; others may take tests. */
+  markReady(slot: WorkerSlot): void {
+    slot.readyAt = this.hooks.now();
+    if (slot.role === 'standby') {
+      slot.state = 'ready';
+      return;
+    }
+    slot.state = 'ready';
+    this.hooks.onReady(slot);
+  }
+
+  /** Work remains and the pool is short (a worker was lost): promote a spare or start one. */
+  replenish(): void {
+    if (this.stopped) return;
+    const live = [...this.slots.values()].filter((slot) => slot.role === 'pool' && slot.isLive).length;
+    if (live + this.pendingStarts >= this.options.workers) return;
+    const spare = [...this.slots.values()].find((slot) => slot.role === 'standby' && slot.state === 'ready');
+    const freeIndex = this.freePoolIndex();
+    if (spare) {
+      const standbyIndex = spare.slotIndex;
+      spare.role = 'pool';
+      spare.slotIndex = freeIndex;
+      this.hooks.emit({ type: 'notice', message: `${spare.name} (standby) takes over` });
+      this.hooks.onReady(spare);
+      this.spawnLater('standby', standbyIndex, null, 0);
+      return;
+    }
+    this.spawnLater('pool', freeIndex, null, this.delayFor(freeIndex));
+  }
+
+  /** A fresh worker (a spare if one is ready) to run one crashed test alone. */
+  startIsolated(index: number): void {
+    if (this.stopped) return;
+    const spare = [...this.slots.values()].find((slot) => slot.role === 'standby' && slot.state === 'ready');
+    if (spare) {
+      // A ready spare has run nothing: it is as fresh as a new worker, without the collection.
+      const promoted = this.adopt(spare, index);
+      this.hooks.onReady(promoted);
+      return;
+    }
+    this.spawn('isolated', -1, index);
+  }
+
+  /** Stops workers that have no test to finish (starting, collecting, spares). */
+  stopIdle(detail: string, stop: (slot: WorkerSlot) => void): void {
+    this.stopped = true;
+    for (const slot of this.slots.values()) {
+      if (slot === this.stderrSlot) continue;
+      if (slot.state === 'starting' || slot.state === 'collecting') {
+        stop(slot);
+        this.terminate(slot.id, { kind: 'shutdown', detail }, false);
+      } else if (slot.role === 'standby' && slot.state === 'ready') {
+        stop(slot);
+      }
+    }
+  }
+
+  /** The suite is done: spares are no longer needed. */
+  retireSpares(stop: (slot: WorkerSlot) => void): void {
+    this.stopped = true;
+    for (const slot of this.slots.values()) {
+      if (slot.role !== 'standby') continue;
+      if (slot.state === 'ready') stop(slot);
+      else if (slot.state === 'starting' || slot.state === 'collecting') this.terminate(slot.id, { kind: 'shutdown', detail: 'suite done' }, false);
+    }
+  }
+
+  terminate(id: number, reason: KillReason, dumpStacks: boolean): void {
+    const slot = this.slots.get(id);
+    if (!slot?.process) return;
+    terminateWorker(slot.process, reason, {
+      dumpStacksMs: dumpStacks ? 500 : 0,
+      graceMs: this.options.killGraceSeconds * 1000,
+    });
+  }
+
+  terminateAll(reason: KillReason, dumpStacks: boolean): void {
+    for (const slot of this.slots.values()) if (slot.state !== 'exited') this.terminate(slot.id, reason, dumpStacks);
+  }
+
+  killAllNow(reason: KillReason): void {
+    this.stopped = true;
+    for (const slot of this.slots.values()) {
+      slot.process?.recordKillReason(reason);
+      slot.process?.killHard();
+    }
+  }
+
+  /** This worker's pytest ended the session on its own: its stderr will say why. */
+  expectStderrVerdict(slot: WorkerSlot): void {
+    this.stderrSlot = slot;
+  }
+
+  /** pytest's own words for a session it ended (e.g. "ERROR: file or directory not found"). */
+  stderrVerdict(): RunEndReason | null {
+    return this.stderrDetail !== null ? { kind: 'aborted', detail: this.stderrDetail } : null;
+  }
+
+  dispose(): void {
+    this.timers.forEach(clearTimeout);
+    this.cgroups?.remove();
+  }
+
+  // -- starting -------------------------------------------------------------------------------
+
+  private freePoolIndex(): number {
+    const used = new Set([...this.slots.values()].filter((slot) => slot.role === 'pool' && slot.isLive).map((slot) => slot.slotIndex));
+    for (let i = 0; ; i += 1) if (!used.has(i)) return i;
+  }
+
+  private delayFor(slotIndex: number): number {
+    return this.restartDelays.get(slotIndex) ?? 0;
+  }
+
+  private readonly restartDelays = new Map<number, number>();
+
+  private spawnLater(role: SlotRole, slotIndex: number, isolatedFor: number | null, delayMs: number): void {
+    if (delayMs <= 0) {
+      this.spawn(role, slotIndex, isolatedFor);
+      return;
+    }
+    this.pendingStarts += 1;
+    const timer = setTimeout(() => {
+      this.pendingStarts -= 1;
+      if (!this.stopped && (role !== 'pool' || this.hooks.hasWork())) this.spawn(role, slotIndex, isolatedFor);
+      else this.hooks.onStartDropped();
+    }, delayMs);
+    this.timers.push(timer);
+  }
+
+  private spawn(role: SlotRole, slotIndex: number, isolatedFor: number | null): void {
+    const id = this.nextId++;
+    const crashFile = join(this.options.scratchDir, `worker-${id}.crash`);
+    const slot = new WorkerSlot(id, slotIndex, role, isolatedFor, this.hooks.now(), crashFile, (s, from, to) => this.transition(s, from, to));
+    this.slots.set(id, slot);
+    const launch = workerLaunch({
+      python: this.options.python,
+      pythonDir: this.hooks.pythonDir,
+      pytestArgs: this.options.pytestArgs,
+      baseEnv: process.env,
+      color: this.options.color,
+      columns: this.options.columns,
+      supervisorPid: process.pid,
+      crashFile,
+      heartbeatSeconds: this.options.heartbeatIntervalSeconds,
+    });
+    const proc = new WorkerProcess(
+      {
+        ...launch,
+        cwd: this.options.cwd,
+        logPath: this.options.artifactsDir ? join(this.options.artifactsDir, `worker-${id}.log`) : null,
+        cgroup: this.cgroups?.leaf(`worker-${id}`) ?? null,
+      },
+      {
+        onLine: (line) => this.hooks.onLine(slot, line),
+        onChannelOverflow: (bytes) => {
+          slot.protocolViolation ??= `a message line grew past ${bytes} bytes`;
+          this.terminate(id, { kind: 'protocol_violation', detail: slot.protocolViolation }, false);
+        },
+        onExit: (exit) => this.onExit(slot, exit),
+      },
+    );
+    slot.process = proc;
+    slot.pid = proc.pid;
+    this.hooks.emit({ type: 'worker_started', worker: id, pid: proc.pid });
+  }
+
+  /** Turns a ready spare into the fresh worker of an isolated retry. */
+  private adopt(spare: WorkerSlot, index: number): WorkerSlot {
+    const slot = new WorkerSlot(spare.id, -1, 'isolated', index, spare.startedAt, spare.crashFile, (s, from, to) => this.transition(s, from, to));
+    Object.assign(slot, { process: spare.process, pid: spare.pid, collectedIds: spare.collectedIds, readyAt: spare.readyAt, lastHeartbeat: spare.lastHeartbeat });
+    slot.state = 'ready';
+    this.slots.set(spare.id, slot);
+    return slot;
+  }
+
+  private transition(slot: WorkerSlot, from: SlotState, to: SlotState): void {
+    this.hooks.emit({ type: 'worker_state', worker: slot.id, from, to });
+    if (to === 'ready' && slot.readyAt !== null) {
+      this.hooks.emit({ type: 'worker_ready', worker: slot.id, collectSeconds: (slot.readyAt - slot.startedAt) / 1000 });
+    }
+  }
+
+  // -- exits ----------------------------------------------------------------------------------
+
+  private onExit(slot: WorkerSlot, exit: WorkerExit): void {
+    const current = this.slots.get(slot.id) ?? slot;
+    const wasReady = current.readyAt !== null;
+    current.state = 'exited';
+    const cause = classifyExit({
+      code: exit.code,
+      signal: exit.signal,
+      killReason: exit.killReason,
+      spawnError: exit.spawnError ? `${exit.spawnError.code ?? ''} ${exit.spawnError.message}`.trim() : null,
+      sessionDone: current.sessionDone,
+      wasReady,
+      oom: null,
+    });
+    const stderrTail = current.process?.log.stderrTail.lastLines(40) ?? '';
+    const crash: CrashReport = {
+      worker: current.id,
+      pid: current.pid,
+      cause,
+      stderrTail,
+      stacks: current.running !== null || cause.kind === 'startup_failure' ? readCrashStacks(current.crashFile) : '',
+    };
+    this.hooks.emit({
+      type: 'worker_exited',
+      worker: current.id,
+      pid: current.pid,
+      cause,
+      testId: null,
+    });
+    if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
+    this.judgeRestart(current, cause, exit);
+    this.hooks.onDeath({ slot: current, cause, crash });
+  }
+
+  /** Restart backoff and the crash-loop breaker, for deaths that were not our doing. */
+  private judgeRestart(slot: WorkerSlot, cause: ExitCause, exit: WorkerExit): void {
+    if (this.stopped || cause.kind === 'finished' || cause.kind === 'stopped' || cause.kind === 'interrupted') return;
+    if (cause.kind === 'startup_failure') {
+      const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
+      if (exit.spawnError) {
+        this.hooks.onAbort(`cannot start '${this.options.python}': ${exit.spawnError.message}`, 4);
+        return;
+      }
+      if (exit.code === 4 && stderr) {
+        // pytest itself rejected the arguments or the ini: its own words are the message.
+        this.stderrSlot = slot;
+        this.stderrDetail = stderr;
+        this.hooks.onAbort(stderr, 4);
+        return;
+      }
+    }
+    const lifetime = this.hooks.now() - slot.startedAt;
+    const decision = this.policy.workerDied(Math.max(0, slot.slotIndex), lifetime, slot.ranTests);
+    if (decision.kind === 'crash_loop') {
+      const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
+      this.stopped = true;
+      this.hooks.onAbort(
+        `${decision.deathsInARow} workers in a row died before running any test; the last, ${slot.name}, ` +
+          `${describeDeath(cause)}${stderr ? `:\n${stderr}` : ''}`,
+        3,
+      );
+      return;
+    }
+    if (slot.role === 'pool') this.restartDelays.set(slot.slotIndex, decision.delayMs);
+    if (slot.role === 'isolated' && slot.readyAt === null && slot.isolatedFor !== null) {
+      this.spawnLater('isolated', -1, slot.isolatedFor, decision.delayMs); // it never got to the test
+    }
+    if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
+  }
+}
+
+function describeDeath(cause: ExitCause): string {
+  if (cause.kind === 'startup_failure') {
+    if (cause.detail) return `failed to start (${cause.detail})`;
+    return cause.signal ? `was killed by ${cause.signal}` : `exited with code ${cause.code ?? '?'}`;
+  }
+  if (cause.kind === 'signal') return `was killed by ${cause.signal}`;
+  if (cause.kind === 'exit_code') return `exited with code ${cause.code}`;
+  return cause.kind;
+}

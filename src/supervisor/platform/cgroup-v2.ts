@@ -1,0 +1,100 @@
+/**
+ * A cgroup v2 folder per worker, where one can be made: every process a test starts, including
+ * one that escaped with setsid, stays in its worker's cgroup, so `cgroup.kill` ends them all.
+ * Used where a cgroup v2 hierarchy is writable (on the hybrid layout of our machines it is
+ * mounted at /sys/fs/cgroup/unified, without controllers, and `cgroup.kill` works there).
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+
+const CANDIDATE_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
+
+export class CgroupTree {
+  private constructor(readonly root: string) {}
+
+  /** The run's own cgroup under the first writable v2 hierarchy with cgroup.kill, or null. */
+  static create(runName: string): CgroupTree | null {
+    for (const mount of CANDIDATE_MOUNTS) {
+      if (!existsSync(join(mount, 'cgroup.procs')) || !existsSync(join(mount, 'cgroup.controllers'))) continue;
+      const own = ownCgroup();
+      const parent = own !== null && existsSync(join(mount, own)) ? join(mount, own) : mount;
+      const root = join(parent, runName);
+      try {
+        accessSync(parent, constants.W_OK);
+        mkdirSync(root);
+        if (!existsSync(join(root, 'cgroup.kill'))) {
+          rmdirSync(root);
+          continue;
+        }
+        return new CgroupTree(root);
+      } catch {
+        continue;
+      }
+    }
+    return null;
+  }
+
+  leaf(name: string): CgroupLeaf | null {
+    const path = join(this.root, name);
+    try {
+      mkdirSync(path);
+      return new CgroupLeaf(path);
+    } catch {
+      return null;
+    }
+  }
+
+  remove(): void {
+    removeQuietly(this.root);
+  }
+}
+
+export class CgroupLeaf {
+  constructor(readonly path: string) {}
+
+  /** Wraps a command so the process enters this cgroup before it execs (no fork can race it). */
+  wrap(command: string, args: readonly string[]): { command: string; args: string[] } {
+    return {
+      command: '/bin/sh',
+      args: ['-c', 'echo $$ > "$0/cgroup.procs" && shift && exec "$@"', this.path, 'worker', command, ...args],
+    };
+  }
+
+  pids(): number[] {
+    try {
+      return readFileSync(join(this.path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  /** SIGKILLs every process in the cgroup at once. */
+  kill(): void {
+    try {
+      writeFileSync(join(this.path, 'cgroup.kill'), '1');
+    } catch {
+      // already removed or never populated
+    }
+  }
+
+  remove(): void {
+    removeQuietly(this.path);
+  }
+}
+
+function ownCgroup(): string | null {
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((entry) => entry.startsWith('0::'));
+    return line ? line.slice(3) : null;
+  } catch {
+    return null;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // still populated (a process in uninterruptible sleep) or gone: nothing more to do here
+  }
+}
