@@ -7,6 +7,20 @@ sys.path the way ``python -m pytest`` would add it.
 import sys
 
 if __name__ == "__main__":
+    import os
+
+    crash_file = os.environ.get("BULKHEAD_CRASH_FILE")
+    if crash_file:
+        # As early as possible: a segfault while importing a conftest leaves its stack here.
+        import faulthandler
+
+        _crash_dump = open(crash_file, "w", buffering=1)
+        faulthandler.enable(file=_crash_dump, all_threads=True)
+        import signal
+
+        # The supervisor asks for the stacks (SIGUSR1) before killing a worker stuck at startup.
+        faulthandler.register(signal.SIGUSR1, file=_crash_dump, all_threads=True, chain=False)
+
     import pytest
 
     # pytest names itself after argv[0] in usage errors: say "pytest", as the user's own would.

@@ -90,7 +90,8 @@ class Renderer:
         path, line, reason = longrepr if isinstance(longrepr, tuple) and len(longrepr) == 3 else ("", None, str(longrepr))
         return {
             "nodeid": report.nodeid,
-            "longrepr": longrepr_text(longrepr),
+            # What --junitxml writes for a collection skip: pytest's str() of its longrepr tuple.
+            "longrepr": str(longrepr),
             "skip": {
                 "path": str(path),
                 "line": line,

@@ -11,7 +11,7 @@ import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks } from '../supervisor/crash-file.js';
-import { CgroupTree } from '../supervisor/platform/index.js';
+import { CgroupTree, processStartTime, signalProcess } from '../supervisor/platform/index.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
@@ -84,7 +84,7 @@ export class WorkerPool {
   }
 
   allExited(): boolean {
-    return this.pendingStarts === 0 && [...this.slots.values()].every((slot) => slot.state === 'exited');
+    return this.pendingStarts === 0 && this.pendingIsolated === null && [...this.slots.values()].every((slot) => slot.state === 'exited');
   }
 
   testRan(): void {
@@ -121,9 +121,27 @@ export class WorkerPool {
     this.spawnLater('pool', freeIndex, null, this.delayFor(freeIndex));
   }
 
-  /** A fresh worker (a spare if one is ready) to run one crashed test alone. */
+  /**
+   * A fresh worker (a spare if one is ready) to run one crashed test alone — once every other
+   * worker has ended, including ones still starting that the scheduler has not heard of yet.
+   */
   startIsolated(index: number): void {
-    if (this.stopped) return;
+    this.pendingIsolated = index;
+    this.startIsolatedWhenAlone();
+  }
+
+  private pendingIsolated: number | null = null;
+
+  private startIsolatedWhenAlone(): void {
+    const index = this.pendingIsolated;
+    if (index === null) return;
+    if (this.stopped) {
+      this.pendingIsolated = null;
+      return;
+    }
+    const others = [...this.slots.values()].some((slot) => slot.role !== 'standby' && slot.state !== 'exited');
+    if (others || this.pendingStarts > 0) return;
+    this.pendingIsolated = null;
     const spare = [...this.slots.values()].find((slot) => slot.role === 'standby' && slot.state === 'ready');
     if (spare) {
       // A ready spare has run nothing: it is as fresh as a new worker, without the collection.
@@ -137,6 +155,7 @@ export class WorkerPool {
   /** Stops workers that have no test to finish (starting, collecting, spares). */
   stopIdle(detail: string, stop: (slot: WorkerSlot) => void): void {
     this.stopped = true;
+    this.pendingIsolated = null;
     for (const slot of this.slots.values()) {
       if (slot === this.stderrSlot) continue;
       if (slot.state === 'starting' || slot.state === 'collecting') {
@@ -173,6 +192,7 @@ export class WorkerPool {
 
   killAllNow(reason: KillReason): void {
     this.stopped = true;
+    this.pendingIsolated = null;
     for (const slot of this.slots.values()) {
       slot.process?.recordKillReason(reason);
       slot.process?.killHard();
@@ -278,6 +298,7 @@ export class WorkerPool {
 
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
     const current = this.slots.get(slot.id) ?? slot;
+    killLeaked(current);
     const wasReady = current.readyAt !== null;
     current.state = 'exited';
     const cause = classifyExit({
@@ -307,6 +328,7 @@ export class WorkerPool {
     if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
+    this.startIsolatedWhenAlone();
   }
 
   /** Restart backoff and the crash-loop breaker, for deaths that were not our doing. */
@@ -330,10 +352,12 @@ export class WorkerPool {
     const decision = this.policy.workerDied(Math.max(0, slot.slotIndex), lifetime, slot.ranTests);
     if (decision.kind === 'crash_loop') {
       const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
+      const stacks = readCrashStacks(slot.crashFile);
+      const evidence = [stderr, stacks ? `Python stacks (faulthandler):\n${stacks}` : ''].filter(Boolean).join('\n');
       this.stopped = true;
       this.hooks.onAbort(
         `${decision.deathsInARow} workers in a row died before running any test; the last, ${slot.name}, ` +
-          `${describeDeath(cause)}${stderr ? `:\n${stderr}` : ''}`,
+          `${describeDeath(cause)}${evidence ? `:\n${evidence}` : ''}`,
         3,
       );
       return;
@@ -343,6 +367,17 @@ export class WorkerPool {
       this.spawnLater('isolated', -1, slot.isolatedFor, decision.delayMs); // it never got to the test
     }
     if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
+  }
+}
+
+/**
+ * Kills what the worker's tests left running, as they reported it. Without a cgroup this is what
+ * catches a daemon that left the process group with setsid; the start time guards against a pid
+ * the kernel has since given to another process.
+ */
+function killLeaked(slot: WorkerSlot): void {
+  for (const { pid, startTime } of slot.leaked) {
+    if (processStartTime(pid) === startTime) signalProcess(pid, 'SIGKILL');
   }
 }
 
