@@ -7,6 +7,18 @@ sys.path the way ``python -m pytest`` would add it.
 import sys
 
 if __name__ == "__main__":
+    import os
+
+    # The last rung of the memory ladder, where no cgroup can cap a worker: a data-segment limit
+    # (never RLIMIT_AS, which breaks numpy/BLAS imports that reserve address space), set before
+    # anything is imported.
+    data_limit = os.environ.get("BULKHEAD_RLIMIT_DATA")
+    if data_limit:
+        import resource
+
+        limit = int(data_limit)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
     import pytest
 
     # pytest names itself after argv[0] in usage errors: say "pytest", as the user's own would.
