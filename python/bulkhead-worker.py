@@ -9,9 +9,17 @@ import sys
 if __name__ == "__main__":
     import os
 
+    crash_file = os.environ.get("BULKHEAD_CRASH_FILE")
+    if crash_file:
+        # As early as possible: a segfault while importing a conftest leaves its stack here.
+        import faulthandler
+
+        _crash_dump = open(crash_file, "w", buffering=1)
+        faulthandler.enable(file=_crash_dump, all_threads=True)
+
     # The last rung of the memory ladder, where no cgroup can cap a worker: a data-segment limit
     # (never RLIMIT_AS, which breaks numpy/BLAS imports that reserve address space), set before
-    # anything is imported.
+    # anything else is imported.
     data_limit = os.environ.get("BULKHEAD_RLIMIT_DATA")
     if data_limit:
         import resource

@@ -17,7 +17,9 @@ _file: Optional[IO[str]] = None  # kept open for the life of the process
 
 def enable_crash_dumps(path: str) -> None:
     global _file
-    _file = open(path, "w", buffering=1)
+    # Appended to: the launcher enabled faulthandler on this file before pytest started, so a
+    # crash while importing conftest.py is already in it.
+    _file = open(path, "a", buffering=1)
     # Replaces pytest's own faulthandler target (stderr): the supervisor reads this file.
     faulthandler.enable(file=_file, all_threads=True)
     if hasattr(signal, "SIGUSR1"):

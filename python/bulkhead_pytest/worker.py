@@ -191,6 +191,12 @@ class WorkerSession:
         self.channel.flush()
         return True
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> None:
+        # Teardown runs fixture finalizers (a session fixture's among them) that can take the
+        # process down: the setup and call reports must be out before, or the crash loses them.
+        self.channel.flush()
+
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self.channel.send({"type": "started", "id": nodeid})
         if self.meter is not None:

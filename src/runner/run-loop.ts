@@ -312,6 +312,7 @@ export class RunLoop {
     }
     slot.running = null;
     slot.runningSince = null;
+    slot.leaked.push(...leaked);
     const again = this.book.finishNormally(index, slot.id, leaked);
     this.apply({ type: 'test_finished', worker: slot.id, index });
     if (again) this.apply({ type: 'retry', index });

@@ -11,7 +11,7 @@ import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks } from '../supervisor/crash-file.js';
-import { CgroupTree } from '../supervisor/platform/index.js';
+import { CgroupTree, processStartTime, signalProcess } from '../supervisor/platform/index.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
@@ -278,6 +278,7 @@ export class WorkerPool {
 
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
     const current = this.slots.get(slot.id) ?? slot;
+    killLeaked(current);
     const wasReady = current.readyAt !== null;
     current.state = 'exited';
     const cause = classifyExit({
@@ -330,10 +331,12 @@ export class WorkerPool {
     const decision = this.policy.workerDied(Math.max(0, slot.slotIndex), lifetime, slot.ranTests);
     if (decision.kind === 'crash_loop') {
       const stderr = slot.process?.log.stderrTail.lastLines(30).trim() ?? '';
+      const stacks = readCrashStacks(slot.crashFile);
+      const evidence = [stderr, stacks ? `Python stacks (faulthandler):\n${stacks}` : ''].filter(Boolean).join('\n');
       this.stopped = true;
       this.hooks.onAbort(
         `${decision.deathsInARow} workers in a row died before running any test; the last, ${slot.name}, ` +
-          `${describeDeath(cause)}${stderr ? `:\n${stderr}` : ''}`,
+          `${describeDeath(cause)}${evidence ? `:\n${evidence}` : ''}`,
         3,
       );
       return;
@@ -343,6 +346,17 @@ export class WorkerPool {
       this.spawnLater('isolated', -1, slot.isolatedFor, decision.delayMs); // it never got to the test
     }
     if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
+  }
+}
+
+/**
+ * Kills what the worker's tests left running, as they reported it. Without a cgroup this is what
+ * catches a daemon that left the process group with setsid; the start time guards against a pid
+ * the kernel has since given to another process.
+ */
+function killLeaked(slot: WorkerSlot): void {
+  for (const { pid, startTime } of slot.leaked) {
+    if (processStartTime(pid) === startTime) signalProcess(pid, 'SIGKILL');
   }
 }
 

@@ -25,6 +25,8 @@ export class WorkerSlot {
   readonly collectErrors: CollectErrorReport[] = [];
   readonly collectSkips: CollectSkipReport[] = [];
   readyAt: number | null = null;
+  /** Processes its tests left running, as reported: killed when the worker ends. */
+  readonly leaked: Array<{ pid: number; startTime: number }> = [];
   lastHeartbeat: number | null = null;
 
   constructor(
