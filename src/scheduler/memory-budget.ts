@@ -41,10 +41,3 @@ export function parseBytes(text: string): number | null {
   const value = Number(match[1]) * UNITS[match[2]!.toLowerCase()]!;
   return value > 0 ? Math.floor(value) : null;
 }
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= GiB) return `${(bytes / GiB).toFixed(1)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KiB`;
-  return `${bytes} B`;
-}
