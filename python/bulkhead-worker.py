@@ -16,6 +16,10 @@ if __name__ == "__main__":
 
         _crash_dump = open(crash_file, "w", buffering=1)
         faulthandler.enable(file=_crash_dump, all_threads=True)
+        import signal
+
+        # The supervisor asks for the stacks (SIGUSR1) before killing a worker stuck at startup.
+        faulthandler.register(signal.SIGUSR1, file=_crash_dump, all_threads=True, chain=False)
 
     # The last rung of the memory ladder, where no cgroup can cap a worker: a data-segment limit
     # (never RLIMIT_AS, which breaks numpy/BLAS imports that reserve address space), set before

@@ -159,6 +159,7 @@ def test_collected_lists_tests_in_pytests_order(pytester: pytest.Pytester, worke
         "line": alpha.index("def test_first():"),
         "markers": [],
         "scope": "test_alpha.py",
+        "timeout": None,
     }
     assert by_id["test_alpha.py::test_second"]["line"] == alpha.index("@pytest.mark.slow")
     assert by_id["test_alpha.py::test_second"]["markers"] == ["slow"]

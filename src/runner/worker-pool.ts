@@ -102,7 +102,7 @@ export class WorkerPool {
   }
 
   allExited(): boolean {
-    return this.pendingStarts === 0 && [...this.slots.values()].every((slot) => slot.state === 'exited');
+    return this.pendingStarts === 0 && this.pendingIsolated === null && [...this.slots.values()].every((slot) => slot.state === 'exited');
   }
 
   testRan(): void {
@@ -139,9 +139,27 @@ export class WorkerPool {
     this.spawnLater('pool', freeIndex, null, this.delayFor(freeIndex));
   }
 
-  /** A fresh worker (a spare if one is ready) to run one crashed test alone. */
+  /**
+   * A fresh worker (a spare if one is ready) to run one crashed test alone — once every other
+   * worker has ended, including ones still starting that the scheduler has not heard of yet.
+   */
   startIsolated(index: number): void {
-    if (this.stopped) return;
+    this.pendingIsolated = index;
+    this.startIsolatedWhenAlone();
+  }
+
+  private pendingIsolated: number | null = null;
+
+  private startIsolatedWhenAlone(): void {
+    const index = this.pendingIsolated;
+    if (index === null) return;
+    if (this.stopped) {
+      this.pendingIsolated = null;
+      return;
+    }
+    const others = [...this.slots.values()].some((slot) => slot.role !== 'standby' && slot.state !== 'exited');
+    if (others || this.pendingStarts > 0) return;
+    this.pendingIsolated = null;
     const spare = [...this.slots.values()].find((slot) => slot.role === 'standby' && slot.state === 'ready');
     if (spare) {
       // A ready spare has run nothing: it is as fresh as a new worker, without the collection.
@@ -155,6 +173,7 @@ export class WorkerPool {
   /** Stops workers that have no test to finish (starting, collecting, spares). */
   stopIdle(detail: string, stop: (slot: WorkerSlot) => void): void {
     this.stopped = true;
+    this.pendingIsolated = null;
     for (const slot of this.slots.values()) {
       if (slot === this.stderrSlot) continue;
       if (slot.state === 'starting' || slot.state === 'collecting') {
@@ -191,6 +210,7 @@ export class WorkerPool {
 
   killAllNow(reason: KillReason): void {
     this.stopped = true;
+    this.pendingIsolated = null;
     for (const slot of this.slots.values()) {
       slot.process?.recordKillReason(reason);
       slot.process?.killHard();
@@ -366,6 +386,7 @@ export class WorkerPool {
     if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
+    this.startIsolatedWhenAlone();
   }
 
   /** Restart backoff and the crash-loop breaker, for deaths that were not our doing. */

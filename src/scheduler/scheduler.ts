@@ -97,6 +97,11 @@ export class Scheduler {
       case 'stop':
         this.stopped = true;
         this.abandoned.push(...this.queue.drain(), ...this.retries.splice(0));
+        // A retry whose fresh worker is not ready yet will never run now.
+        if (this.retrying !== null && ![...this.workers.values()].some((worker) => worker.isolatedFor === this.retrying)) {
+          this.abandoned.push(this.retrying);
+          this.retrying = null;
+        }
         for (const id of this.workers.keys()) this.stopWorker(id, out);
         break;
       default:
@@ -234,7 +239,15 @@ export class Scheduler {
     }
     this.workers.delete(id);
     if (this.stealFrom === id) this.stealFrom = null;
-    if (worker.isolatedFor !== null && worker.isolatedFor === this.retrying) this.retrying = null;
+    if (worker.isolatedFor !== null && worker.isolatedFor === this.retrying) {
+      this.retrying = null;
+      // Its worker died before the test started: the retry is still owed, alone, not in the pool.
+      if (worker.running === null && worker.assigned.includes(worker.isolatedFor)) {
+        if (this.stopped) this.abandoned.push(worker.isolatedFor);
+        else this.retries.unshift(worker.isolatedFor);
+        return;
+      }
+    }
     if (worker.running !== null) out.push({ type: 'blame', worker: id, index: worker.running });
     if (this.stopped) {
       this.abandoned.push(...worker.assigned);
@@ -270,6 +283,10 @@ export class Scheduler {
     if (this.stopped || this.retrying !== index) {
       this.workers.set(id, { phase: 'active', isolatedFor: null, assigned: [], running: null, scope: null });
       this.stopWorker(id, out);
+      if (this.retrying === index) {
+        this.abandoned.push(index);
+        this.retrying = null;
+      }
       return;
     }
     this.workers.set(id, { phase: 'finishing', isolatedFor: index, assigned: [index], running: null, scope: null });

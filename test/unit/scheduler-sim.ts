@@ -90,6 +90,8 @@ export interface SimOptions {
   upLatency?: (worker: WorkerId) => number;
   /** Largest time a worker takes to start and collect (default 2). */
   startup?: number;
+  /** Exact time worker `id` takes to start and collect (overrides `startup` where it returns a number). */
+  startupOf?: (worker: WorkerId) => number | undefined;
   /** Kill the worker that sent the k-th `started` (1-based, as the supervisor sees them). */
   killAfterStarts?: readonly number[];
   /** Kill worker `worker` (by id) at virtual time `time`, whatever it is doing (even collecting). */
@@ -98,6 +100,21 @@ export interface SimOptions {
   stopAfterStarts?: number;
   /** Give up (a livelock) after this many events (default 200_000). */
   maxEvents?: number;
+  /**
+   * Feed `retry` for each test blamed on a pool worker, before its `worker_lost` (as the run loop
+   * does when the result book asks for an isolated retry), and carry out `start_isolated`.
+   */
+  retryBlamed?: boolean;
+  /** Kill the isolated worker of this test once it has started it (the test crashes alone). */
+  crashesAlone?: (index: number) => boolean;
+}
+
+/** One isolated retry as it went: the fresh worker, and how its run of the test ended. */
+export interface IsolatedRun {
+  index: number;
+  worker: WorkerId;
+  /** passed: ran and finished; crashed: its worker died in it; not_started: stopped before it ran. */
+  end: 'passed' | 'crashed' | 'not_started';
 }
 
 export interface PairRun {
@@ -131,6 +148,10 @@ export interface SimResult {
   /** Workers ever started. */
   workersStarted: number;
   events: number;
+  /** Tests named by `start_isolated`, in order. */
+  isolatedStarts: number[];
+  /** Every isolated worker that was ready, and how its test ended. */
+  isolatedRuns: IsolatedRun[];
 }
 
 // -- the fake worker (python/bulkhead_pytest/run_queue.py + worker.py) ----------------------------
@@ -181,6 +202,13 @@ interface Slot {
   running: number | null;
   /** When killed: the test the worker had said was running (its `started` out, `finished` not). */
   expectBlame: number | null | undefined;
+  /** The test this fresh worker was started to retry alone, or null for a pool worker. */
+  isolatedFor: number | null;
+  /** An isolated worker's test: whether it started and whether it finished. */
+  isolatedStarted: boolean;
+  isolatedFinished: boolean;
+  /** It sent `ready` (a worker killed while collecting never did). */
+  readySeen: boolean;
 }
 
 interface Event {
@@ -231,6 +259,8 @@ class Simulation {
     start_worker: 0,
     start_isolated: 0,
   };
+  private readonly isolatedStarts: number[] = [];
+  private readonly isolatedRuns: IsolatedRun[] = [];
   private stealInFlight: WorkerId | null = null;
   private stealAsked = 0;
   private stealsAnsweredShort = 0;
@@ -284,6 +314,8 @@ class Simulation {
       killsLosingFinished: this.killsLosingFinished,
       workersStarted: this.nextId - 1,
       events: this.eventCount,
+      isolatedStarts: this.isolatedStarts,
+      isolatedRuns: this.isolatedRuns,
     };
   }
 
@@ -359,12 +391,23 @@ class Simulation {
 
   // -- worker side ---------------------------------------------------------------------------------
 
-  private startWorker(): void {
+  private startWorker(isolatedFor: number | null = null): void {
     const id = this.nextId++;
     const worker = new FakeWorker(id);
     this.workers.set(id, worker);
-    this.slots.set(id, { id, state: 'starting', assigned: [], running: null, expectBlame: undefined });
-    this.at(this.now + this.random() * this.startup, () => {
+    this.slots.set(id, {
+      id,
+      state: 'starting',
+      assigned: [],
+      running: null,
+      expectBlame: undefined,
+      isolatedFor,
+      isolatedStarted: false,
+      isolatedFinished: false,
+      readySeen: false,
+    });
+    const startup = this.options.startupOf?.(id) ?? this.random() * this.startup;
+    this.at(this.now + startup, () => {
       if (worker.process !== 'starting') return;
       worker.process = 'alive';
       this.send(worker, { type: 'ready' });
@@ -470,6 +513,27 @@ class Simulation {
   // -- supervisor side (the run loop) --------------------------------------------------------------
 
   private onMessage(id: WorkerId, msg: WorkerMsg): void {
+    this.handleMessage(id, msg);
+    // Like the worker pool, an isolated start waits until every other worker process has ended.
+    if (msg.type === 'exit') this.startPendingIsolated();
+  }
+
+  private pendingIsolated: number | null = null;
+
+  private startPendingIsolated(): void {
+    const index = this.pendingIsolated;
+    if (index === null || this.stopped) return;
+    if ([...this.slots.values()].some((s) => s.state !== 'exited')) return;
+    this.pendingIsolated = null;
+    for (const worker of this.workers.values()) {
+      if (worker.process === 'alive' || worker.process === 'starting') this.fail(`start_isolated while w${worker.id} is ${worker.process}`);
+    }
+    this.location[index] = 'retry_starting';
+    this.isolatedStarts.push(index);
+    this.startWorker(index);
+  }
+
+  private handleMessage(id: WorkerId, msg: WorkerMsg): void {
     const slot = this.slots.get(id)!;
     switch (msg.type) {
       case 'ready':
@@ -482,6 +546,11 @@ class Simulation {
           return;
         }
         slot.state = 'ready';
+        slot.readySeen = true;
+        if (slot.isolatedFor !== null) {
+          this.apply({ type: 'worker_ready', worker: id, isolatedFor: slot.isolatedFor });
+          return;
+        }
         this.apply({ type: 'worker_ready', worker: id });
         return;
       case 'started': {
@@ -489,6 +558,16 @@ class Simulation {
         if (at < 0) this.fail(`w${id} started ${msg.index}, which it was not given`);
         slot.assigned.splice(at, 1);
         slot.running = msg.index;
+        if (slot.isolatedFor !== null) {
+          // A retry alone: counted apart from the test's first run.
+          if (msg.index !== slot.isolatedFor) this.fail(`isolated w${id} for ${slot.isolatedFor} started ${msg.index}`);
+          if (slot.isolatedStarted) this.fail(`isolated w${id} started its test twice`);
+          slot.isolatedStarted = true;
+          this.location[msg.index] = 'retry_running';
+          this.apply({ type: 'test_started', worker: id, index: msg.index });
+          if (this.options.crashesAlone?.(msg.index)) this.kill(id);
+          return;
+        }
         this.startCount[msg.index]! += 1;
         if (this.startCount[msg.index]! > 1) this.fail(`test ${msg.index} started twice`);
         if (this.location[msg.index] !== id) this.fail(`w${id} started ${msg.index}, held by ${this.location[msg.index]}`);
@@ -503,6 +582,12 @@ class Simulation {
       case 'finished':
         if (slot.running !== msg.index) this.fail(`w${id} finished ${msg.index}, which was not running`);
         slot.running = null;
+        if (slot.isolatedFor !== null) {
+          slot.isolatedFinished = true;
+          this.location[msg.index] = 'retried';
+          this.apply({ type: 'test_finished', worker: id, index: msg.index });
+          return;
+        }
         this.finishCount[msg.index]! += 1;
         this.apply({ type: 'test_finished', worker: id, index: msg.index });
         return;
@@ -531,6 +616,12 @@ class Simulation {
           this.fail(`w${id} ended its session normally while ${running} was running`);
         }
         if (this.stealInFlight === id) this.stealInFlight = null;
+        if (slot.isolatedFor !== null) return this.isolatedExit(slot, running);
+        if (running !== null && this.options.retryBlamed) {
+          // The run loop settles the blame first: the book asks for a retry, then the loss is fed.
+          const early = this.scheduler.handle({ type: 'retry', index: running });
+          if (early.length > 0) this.fail(`retry of ${running} while w${id} is not yet lost: ${JSON.stringify(early)}`);
+        }
         const commands = this.scheduler.handle({ type: 'worker_lost', worker: id });
         const blames = commands.filter((c) => c.type === 'blame');
         if (running !== null) {
@@ -538,7 +629,8 @@ class Simulation {
             this.fail(`w${id} was lost running ${running}; the scheduler blamed ${JSON.stringify(blames)}`);
           }
           this.blamed.push({ worker: id, index: running });
-          this.location[running] = 'blamed';
+          this.location[running] = this.options.retryBlamed ? (this.stopped ? 'abandoned' : 'retry_pending') : 'blamed';
+          if (this.options.retryBlamed && this.stopped) this.abandoned.add(running);
           slot.running = null;
         } else if (blames.length > 0) {
           this.fail(`w${id} was lost running nothing; the scheduler blamed ${JSON.stringify(blames)}`);
@@ -554,11 +646,45 @@ class Simulation {
     }
   }
 
+  /** An isolated worker is gone: its test crashed alone, passed, or never ran. */
+  private isolatedExit(slot: Slot, running: number | null): void {
+    const index = slot.isolatedFor!;
+    const commands = this.scheduler.handle({ type: 'worker_lost', worker: slot.id });
+    const blames = commands.filter((c) => c.type === 'blame');
+    if (running !== null) {
+      if (blames.length !== 1 || blames[0]!.index !== running || blames[0]!.worker !== slot.id) {
+        this.fail(`isolated w${slot.id} was lost running ${running}; the scheduler blamed ${JSON.stringify(blames)}`);
+      }
+      // The result book settles it (crashes alone): no further retry.
+      this.location[running] = 'crashed_alone';
+      this.isolatedRuns.push({ index, worker: slot.id, end: 'crashed' });
+      slot.running = null;
+    } else {
+      if (blames.length > 0) this.fail(`isolated w${slot.id} was lost running nothing; the scheduler blamed ${JSON.stringify(blames)}`);
+      if (slot.readySeen) this.isolatedRuns.push({ index, worker: slot.id, end: slot.isolatedFinished ? 'passed' : 'not_started' });
+    }
+    if (!slot.isolatedStarted && this.location[index] === slot.id) {
+      // It died holding its test unstarted: the retry is still owed, alone, unless the run stopped.
+      if (this.stopped) {
+        this.location[index] = 'abandoned';
+        this.abandoned.add(index);
+      } else {
+        this.location[index] = 'retry_pending';
+      }
+    }
+    slot.assigned = [];
+    for (const command of commands) if (command.type !== 'blame') this.carryOut(command);
+    if (!slot.readySeen && !this.stopped && this.location[index] === 'retry_starting') {
+      // Like the pool: an isolated worker that never got ready is started again for the same test.
+      this.startWorker(index);
+    }
+  }
+
   private stopRun(): void {
     if (this.stopped) return;
     this.stopped = true;
     for (let i = 0; i < this.location.length; i += 1) {
-      if (this.location[i] === 'queue') {
+      if (this.location[i] === 'queue' || this.location[i] === 'retry_pending' || this.location[i] === 'retry_starting') {
         this.location[i] = 'abandoned';
         this.abandoned.add(i);
       }
@@ -600,7 +726,9 @@ class Simulation {
         if (this.stopped) this.fail('assign after stop');
         if (command.indices.length === 0) this.fail('empty assign');
         for (const index of command.indices) {
-          if (this.location[index] !== 'queue') {
+          const from = slot.isolatedFor !== null ? 'retry_starting' : 'queue';
+          if (slot.isolatedFor !== null && index !== slot.isolatedFor) this.fail(`isolated w${command.worker} for ${slot.isolatedFor} assigned ${index}`);
+          if (this.location[index] !== from) {
             this.fail(`assign of ${index} to w${command.worker}, but it is at ${this.location[index]}`);
           }
           this.location[index] = command.worker;
@@ -647,6 +775,16 @@ class Simulation {
         if (live < this.options.workers && !this.stopped) this.startWorker();
         return;
       }
+      case 'start_isolated': {
+        if (!this.options.retryBlamed) this.fail(`start_isolated of ${command.index} without any retry`);
+        if (this.stopped) this.fail(`start_isolated of ${command.index} after stop`);
+        if (this.scheduler.queuedCount() > 0) this.fail(`start_isolated with ${this.scheduler.queuedCount()} queued`);
+        if (this.location[command.index] !== 'retry_pending') this.fail(`start_isolated of ${command.index}, which is at ${this.location[command.index]}`);
+        if (this.pendingIsolated !== null) this.fail(`start_isolated of ${command.index} while ${this.pendingIsolated} waits to start`);
+        this.pendingIsolated = command.index;
+        this.startPendingIsolated();
+        return;
+      }
     }
   }
 
@@ -660,7 +798,7 @@ class Simulation {
     if (this.stealInFlight !== null) this.fail(`a steal from w${this.stealInFlight} was never answered`);
     for (let i = 0; i < this.tests.length; i += 1) {
       const where = this.location[i];
-      if (where !== 'started' && where !== 'blamed' && where !== 'abandoned') {
+      if (where !== 'started' && where !== 'blamed' && where !== 'abandoned' && where !== 'retried' && where !== 'crashed_alone') {
         this.fail(`test ${i} ended at ${where}`);
       }
       if (where === 'started' && this.finishCount[i] !== 1) this.fail(`test ${i} started but never finished`);

@@ -632,3 +632,342 @@ test('test_started / test_finished from an unknown worker are ignored', () => {
   assert.deepEqual(d.handle({ type: 'test_finished', worker: 9, index: 2 }), []);
   assert.deepEqual(d.handle({ type: 'returned', worker: 9, indices: [] }), []);
 });
+
+// -- isolated retries -------------------------------------------------------------------------------
+
+/** A worker that was started for an isolated retry of `index` is ready. */
+function readyIsolated(d: Driver, worker: WorkerId, index: number): SchedulerCommand[] {
+  return d.handle({ type: 'worker_ready', worker, isolatedFor: index });
+}
+
+/** Runs everything worker `worker` holds to the end (start, finish, ...), collecting the commands. */
+function drain(d: Driver, worker: WorkerId): SchedulerCommand[] {
+  const out: SchedulerCommand[] = [];
+  for (let guard = 0; d.holding(worker).length > 0 && guard < 100; guard += 1) out.push(...d.start(worker), ...d.finish(worker));
+  return out;
+}
+
+test('retry: start_isolated only once every other worker is lost and the queue is empty', () => {
+  const d = new Driver(2, suite([3]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'assign', worker: 2, indices: [2] }, { type: 'finish', worker: 2 }]);
+  d.start(2);
+  // Worker 2 dies in test 2: the run loop settles the blame (the book asks for a retry) and then
+  // feeds the loss.
+  assert.deepEqual(d.handle({ type: 'retry', index: 2 }), [], 'worker 2 is not even lost yet');
+  assert.deepEqual(d.lose(2), [{ type: 'blame', worker: 2, index: 2 }], 'worker 1 still runs: no retry yet');
+  assert.equal(d.scheduler.isDone(), false);
+  // Worker 1 runs its two tests and is told to finish; it is not gone until it is lost.
+  const during = [...d.start(1), ...d.finish(1), ...d.start(1), ...d.finish(1)];
+  assert.deepEqual(during, [{ type: 'finish', worker: 1 }]);
+  assert.equal(d.scheduler.isDone(), false, 'a retry is pending, though nothing is held or running');
+  assert.deepEqual(d.scheduler.notRun(), [2], 'notRun() names the pending retry (and drains it)');
+});
+
+test('retry: starts when the last other worker is lost, not when it is told to finish', () => {
+  const d = new Driver(2, suite([3]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  d.start(2);
+  d.handle({ type: 'retry', index: 2 });
+  d.lose(2);
+  const beforeLoss = drain(d, 1);
+  assert.deepEqual(ofType(beforeLoss, 'start_isolated'), [], 'worker 1 is ending its session (teardown still runs)');
+  assert.deepEqual(d.lose(1), [{ type: 'start_isolated', index: 2 }]);
+  assert.equal(d.scheduler.isDone(), false, 'the retry is under way');
+});
+
+test('retry: not while tests are queued (a replacement worker runs them first)', () => {
+  const d = new Driver(1, suite([5]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  // The only worker is lost: nothing else runs, but three tests (and 1) are still to run.
+  assert.deepEqual(d.lose(1), [{ type: 'blame', worker: 1, index: 0 }, { type: 'start_worker' }]);
+  const all = [...d.ready(2)];
+  all.push(...drain(d, 2));
+  assert.deepEqual(ofType(all, 'start_isolated'), [], 'worker 2 is still alive');
+  assert.equal(d.scheduler.queuedCount(), 0);
+  assert.deepEqual(d.lose(2), [{ type: 'start_isolated', index: 0 }]);
+});
+
+test('retry: the isolated worker gets exactly its test plus finish, and nothing else', () => {
+  const d = new Driver(2, suite([4]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  drain(d, 2);
+  // Worker 2 took over the re-queued test 1 and ran everything.
+  assert.deepEqual(d.lose(2), [{ type: 'start_isolated', index: 0 }]);
+  assert.deepEqual(readyIsolated(d, 3, 0), [
+    { type: 'assign', worker: 3, indices: [0] },
+    { type: 'finish', worker: 3 },
+  ]);
+  assert.deepEqual(d.start(3), [], 'no feeding of an isolated worker');
+  assert.equal(d.scheduler.isDone(), false);
+  assert.deepEqual(d.finish(3), []);
+  assert.equal(d.scheduler.isDone(), false, 'the isolated worker has not ended yet');
+  assert.deepEqual(d.lose(3), [], 'nothing more to do');
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.scheduler.notRun(), []);
+});
+
+test('retry: the isolated worker dies in its test: blamed, and no second retry unless asked', () => {
+  const d = new Driver(1, suite([1]));
+  d.collect();
+  d.ready(1);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  assert.deepEqual(d.lose(1), [{ type: 'blame', worker: 1, index: 0 }, { type: 'start_isolated', index: 0 }]);
+  readyIsolated(d, 2, 0);
+  d.start(2);
+  assert.deepEqual(d.lose(2), [{ type: 'blame', worker: 2, index: 0 }], 'crashes alone: blamed, not started again');
+  assert.equal(d.scheduler.isDone(), true);
+});
+
+test('retry: one at a time, in the order asked; a second retry of the same test (retries=2) waits too', () => {
+  const d = new Driver(2, suite([2]));
+  d.collect();
+  assert.deepEqual(d.ready(1), [{ type: 'assign', worker: 1, indices: [0, 1] }]);
+  assert.deepEqual(d.ready(2), [{ type: 'finish', worker: 2 }]);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  assert.deepEqual(d.lose(1), [{ type: 'blame', worker: 1, index: 0 }, { type: 'start_worker' }]);
+  d.ready(3);
+  d.start(3);
+  d.handle({ type: 'retry', index: 1 });
+  assert.deepEqual(d.lose(3), [{ type: 'blame', worker: 3, index: 1 }], 'worker 2 is still ending');
+  assert.deepEqual(d.lose(2), [{ type: 'start_isolated', index: 0 }], 'the first retry only');
+  readyIsolated(d, 4, 0);
+  d.start(4);
+  d.finish(4);
+  // With retries=2, the book asks for test 0 again after its first pass.
+  assert.deepEqual(d.handle({ type: 'retry', index: 0 }), [], 'worker 4 is still alive');
+  assert.deepEqual(d.lose(4), [{ type: 'start_isolated', index: 1 }], 'then the next in line');
+  assert.deepEqual(readyIsolated(d, 5, 1), [
+    { type: 'assign', worker: 5, indices: [1] },
+    { type: 'finish', worker: 5 },
+  ]);
+  d.start(5);
+  d.finish(5);
+  assert.equal(d.scheduler.isDone(), false, 'test 0 is due again');
+  assert.deepEqual(d.lose(5), [{ type: 'start_isolated', index: 0 }]);
+  readyIsolated(d, 6, 0);
+  d.start(6);
+  d.finish(6);
+  assert.deepEqual(d.lose(6), []);
+  assert.equal(d.scheduler.isDone(), true);
+});
+
+test('retry: a worker ready for a retry that is not the current one is stopped, and gets nothing', () => {
+  const d = new Driver(1, suite([1]));
+  d.collect();
+  d.ready(1);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  assert.deepEqual(readyIsolated(d, 7, 5), [{ type: 'stop', worker: 7 }]);
+  assert.deepEqual(readyIsolated(d, 2, 0), [
+    { type: 'assign', worker: 2, indices: [0] },
+    { type: 'finish', worker: 2 },
+  ]);
+});
+
+test('retry: the isolated worker dies before it was ready: the retry stays owed (the pool starts another)', () => {
+  const d = new Driver(1, suite([1]));
+  d.collect();
+  d.ready(1);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  // Worker 2 was started for the retry and died while collecting: the scheduler never knew it.
+  assert.deepEqual(d.lose(2), [], 'nothing to replenish: the queue is empty');
+  assert.equal(d.scheduler.isDone(), false, 'the retry is still owed');
+  assert.deepEqual(readyIsolated(d, 3, 0), [
+    { type: 'assign', worker: 3, indices: [0] },
+    { type: 'finish', worker: 3 },
+  ]);
+});
+
+test('retry: an isolated worker lost after ready but before its test started gets the retry started alone again', () => {
+  // The test must not go to the central queue: a pool worker (ready without isolatedFor) would
+  // run it, and the run loop, which begins a retry attempt only on an isolated worker's ready,
+  // would judge the retry on the crashed attempt's reports mixed with the new ones.
+  const d = new Driver(1, suite([1]));
+  d.collect();
+  d.ready(1);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  readyIsolated(d, 2, 0);
+  assert.deepEqual(d.lose(2), [{ type: 'start_isolated', index: 0 }]);
+});
+
+test('retry: stop abandons queued retries into notRun(), and the retry under way once its worker is gone', () => {
+  const d = new Driver(2, suite([2]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  d.ready(3);
+  d.start(3);
+  d.handle({ type: 'retry', index: 1 });
+  d.lose(3);
+  assert.deepEqual(d.lose(2), [{ type: 'start_isolated', index: 0 }]);
+  // The run stops (maxfail, Ctrl-C) while the retry of 0 is starting and 1 waits.
+  assert.deepEqual(d.handle({ type: 'stop' }), [], 'the isolated worker is not known yet');
+  // Its ready comes in after the stop: stopped at once, given nothing.
+  assert.deepEqual(readyIsolated(d, 4, 0), [{ type: 'stop', worker: 4 }]);
+  assert.deepEqual(d.lose(4), []);
+  assert.deepEqual(d.scheduler.notRun().sort((a, b) => a - b), [0, 1], 'the queued retry and the one that never ran');
+});
+
+test('retry: after a stop, isDone() once every worker is gone, also when the retry under way never ran', () => {
+  // As for ordinary tests after a stop (the simulation checks isDone() then): nothing runs and
+  // nothing will, so the scheduler is done; notRun() lists the retry.
+  const d = new Driver(1, suite([1]));
+  d.collect();
+  d.ready(1);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  assert.deepEqual(d.lose(1), [{ type: 'blame', worker: 1, index: 0 }, { type: 'start_isolated', index: 0 }]);
+  d.handle({ type: 'stop' });
+  // The run loop kills the isolated worker while it collects: the scheduler never hears of it.
+  assert.deepEqual(d.lose(2), []);
+  assert.equal(d.scheduler.isDone(), true, 'no worker left, nothing can run');
+  assert.deepEqual(d.scheduler.notRun(), [0]);
+});
+
+test('retry: a retry asked after the stop (a retries=2 pass) is not started, and listed once', () => {
+  const d = new Driver(1, suite([1]));
+  d.collect();
+  d.ready(1);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  readyIsolated(d, 2, 0);
+  d.start(2);
+  d.handle({ type: 'stop' });
+  d.finish(2);
+  assert.deepEqual(d.handle({ type: 'retry', index: 0 }), [], 'not started after the stop');
+  assert.deepEqual(d.lose(2), []);
+  assert.deepEqual(d.scheduler.notRun(), [0]);
+});
+
+test('retry: stop while the isolated worker runs its test: it finishes; only the queued retries are not run', () => {
+  const d = new Driver(2, suite([2]));
+  d.collect();
+  d.ready(1);
+  d.ready(2);
+  d.start(1);
+  d.handle({ type: 'retry', index: 0 });
+  d.lose(1);
+  d.ready(3);
+  d.start(3);
+  d.handle({ type: 'retry', index: 1 });
+  d.lose(3);
+  d.lose(2);
+  readyIsolated(d, 4, 0);
+  d.start(4);
+  assert.deepEqual(d.handle({ type: 'stop' }), [{ type: 'stop', worker: 4 }]);
+  assert.equal(d.scheduler.isDone(), false, 'test 0 is running alone');
+  d.finish(4);
+  assert.deepEqual(d.lose(4), [], 'no next retry after a stop');
+  assert.equal(d.scheduler.isDone(), true);
+  assert.deepEqual(d.scheduler.notRun(), [1]);
+});
+
+// -- isolated retries in the simulation -------------------------------------------------------------
+
+test('simulation: a retry does not start while another pool worker is still collecting', () => {
+  // Worker 1 collects at once, takes both tests and dies in the second; worker 2 is still
+  // collecting. The scheduler hears of a worker only once it is ready, so it sees no other worker
+  // and asks for the isolated retry at once: the retry runs next to worker 2's collection (and its
+  // session start and end), not alone.
+  for (let seed = 1; seed <= 5; seed += 1) {
+    const result = simulate({
+      seed,
+      workers: 2,
+      tests: suite([2]),
+      startupOf: (id) => (id === 1 ? 0 : id === 2 ? 50 : 0),
+      duration: () => 1,
+      killAfterStarts: [2],
+      retryBlamed: true,
+    });
+    assert.deepEqual(result.isolatedStarts, [1], `seed ${seed}`);
+  }
+});
+
+test('simulation: crashed tests are retried alone, one at a time, after every other worker ended', () => {
+  // Workers collect instantly here (startup 0); a worker still collecting when the retry is due is
+  // the next test's case.
+  let retried = 0;
+  let crashedAlone = 0;
+  for (let seed = 1; seed <= 150; seed += 1) {
+    const random = rng(seed ^ 0xbeef);
+    const workers = 1 + (seed % 4);
+    const size = 1 + Math.floor(random() * 60);
+    const tests = suite(randomModuleSizes(size, 12, random));
+    const kills = Array.from({ length: 1 + (seed % 3) }, () => 1 + Math.floor(random() * size));
+    const label = `${workers} workers, ${size} tests, kills after starts ${kills}, seed ${seed}`;
+    const result = simulate({
+      seed,
+      workers,
+      tests,
+      killAfterStarts: kills,
+      latency: [0, 0.05, 0.5][seed % 3]!,
+      startup: 0,
+      retryBlamed: true,
+      // Every third test crashes again alone.
+      crashesAlone: (index) => index % 3 === 0,
+    });
+    const blamed = result.blamed.filter((b) => !result.isolatedRuns.some((r) => r.worker === b.worker)).map((b) => b.index);
+    assert.deepEqual([...result.isolatedStarts].sort((a, b) => a - b), [...blamed].sort((a, b) => a - b), `${label}: each crash retried once`);
+    for (const run of result.isolatedRuns) {
+      assert.equal(run.end, run.index % 3 === 0 ? 'crashed' : 'passed', `${label}: isolated run of ${run.index}`);
+    }
+    assert.equal(result.isolatedRuns.length, blamed.length, `${label}: one isolated worker per retry`);
+    for (let index = 0; index < size; index += 1) {
+      assert.equal(result.startCount[index], 1, `${label}: test ${index} started ${result.startCount[index]} times outside retries`);
+    }
+    assert.deepEqual(result.notRun, [], `${label}: notRun`);
+    assert.equal(result.schedulerDone, true, `${label}: isDone()`);
+    assert.equal(result.commandCounts.start_isolated, blamed.length, `${label}: start_isolated count`);
+    retried += result.isolatedRuns.length;
+    crashedAlone += result.isolatedRuns.filter((r) => r.end === 'crashed').length;
+  }
+  assert.ok(retried > 100, `only ${retried} retries`);
+  assert.ok(crashedAlone > 20, `only ${crashedAlone} crashed alone`);
+});
+
+test('simulation: a stop with retries pending lists them as not run, and never starts one after', () => {
+  let abandonedRetries = 0;
+  for (let seed = 1; seed <= 150; seed += 1) {
+    const random = rng(seed ^ 0x5107);
+    const workers = 1 + (seed % 3);
+    const size = 4 + Math.floor(random() * 40);
+    const tests = suite(randomModuleSizes(size, 10, random));
+    const kills = [1 + Math.floor(random() * (size / 2)), 1 + Math.floor(random() * size)];
+    const stopAfter = 1 + Math.floor(random() * size);
+    const label = `${workers} workers, ${size} tests, kills ${kills}, stop after ${stopAfter}, seed ${seed}`;
+    const result = simulate({ seed, workers, tests, killAfterStarts: kills, stopAfterStarts: stopAfter, retryBlamed: true, latency: [0, 0.05, 0.5][seed % 3]! });
+    // checkEnd inside simulate() matched notRun() against the tests the stop abandoned; here: no
+    // test is both retried and listed, and no duplicates.
+    const notRun = new Set(result.notRun);
+    assert.equal(notRun.size, result.notRun.length, `${label}: notRun duplicates ${result.notRun}`);
+    for (const run of result.isolatedRuns) {
+      if (run.end !== 'not_started') assert.equal(notRun.has(run.index), false, `${label}: ${run.index} ran alone and is listed not run`);
+    }
+    const blamedPool = result.blamed.filter((b) => !result.isolatedRuns.some((r) => r.worker === b.worker)).map((b) => b.index);
+    abandonedRetries += blamedPool.filter((index) => notRun.has(index)).length;
+  }
+  assert.ok(abandonedRetries > 10, `only ${abandonedRetries} retries abandoned by a stop`);
+});

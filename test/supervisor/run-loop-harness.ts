@@ -1,0 +1,83 @@
+/**
+ * Running the run loop (src/runner/run-loop.ts) directly, as src/runner/run.ts does, on a tiny temp
+ * pytest project, recording every event. `cleanUpRuns` (call it from `after`) kills the process
+ * group of every worker a run started and removes the temp projects.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunEventBody } from '../../src/model/event.js';
+import type { RunOptions } from '../../src/runner/options.js';
+import { RunLoop } from '../../src/runner/run-loop.js';
+import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { PYTHON } from './harness.js';
+
+const roots: string[] = [];
+const workerPids = new Set<number>();
+
+export function cleanUpRuns(): void {
+  for (const pid of workerPids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+}
+
+export function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'bulkhead-runloop-'));
+  roots.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+export interface Recorded {
+  events: RunEventBody[];
+  exitCode: number;
+  /** Where the workers' crash files are (worker-<id>.crash). */
+  scratchDir: string;
+}
+
+export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Promise<Recorded> {
+  const scratchDir = join(cwd, '.scratch');
+  mkdirSync(scratchDir);
+  const options: RunOptions = {
+    cwd,
+    python: PYTHON,
+    workers: 2,
+    standby: 0,
+    pytestArgs: ['-p', 'no:cacheprovider'],
+    artifactsDir: null,
+    scratchDir,
+    color: false,
+    columns: 80,
+    timeoutSeconds: null,
+    startupTimeoutSeconds: 60,
+    heartbeatTimeoutSeconds: 30,
+    heartbeatIntervalSeconds: 1,
+    // A net under the test: a stuck run is cancelled, and its workers killed shortly after.
+    runTimeoutSeconds: 90,
+    killGraceSeconds: 2,
+    cancelGraceSeconds: 2,
+    retries: 1,
+    flakyPasses: false,
+    restart: DEFAULT_RESTART_POLICY,
+    useCgroups: false,
+    ...over,
+  };
+  const events: RunEventBody[] = [];
+  const emit = (event: RunEventBody): void => {
+    events.push(event);
+    if (event.type === 'worker_started' && event.pid !== null) workerPids.add(event.pid);
+  };
+  const loop = new RunLoop(options, { emit, pythonDir: join(packageRoot(), 'python'), now: () => performance.now() });
+  const { exitCode } = await loop.run();
+  return { events, exitCode, scratchDir };
+}
+

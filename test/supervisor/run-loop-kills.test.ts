@@ -1,0 +1,53 @@
+/**
+ * Staged kills carried out by the run loop on real pytest workers: a test past its timeout has its
+ * Python stacks dumped before the kill, and a worker stuck before it is ready is killed with its
+ * stacks too (the watchdog asks for a dump on a startup timeout).
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { RunEventBody } from '../../src/model/event.js';
+import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
+import { readCrashStacks } from '../../src/supervisor/crash-file.js';
+import { cleanUpRuns, project, runLoop } from './run-loop-harness.js';
+
+after(cleanUpRuns);
+
+test('timeout: the test past its limit is killed after its stacks are dumped; the cause is timeout', async () => {
+  const root = project({
+    'pytest.ini': '[pytest]\ntestpaths = tests\n',
+    'tests/test_a.py': 'import time\n\n\ndef test_fine():\n    pass\n\n\ndef test_sleeps_past_its_timeout():\n    time.sleep(30)\n',
+  });
+  const { events, exitCode } = await runLoop(root, { workers: 1, timeoutSeconds: 1, retries: 0 });
+  assert.equal(exitCode, 1);
+  const crashed = events.find((e): e is Extract<RunEventBody, { type: 'test_crashed' }> => e.type === 'test_crashed');
+  assert.ok(crashed);
+  assert.equal(crashed.testId, 'tests/test_a.py::test_sleeps_past_its_timeout');
+  assert.deepEqual(crashed.crash.cause, { kind: 'timeout', limitSeconds: 1 });
+  assert.match(crashed.crash.stacks, /test_sleeps_past_its_timeout/, 'the stacks were dumped before the kill');
+  const states = events.filter((e) => e.type === 'worker_state').map((e) => (e.type === 'worker_state' ? e.to : ''));
+  assert.deepEqual(states, ['collecting', 'ready', 'finishing', 'exited']);
+});
+
+test('startup timeout: a worker stuck importing a conftest has its stacks dumped before the kill', async () => {
+  // The watchdog orders a stacks dump (SIGUSR1) for a startup timeout. faulthandler must be
+  // listening for SIGUSR1 by then: SIGUSR1's default action kills the process, with no dump.
+  const root = project({
+    'pytest.ini': '[pytest]\ntestpaths = tests\n',
+    'tests/conftest.py': 'import time\n\n\ndef stuck_importing_conftest():\n    time.sleep(30)\n\n\nstuck_importing_conftest()\n',
+    'tests/test_a.py': 'def test_fine():\n    pass\n',
+  });
+  const { events, exitCode, scratchDir } = await runLoop(root, {
+    workers: 1,
+    startupTimeoutSeconds: 1,
+    restart: { ...DEFAULT_RESTART_POLICY, crashLoopLimit: 1 },
+  });
+  assert.equal(exitCode, 3, 'aborted: the only worker never got ready');
+  const exited = events.find((e): e is Extract<RunEventBody, { type: 'worker_exited' }> => e.type === 'worker_exited');
+  assert.ok(exited);
+  assert.equal(exited.cause.kind, 'startup_failure');
+  assert.equal(exited.cause.kind === 'startup_failure' ? exited.cause.detail : null, 'not ready after 1s');
+  const stacks = readCrashStacks(join(scratchDir, `worker-${exited.worker}.crash`));
+  assert.match(stacks, /stuck_importing_conftest/, `crash file: ${JSON.stringify(stacks)}; exit ${JSON.stringify(exited.cause)}`);
+  assert.notEqual(exited.cause.kind === 'startup_failure' ? exited.cause.signal : null, 'SIGUSR1', 'killed by the stacks request itself');
+});
