@@ -104,6 +104,8 @@ export class WorkerProcess {
     void this.log.close();
     for (const listener of this.exitListeners.splice(0)) listener();
     this.events.onExit({ ...exit, killReason: this.killReason });
+    // Only now: the exit's cause was read from this cgroup (its OOM count and peak).
+    if (this.memory) removeWhenEmpty(this.memory);
   }
 
   get pid(): number | null {
@@ -156,7 +158,7 @@ export class WorkerProcess {
       this.cgroup.kill();
       if (this.exited) removeWhenEmpty(this.cgroup);
     }
-    if (this.exited && this.memory) removeWhenEmpty(this.memory);
+
   }
 }
 
