@@ -122,6 +122,7 @@ function writeMemory(tw: TermWriter, stats: RunStats): void {
   const biggest = [...stats.memory].sort((a, b) => b.peakBytes - a.peakBytes).slice(0, 3).filter((entry) => entry.peakBytes > 0);
   const peak = stats.runPeakBytes !== null ? `run peak ${formatBytes(stats.runPeakBytes)} of budget ${formatBytes(stats.budgetBytes)}` : `budget ${formatBytes(stats.budgetBytes)}`;
   const tests = biggest.map((entry) => `${entry.testId} (${formatBytes(entry.peakBytes)})`).join(', ');
+  tw.sep('=', 'memory', { cyan: true });
   tw.line(`memory: ${peak}${tests ? `; biggest tests: ${tests}` : ''}`);
 }
 
