@@ -21,6 +21,16 @@ if __name__ == "__main__":
         # The supervisor asks for the stacks (SIGUSR1) before killing a worker stuck at startup.
         faulthandler.register(signal.SIGUSR1, file=_crash_dump, all_threads=True, chain=False)
 
+    # The last rung of the memory ladder, where no cgroup can cap a worker: a data-segment limit
+    # (never RLIMIT_AS, which breaks numpy/BLAS imports that reserve address space), set before
+    # anything else is imported.
+    data_limit = os.environ.get("BULKHEAD_RLIMIT_DATA")
+    if data_limit:
+        import resource
+
+        limit = int(data_limit)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
     import pytest
 
     # pytest names itself after argv[0] in usage errors: say "pytest", as the user's own would.

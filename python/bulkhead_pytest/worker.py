@@ -15,6 +15,7 @@ from . import PROTOCOL_VERSION
 from .channel import Channel
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
+from .memory import make_meter
 from .processes import become_subreaper, kill_descendants, living_descendants
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
@@ -33,6 +34,8 @@ class WorkerSession:
         self.collect_errors: List[Dict[str, Any]] = []
         self.deselected = 0
         self.report_passed_sections = _wants_passed_sections(config)
+        self.meter = make_meter()
+        self.memory: Optional[Dict[str, int]] = None
         # Processes already reported as left behind by a test, by (pid, start time).
         self.reported_leaks: set = set()
 
@@ -196,6 +199,8 @@ class WorkerSession:
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self.channel.send({"type": "started", "id": nodeid})
+        if self.meter is not None:
+            self.meter.start()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         message = self.renderer.test_report(report, self.report_passed_sections)
@@ -208,7 +213,8 @@ class WorkerSession:
             if key not in self.reported_leaks:
                 self.reported_leaks.add(key)
                 leaked.append(process)
-        self.channel.send({"type": "finished", "id": nodeid, "leaked": leaked}, flush=False)
+        memory = self.meter.stop() if self.meter is not None else None
+        self.channel.send({"type": "finished", "id": nodeid, "leaked": leaked, "memory": memory}, flush=False)
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
         record = warning_record(self.config, warning_message, when, nodeid)

@@ -27,6 +27,9 @@ program
   .option('--cancel-grace <seconds>', 'after the first Ctrl-C, how long running tests may take to finish', '10')
   .option('--retries <n>', 'isolated re-runs of a test that crashed, timed out or ran out of memory (0 disables)', '1')
   .option('--flaky-passes', 'count a test that crashed only under parallel load (passed alone) as a flaky pass')
+  .option('--memory-budget <size>', 'memory the run may use in all, as bytes (4G) or a percentage of the effective limit (80%)')
+  .option('--worker-memory-max <size>', 'hard memory cap per worker (cgroup, or RLIMIT_DATA + RSS watchdog)')
+  .option('--memory-control <how>', "'auto' (cgroup v1 memory controller where writable) or 'rlimit' (force RLIMIT_DATA + RSS watchdog)", 'auto')
   .addOption(new Option('--no-cgroups', 'do not put workers in cgroups of their own (process groups only)'))
   .addOption(new Option('--no-artifacts', 'keep no worker logs under .bulkhead/runs'))
   .action(async (pytestArgs: string[], flags: RunFlags) => {

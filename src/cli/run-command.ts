@@ -6,6 +6,10 @@ import { TerminalReporter } from '../reporters/terminal/terminal-reporter.js';
 import { DEFAULT_RESTART_POLICY } from '../scheduler/restart-policy.js';
 import { runTests } from '../runner/run.js';
 import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
+import { UsageError } from './usage-error.js';
+import type { MemoryOptions } from '../runner/options.js';
+import { memoryBudget, parseBudget, parseBytes, type BudgetSpec } from '../scheduler/memory-budget.js';
+import { effectiveMemoryLimit } from '../supervisor/platform/index.js';
 
 export interface RunFlags {
   workers: string;
@@ -23,6 +27,9 @@ export interface RunFlags {
   retries: string;
   flakyPasses: boolean;
   cgroups: boolean;
+  memoryBudget?: string;
+  workerMemoryMax?: string;
+  memoryControl: string;
 }
 
 export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise<number> {
@@ -44,6 +51,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
   const reporters: Reporter[] = [new TerminalReporter(write, { color, width: columns })];
   if (flags.junit) reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
   if (flags.json) reporters.push(new JsonReporter(resolve(cwd, flags.json)));
+  const memory = resolveMemory(flags);
   const outcome = await runTests(
     {
       cwd,
@@ -59,6 +67,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
       flakyPasses: flags.flakyPasses,
       restart: DEFAULT_RESTART_POLICY,
       useCgroups: flags.cgroups,
+      memory,
       keepArtifacts: flags.artifacts,
     },
     reporters,
@@ -70,6 +79,31 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
     process.stderr.write(`${text}\n`);
   }
   return outcome.exitCode;
+}
+
+function resolveMemory(flags: RunFlags): MemoryOptions {
+  const limit = effectiveMemoryLimit();
+  let spec: BudgetSpec = { kind: 'default' };
+  if (flags.memoryBudget !== undefined) {
+    const parsed = parseBudget(flags.memoryBudget);
+    if (parsed === null) throw new UsageError(`--memory-budget must be a size such as 4G or 512M, or a percentage such as 80% (got '${flags.memoryBudget}')`);
+    spec = parsed;
+  }
+  let workerMaxBytes: number | null = null;
+  if (flags.workerMemoryMax !== undefined) {
+    workerMaxBytes = parseBytes(flags.workerMemoryMax);
+    if (workerMaxBytes === null) throw new UsageError(`--worker-memory-max must be a size such as 2G or 512M (got '${flags.workerMemoryMax}')`);
+  }
+  if (flags.memoryControl !== 'auto' && flags.memoryControl !== 'rlimit') {
+    throw new UsageError(`--memory-control must be 'auto' or 'rlimit' (got '${flags.memoryControl}')`);
+  }
+  return {
+    limitBytes: limit.bytes,
+    limitSource: limit.source,
+    budgetBytes: memoryBudget(limit.bytes, spec),
+    workerMaxBytes,
+    forceRlimit: flags.memoryControl === 'rlimit',
+  };
 }
 
 /** Colour as pytest decides it: NO_COLOR/FORCE_COLOR/PY_COLORS, else whether stdout is a terminal. */

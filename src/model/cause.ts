@@ -25,6 +25,8 @@ export type KillReason =
   | { kind: 'protocol_violation'; detail: string }
   | { kind: 'interrupted'; detail: string }
   | { kind: 'memory_pressure' }
+  /** Over its cap, seen by our RSS watchdog (where no cgroup can enforce the cap). */
+  | { kind: 'memory_cap'; limitBytes: number; rssBytes: number }
   | { kind: 'shutdown'; detail: string };
 
 /** Causes for which the running test is to blame (and may be retried alone). */

@@ -56,12 +56,32 @@ export type RunEventBody =
       duration: number;
       /** Processes the test left running (killed when its worker ends). */
       leaked: LeakedProcess[];
+      /** Its memory peak above the worker's baseline, where measured. */
+      memory: TestMemory | null;
     }
   /** A test took its worker down; its final outcome follows once any isolated retry is done. */
   | { type: 'test_crashed'; testId: string; crash: CrashReport; willRetry: boolean }
   | { type: 'worker_state'; worker: number; from: string; to: string }
+  /** Which rung of the resource ladder is in force, printed at start and kept in every report. */
+  | { type: 'memory_control'; control: MemoryControl }
+  /** The run's memory at its end: its peak against the budget. */
+  | { type: 'memory_summary'; runPeakBytes: number | null; budgetBytes: number }
   | { type: 'warning'; warning: WarningRecord }
   | { type: 'run_finished'; exitCode: number; reason: RunEndReason; durationSeconds: number };
+
+export interface MemoryControl {
+  mechanism: 'cgroup-v1' | 'rlimit-data+rss-watchdog';
+  limitBytes: number;
+  limitSource: string;
+  budgetBytes: number;
+  workerMaxBytes: number | null;
+}
+
+/** A test's memory: the worker's resident size when it started, and its peak above that. */
+export interface TestMemory {
+  baselineBytes: number;
+  peakBytes: number;
+}
 
 export type RunEndReason =
   | { kind: 'completed' }

@@ -35,6 +35,8 @@ interface JsonTest {
   stacks: string | null;
   /** What running it again alone showed, for a test that crashed. */
   isolatedRetry: string | null;
+  /** Peak memory above the worker's baseline while it ran, where measured. */
+  peakMemoryBytes: number | null;
   /** Processes the test left running. */
   leaked: Array<{ pid: number; cmd: string }>;
   duration: number;
@@ -50,6 +52,7 @@ export class JsonReporter implements Reporter {
   private run: Record<string, unknown> = {};
   private collectErrors: Array<{ nodeid: string; longrepr: string }> = [];
   private warnings = 0;
+  private memory: Record<string, unknown> = {};
   private deselected = 0;
   private end: { exitCode: number; reason: RunEndReason; durationSeconds: number } | null = null;
 
@@ -89,6 +92,7 @@ export class JsonReporter implements Reporter {
         test.duration = event.duration;
         test.reason = reasonOf(event.testId, event.outcome);
         test.leaked = event.leaked.map(({ pid, cmd }) => ({ pid, cmd }));
+        test.peakMemoryBytes = event.memory?.peakBytes ?? null;
         if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') {
           const { crash } = event.outcome;
           test.cause = crash.cause;
@@ -99,6 +103,12 @@ export class JsonReporter implements Reporter {
         }
         break;
       }
+      case 'memory_control':
+        this.memory = { ...this.memory, ...event.control };
+        break;
+      case 'memory_summary':
+        this.memory = { ...this.memory, runPeakBytes: event.runPeakBytes };
+        break;
       case 'warning':
         this.warnings += 1;
         break;
@@ -123,6 +133,7 @@ export class JsonReporter implements Reporter {
         durationSeconds: this.end?.durationSeconds ?? null,
         exitCode: this.end?.exitCode ?? null,
         end: this.end?.reason ?? null,
+        memory: this.memory,
       },
       summary: { total: tests.length, ...summary, deselected: this.deselected, collectErrors: this.collectErrors.length, warnings: this.warnings },
       collectErrors: this.collectErrors,
@@ -147,6 +158,7 @@ export class JsonReporter implements Reporter {
       stacks: null,
       isolatedRetry: null,
       leaked: [],
+      peakMemoryBytes: null,
       duration: 0,
       worker: null,
       phases: [],

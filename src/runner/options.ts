@@ -32,4 +32,17 @@ export interface RunOptions {
   restart: RestartPolicyOptions;
   /** Put each worker in a cgroup of its own where the platform allows (false: process groups only). */
   useCgroups: boolean;
+  memory: MemoryOptions;
+}
+
+export interface MemoryOptions {
+  /** The effective limit (smallest cgroup limit above us, or MemAvailable) and where it comes from. */
+  limitBytes: number;
+  limitSource: string;
+  /** What the run may use in all. */
+  budgetBytes: number;
+  /** Hard cap per worker (--worker-memory-max); null: none beyond the run's budget. */
+  workerMaxBytes: number | null;
+  /** Force the last rung of the ladder (RLIMIT_DATA + RSS watchdog) even where cgroups work. */
+  forceRlimit: boolean;
 }

@@ -84,8 +84,8 @@ export class RunLoop {
     return done.then(() => {
       if (this.ticker) clearInterval(this.ticker);
       this.timers.forEach(clearTimeout);
-      this.pool.dispose();
       const exitCode = this.finishRun();
+      this.pool.dispose();
       const reason = this.end?.reason;
       return { exitCode, abortDetail: reason?.kind === 'aborted' ? reason.detail : null };
     });
@@ -122,6 +122,7 @@ export class RunLoop {
     for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), limits)) {
       this.pool.terminate(order.worker, order.reason, order.dumpStacks);
     }
+    this.pool.checkMemory();
   }
 
   // -- messages --------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ export class RunLoop {
         if (this.book.addReport(slot.running, slot.id, message.report)) this.checkMaxfail();
         break;
       case 'finished':
-        this.onFinished(slot, message.id, message.leaked);
+        this.onFinished(slot, message);
         break;
       case 'warning':
         // Warnings raised while collecting or configuring happen once in every worker: take the
@@ -304,7 +305,8 @@ export class RunLoop {
     return test.timeout ?? this.options.timeoutSeconds ?? this.session?.iniTimeout ?? null;
   }
 
-  private onFinished(slot: WorkerSlot, id: string, leaked: Extract<WorkerMessage, { type: 'finished' }>['leaked']): void {
+  private onFinished(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'finished' }>): void {
+    const { id, leaked, memory } = message;
     const index = slot.running;
     if (index === null || this.tests[index]?.id !== id) {
       this.violation(slot, `finished ${id}, which was not running`);
@@ -313,7 +315,7 @@ export class RunLoop {
     slot.running = null;
     slot.runningSince = null;
     slot.leaked.push(...leaked);
-    const again = this.book.finishNormally(index, slot.id, leaked);
+    const again = this.book.finishNormally(index, slot.id, leaked, memory);
     this.apply({ type: 'test_finished', worker: slot.id, index });
     if (again) this.apply({ type: 'retry', index });
   }
@@ -434,6 +436,7 @@ export class RunLoop {
     // Any test that never got a final outcome (there should be none) is listed, never lost.
     this.tests.forEach((_, index) => this.book.notRun(index, notRunReason));
     const exitCode = this.exitCode();
+    this.deps.emit({ type: 'memory_summary', runPeakBytes: this.pool.runPeakBytes(), budgetBytes: this.options.memory.budgetBytes });
     this.deps.emit({
       type: 'run_finished',
       exitCode,

@@ -11,7 +11,9 @@ import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks } from '../supervisor/crash-file.js';
-import { CgroupTree, processStartTime, signalProcess } from '../supervisor/platform/index.js';
+import { CgroupTree, MemoryCgroupTree, processStartTime, signalProcess } from '../supervisor/platform/index.js';
+import { treeRssBytes } from '../supervisor/platform/process-tree.js';
+import type { MemoryControl } from '../model/event.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
@@ -45,6 +47,8 @@ export class WorkerPool {
   private readonly slots = new Map<number, WorkerSlot>();
   private readonly policy: RestartPolicy;
   private readonly cgroups: CgroupTree | null;
+  private readonly memoryTree: MemoryCgroupTree | null;
+  readonly memoryControl: MemoryControl;
   private nextId = 1;
   private pendingStarts = 0;
   private stopped = false;
@@ -57,10 +61,24 @@ export class WorkerPool {
     private readonly hooks: WorkerPoolHooks,
   ) {
     this.policy = new RestartPolicy(options.restart);
-    this.cgroups = options.useCgroups ? CgroupTree.create(`bulkhead-${process.pid}-${Date.now()}`) : null;
+    const runName = `bulkhead-${process.pid}-${Date.now()}`;
+    this.cgroups = options.useCgroups ? CgroupTree.create(runName) : null;
+    // The resource ladder: the cgroup v1 memory controller where it is writable (a run cgroup
+    // capped at the budget, a leaf per worker with its hard cap), else RLIMIT_DATA on each
+    // worker plus an RSS watchdog.
+    const memory = options.memory;
+    this.memoryTree = options.useCgroups && !memory.forceRlimit ? MemoryCgroupTree.create(runName, memory.budgetBytes) : null;
+    this.memoryControl = {
+      mechanism: this.memoryTree ? 'cgroup-v1' : 'rlimit-data+rss-watchdog',
+      limitBytes: memory.limitBytes,
+      limitSource: memory.limitSource,
+      budgetBytes: memory.budgetBytes,
+      workerMaxBytes: memory.workerMaxBytes,
+    };
   }
 
   startInitial(): void {
+    this.hooks.emit({ type: 'memory_control', control: this.memoryControl });
     for (let i = 0; i < this.options.workers; i += 1) this.spawn('pool', i, null);
     for (let i = 0; i < this.options.standby; i += 1) this.spawn('standby', this.options.workers + i, null);
   }
@@ -212,6 +230,39 @@ export class WorkerPool {
   dispose(): void {
     this.timers.forEach(clearTimeout);
     this.cgroups?.remove();
+    this.memoryTree?.remove();
+  }
+
+  /** The whole run's memory peak, where the kernel kept it. */
+  runPeakBytes(): number | null {
+    return this.memoryTree?.peakBytes() ?? this.sampledRunPeak;
+  }
+
+  private sampledRunPeak: number | null = null;
+
+  /**
+   * The RSS watchdog of the last rung: where no cgroup enforces a worker's cap, a worker whose
+   * process tree grew past it is killed (and its test reported oom). Also keeps the run's peak.
+   */
+  checkMemory(): void {
+    if (this.memoryTree !== null) return;
+    let total = 0;
+    for (const slot of this.slots.values()) {
+      if (slot.state === 'exited' || slot.pid === null) continue;
+      const rss = treeRssBytes(slot.pid);
+      total += rss;
+      const cap = this.capFor(slot);
+      if (cap !== null && rss > cap && !(slot.process?.terminating ?? true)) {
+        this.terminate(slot.id, { kind: 'memory_cap', limitBytes: cap, rssBytes: rss }, false);
+      }
+    }
+    this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, total);
+  }
+
+  /** A worker's hard cap: --worker-memory-max, except a test retried alone, which gets the whole budget. */
+  private capFor(slot: WorkerSlot): number | null {
+    if (slot.role === 'isolated') return this.options.memory.budgetBytes;
+    return this.options.memory.workerMaxBytes;
   }
 
   // -- starting -------------------------------------------------------------------------------
@@ -257,12 +308,19 @@ export class WorkerPool {
       crashFile,
       heartbeatSeconds: this.options.heartbeatIntervalSeconds,
     });
+    const cap = this.capFor(slot);
+    const memoryLeaf = this.memoryTree?.leaf(`worker-${id}`, cap) ?? null;
+    if (memoryLeaf) launch.env.BULKHEAD_MEMORY_CGROUP = memoryLeaf.path;
+    // RLIMIT_DATA is a wide backstop only (the watchdog enforces the cap): twice the cap, since
+    // the data segment counts reservations an RSS never touches.
+    else if (cap !== null) launch.env.BULKHEAD_RLIMIT_DATA = String(cap * 2);
     const proc = new WorkerProcess(
       {
         ...launch,
         cwd: this.options.cwd,
         logPath: this.options.artifactsDir ? join(this.options.artifactsDir, `worker-${id}.log`) : null,
         cgroup: this.cgroups?.leaf(`worker-${id}`) ?? null,
+        memory: memoryLeaf,
       },
       {
         onLine: (line) => this.hooks.onLine(slot, line),
@@ -308,7 +366,7 @@ export class WorkerPool {
       spawnError: exit.spawnError ? `${exit.spawnError.code ?? ''} ${exit.spawnError.message}`.trim() : null,
       sessionDone: current.sessionDone,
       wasReady,
-      oom: null,
+      oom: oomEvidence(current, exit),
     });
     const stderrTail = current.process?.log.stderrTail.lastLines(40) ?? '';
     const crash: CrashReport = {
@@ -368,6 +426,13 @@ export class WorkerPool {
     }
     if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
   }
+}
+
+/** The kernel's OOM killer struck in the worker's memory cgroup and the worker died by SIGKILL. */
+function oomEvidence(slot: WorkerSlot, exit: WorkerExit): { limitBytes: number | null; peakBytes: number | null } | null {
+  const leaf = slot.process?.memory;
+  if (!leaf || exit.signal !== 'SIGKILL' || leaf.oomKills() === 0) return null;
+  return { limitBytes: leaf.capBytes, peakBytes: leaf.peakBytes() };
 }
 
 /**

@@ -44,6 +44,8 @@ function causeOfKill(reason: KillReason, facts: ExitFacts): ExitCause {
       return { kind: 'interrupted', detail: reason.detail };
     case 'memory_pressure':
       return { kind: 'memory_pressure' };
+    case 'memory_cap':
+      return { kind: 'oom', limitBytes: reason.limitBytes, peakBytes: reason.rssBytes };
     case 'shutdown':
       return facts.sessionDone ? { kind: 'finished' } : { kind: 'stopped', reason: reason.detail };
     default:

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { KillReason } from '../model/cause.js';
 import { LineSplitter } from '../util/line-splitter.js';
 import { OutputLog } from './output-log.js';
-import { SPAWN_DETACHED, signalProcess, signalProcessGroup, type CgroupLeaf } from './platform/index.js';
+import { SPAWN_DETACHED, signalProcess, signalProcessGroup, wrapInCgroups, type CgroupLeaf, type MemoryLeaf } from './platform/index.js';
 
 /** The file descriptor of the message channel in the worker. */
 export const CHANNEL_FD = 3;
@@ -18,6 +20,8 @@ export interface WorkerSpawnSpec {
   logPath: string | null;
   /** A cgroup of its own, where the platform offers one: the worker enters it before it execs. */
   cgroup: CgroupLeaf | null;
+  /** Its cgroup v1 memory leaf (hard cap, peaks, OOM kills), where that controller is writable. */
+  memory: MemoryLeaf | null;
 }
 
 export interface WorkerExit {
@@ -46,6 +50,7 @@ export class WorkerProcess {
   private readonly child: ChildProcess;
   private readonly channel: Duplex | null;
   private readonly cgroup: CgroupLeaf | null;
+  readonly memory: MemoryLeaf | null;
   private killReason: KillReason | null = null;
   private exited = false;
   private readonly exitListeners: Array<() => void> = [];
@@ -56,7 +61,9 @@ export class WorkerProcess {
   ) {
     this.log = new OutputLog(spec.logPath);
     this.cgroup = spec.cgroup;
-    const launch = spec.cgroup ? spec.cgroup.wrap(spec.command, spec.args) : { command: spec.command, args: spec.args };
+    this.memory = spec.memory;
+    const dirs = [spec.cgroup?.path, spec.memory?.path].filter((dir): dir is string => dir !== undefined);
+    const launch = wrapInCgroups(dirs, spec.command, spec.args);
     this.child = spawn(launch.command, launch.args, {
       cwd: spec.cwd,
       env: { ...spec.env, BULKHEAD_CHANNEL_FD: String(CHANNEL_FD) },
@@ -97,6 +104,8 @@ export class WorkerProcess {
     void this.log.close();
     for (const listener of this.exitListeners.splice(0)) listener();
     this.events.onExit({ ...exit, killReason: this.killReason });
+    // Only now: the exit's cause was read from this cgroup (its OOM count and peak).
+    if (this.memory) removeWhenEmpty(this.memory);
   }
 
   get pid(): number | null {
@@ -149,14 +158,23 @@ export class WorkerProcess {
       this.cgroup.kill();
       if (this.exited) removeWhenEmpty(this.cgroup);
     }
+
   }
 }
 
 /** A cgroup can be removed only once the kernel has finished killing its processes. */
-function removeWhenEmpty(cgroup: CgroupLeaf, attempts = 50): void {
-  if (cgroup.pids().length === 0) {
+function removeWhenEmpty(cgroup: { remove(): void; path: string }, attempts = 50): void {
+  if (cgroupPids(cgroup.path).length === 0) {
     cgroup.remove();
     return;
   }
   if (attempts > 0) setTimeout(() => removeWhenEmpty(cgroup, attempts - 1), 20).unref();
+}
+
+function cgroupPids(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }

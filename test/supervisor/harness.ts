@@ -38,6 +38,7 @@ export function spawnWorker(command: string, args: string[], options: { cgroup?:
       env: options.env ?? process.env,
       logPath: options.logPath ?? null,
       cgroup: options.cgroup ?? null,
+      memory: null,
     },
     {
       onLine: (line) => {

@@ -107,7 +107,12 @@ export const workerMessage = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('started'), id: z.string() }),
   z.object({ type: z.literal('report'), report: phaseReport }),
-  z.object({ type: z.literal('finished'), id: z.string(), leaked: z.array(leakedProcess) }),
+  z.object({
+    type: z.literal('finished'),
+    id: z.string(),
+    leaked: z.array(leakedProcess),
+    memory: z.object({ baselineBytes: z.number(), peakBytes: z.number() }).nullable(),
+  }),
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('warning'), warning }),
   z.object({ type: z.literal('stolen'), indices: z.array(z.number().int()) }),

@@ -30,6 +30,10 @@ export class RunStats {
   readonly crashes: Crash[] = [];
   readonly unfinished: Unfinished[] = [];
   readonly leaks: Leak[] = [];
+  /** Each test's memory peak above its worker's baseline, where measured. */
+  readonly memory: Array<{ testId: string; peakBytes: number }> = [];
+  runPeakBytes: number | null = null;
+  budgetBytes: number | null = null;
   readonly warnings: WarningRecord[] = [];
   readonly collectSkips: CollectSkipReport[] = [];
   /** Every error, collection and setup/teardown, in the order pytest would list them. */

@@ -4,6 +4,7 @@
  */
 import { causeLabel } from '../../model/cause.js';
 import { describeCrash, describeRetry } from '../../model/outcome.js';
+import { formatBytes } from '../../util/bytes.js';
 import type { RunEndReason, SessionInfo } from '../../model/event.js';
 import type { PhaseReport } from '../../model/report.js';
 import type { Crash, RunStats } from './stats.js';
@@ -38,6 +39,7 @@ export function writeSummary(
   }
   writeWarnings(tw, stats);
   writeLeaks(tw, stats);
+  if ((session?.verbosity ?? 0) >= 0) writeMemory(tw, stats);
   if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
   writeDurations(tw, stats, session);
   writeShortSummary(tw, stats, session);
@@ -113,6 +115,15 @@ function writeCrash(tw: TermWriter, entry: Crash): void {
     tw.sep('-', 'worker stderr (last lines)');
     tw.line(crash.stderrTail.replace(/\s+$/, ''));
   }
+}
+
+function writeMemory(tw: TermWriter, stats: RunStats): void {
+  if (stats.budgetBytes === null || (stats.runPeakBytes === null && stats.memory.length === 0)) return;
+  const biggest = [...stats.memory].sort((a, b) => b.peakBytes - a.peakBytes).slice(0, 3).filter((entry) => entry.peakBytes > 0);
+  const peak = stats.runPeakBytes !== null ? `run peak ${formatBytes(stats.runPeakBytes)} of budget ${formatBytes(stats.budgetBytes)}` : `budget ${formatBytes(stats.budgetBytes)}`;
+  const tests = biggest.map((entry) => `${entry.testId} (${formatBytes(entry.peakBytes)})`).join(', ');
+  tw.sep('=', 'memory', { cyan: true });
+  tw.line(`memory: ${peak}${tests ? `; biggest tests: ${tests}` : ''}`);
 }
 
 function writeLeaks(tw: TermWriter, stats: RunStats): void {

@@ -4,6 +4,7 @@
  * per-file line): letters with a percentage at each line end, or with -v one line per test.
  */
 import { causeLabel } from '../../model/cause.js';
+import { formatBytes } from '../../util/bytes.js';
 import type { RunEvent, SessionInfo } from '../../model/event.js';
 import type { Reporter } from '../reporter.js';
 import { RunStats } from './stats.js';
@@ -27,6 +28,7 @@ export class TerminalReporter implements Reporter {
   private readonly reported = new Set<string>();
   private column = 0;
   private progressWritten = false;
+  private memoryLine: string | null = null;
   private workers = 0;
 
   constructor(
@@ -45,6 +47,19 @@ export class TerminalReporter implements Reporter {
         this.session = event.info;
         this.tw = new TermWriter(this.out, event.info.color, this.options.width);
         for (const line of event.info.headerLines) this.tw.line(line);
+        if (this.memoryLine !== null && event.info.verbosity >= 0) this.tw.line(this.memoryLine);
+        break;
+      case 'memory_control': {
+        const { control } = event;
+        const cap = control.workerMaxBytes !== null ? `, worker cap ${formatBytes(control.workerMaxBytes)}` : '';
+        this.memoryLine =
+          `bulkhead: memory: budget ${formatBytes(control.budgetBytes)} of ${formatBytes(control.limitBytes)} ` +
+          `(${control.limitSource.split(' of ')[0]})${cap}, enforced by ${control.mechanism}`;
+        break;
+      }
+      case 'memory_summary':
+        this.stats.runPeakBytes = event.runPeakBytes;
+        this.stats.budgetBytes = event.budgetBytes;
         break;
       case 'notice':
         this.lineBreak();
@@ -61,6 +76,7 @@ export class TerminalReporter implements Reporter {
         this.progress(event.report.category, event.report.letter, event.report.word, event.report.testId, event.worker);
         break;
       case 'test_finished':
+        if (event.memory !== null) this.stats.memory.push({ testId: event.testId, peakBytes: event.memory.peakBytes });
         if (event.leaked.length > 0) this.stats.leaks.push({ testId: event.testId, processes: event.leaked });
         if (event.outcome.kind === 'interrupted' || event.outcome.kind === 'not_run') {
           this.stats.addUnfinished({ testId: event.testId, outcome: event.outcome });

@@ -52,13 +52,6 @@ export class CgroupTree {
 export class CgroupLeaf {
   constructor(readonly path: string) {}
 
-  /** Wraps a command so the process enters this cgroup before it execs (no fork can race it). */
-  wrap(command: string, args: readonly string[]): { command: string; args: string[] } {
-    return {
-      command: '/bin/sh',
-      args: ['-c', 'echo $$ > "$0/cgroup.procs" && shift && exec "$@"', this.path, 'worker', command, ...args],
-    };
-  }
 
   pids(): number[] {
     try {
@@ -97,4 +90,14 @@ function removeQuietly(path: string): void {
   } catch {
     // still populated (a process in uninterruptible sleep) or gone: nothing more to do here
   }
+}
+
+/**
+ * Wraps a command so the process enters every given cgroup folder before it execs: no process it
+ * forks can escape the cgroups by racing the supervisor.
+ */
+export function wrapInCgroups(dirs: readonly string[], command: string, args: readonly string[]): { command: string; args: string[] } {
+  if (dirs.length === 0) return { command, args: [...args] };
+  const script = 'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" || exit 126; shift; done; shift; exec "$@"';
+  return { command: '/bin/sh', args: ['-c', script, 'bulkhead-worker', ...dirs, '--', command, ...args] };
 }

@@ -1,0 +1,116 @@
+/**
+ * Memory control through the cgroup v1 memory controller, where it is writable (the hybrid
+ * layout of our machines): a run cgroup capped at the budget, one leaf per worker with its hard
+ * cap, per-test peaks from `memory.max_usage_in_bytes`, and OOM kills from `memory.oom_control`.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const MOUNT = '/sys/fs/cgroup/memory';
+
+export class MemoryCgroupTree {
+  private constructor(readonly root: string) {}
+
+  /** The run's memory cgroup under bulkhead's own, capped at `limitBytes`; null where v1 is not writable. */
+  static create(runName: string, limitBytes: number | null): MemoryCgroupTree | null {
+    const own = ownV1MemoryPath();
+    if (own === null) return null;
+    const parent = join(MOUNT, own);
+    if (!existsSync(join(parent, 'memory.limit_in_bytes'))) return null;
+    const root = join(parent, runName);
+    try {
+      mkdirSync(root);
+      if (limitBytes !== null) writeFileSync(join(root, 'memory.limit_in_bytes'), String(limitBytes));
+      return new MemoryCgroupTree(root);
+    } catch {
+      removeQuietly(root);
+      return null;
+    }
+  }
+
+  leaf(name: string, capBytes: number | null): MemoryLeaf | null {
+    const path = join(this.root, name);
+    try {
+      mkdirSync(path);
+      if (capBytes !== null) writeFileSync(join(path, 'memory.limit_in_bytes'), String(capBytes));
+      return new MemoryLeaf(path, capBytes);
+    } catch {
+      removeQuietly(path);
+      return null;
+    }
+  }
+
+  /** Peak memory of the whole run (all workers together). */
+  peakBytes(): number | null {
+    return readNumber(join(this.root, 'memory.max_usage_in_bytes'));
+  }
+
+  remove(): void {
+    removeQuietly(this.root);
+  }
+}
+
+export class MemoryLeaf {
+  constructor(
+    readonly path: string,
+    readonly capBytes: number | null,
+  ) {}
+
+  usageBytes(): number | null {
+    return readNumber(join(this.path, 'memory.usage_in_bytes'));
+  }
+
+  peakBytes(): number | null {
+    return readNumber(join(this.path, 'memory.max_usage_in_bytes'));
+  }
+
+  /** How many times the kernel's OOM killer struck in this cgroup. */
+  oomKills(): number {
+    try {
+      const text = readFileSync(join(this.path, 'memory.oom_control'), 'utf8');
+      const match = /^oom_kill (\d+)$/m.exec(text);
+      if (match) return Number(match[1]);
+      return 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** memory.failcnt: times usage hit the limit (reclaim or OOM), evidence on older kernels. */
+  failCount(): number {
+    return readNumber(join(this.path, 'memory.failcnt')) ?? 0;
+  }
+
+  remove(): void {
+    removeQuietly(this.path);
+  }
+}
+
+function ownV1MemoryPath(): string | null {
+  try {
+    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+      const [, controllers, path] = line.split(':', 3);
+      if (controllers?.split(',').includes('memory') && path !== undefined) return path;
+    }
+  } catch {
+    // not Linux
+  }
+  return null;
+}
+
+function readNumber(path: string): number | null {
+  try {
+    const value = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // still has tasks, or already gone
+  }
+}

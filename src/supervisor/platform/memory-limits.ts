@@ -1,0 +1,76 @@
+/**
+ * How much memory this run may really use: the smallest limit of bulkhead's own cgroup and its
+ * ancestors (cgroup v2 `memory.max` and v1 `memory.limit_in_bytes`), and MemAvailable — never the
+ * host's total, which a container or a CI runner's cgroup makes a lie.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** v1 reports "no limit" as a huge page-aligned number. */
+const UNLIMITED = 2 ** 62;
+
+export interface MemoryLimit {
+  bytes: number;
+  /** Where the binding limit comes from, for the start-of-run line and the reports. */
+  source: string;
+}
+
+export function effectiveMemoryLimit(): MemoryLimit {
+  const candidates: MemoryLimit[] = [];
+  const available = memAvailable();
+  if (available !== null) candidates.push({ bytes: available, source: 'MemAvailable' });
+  for (const line of readLines('/proc/self/cgroup')) {
+    const [, controllers, path] = line.split(':', 3) as [string, string, string];
+    if (controllers === '' && path !== undefined) {
+      collect(candidates, '/sys/fs/cgroup', path, 'memory.max', 'cgroup v2 memory.max');
+      collect(candidates, '/sys/fs/cgroup/unified', path, 'memory.max', 'cgroup v2 memory.max');
+    } else if (controllers?.split(',').includes('memory') && path !== undefined) {
+      collect(candidates, '/sys/fs/cgroup/memory', path, 'memory.limit_in_bytes', 'cgroup v1 memory.limit_in_bytes');
+    }
+  }
+  if (candidates.length === 0) return { bytes: Number.MAX_SAFE_INTEGER, source: 'unknown' };
+  return candidates.reduce((smallest, candidate) => (candidate.bytes < smallest.bytes ? candidate : smallest));
+}
+
+function collect(into: MemoryLimit[], mount: string, path: string, file: string, label: string): void {
+  let dir = join(mount, path);
+  if (!existsSync(dir)) return;
+  for (;;) {
+    const value = readNumber(join(dir, file));
+    if (value !== null && value < UNLIMITED) into.push({ bytes: value, source: `${label} of ${dir}` });
+    if (dir === mount || dir === '/') break;
+    dir = dirname(dir);
+  }
+}
+
+export function memAvailable(): number | null {
+  const line = readLines('/proc/meminfo').find((entry) => entry.startsWith('MemAvailable:'));
+  const kib = line ? Number(line.split(/\s+/)[1]) : NaN;
+  return Number.isFinite(kib) ? kib * 1024 : null;
+}
+
+/** PSI `some avg10` for memory (percent of time stalled), or null where the kernel has no PSI. */
+export function memoryPressure(): number | null {
+  const line = readLines('/proc/pressure/memory').find((entry) => entry.startsWith('some'));
+  const match = line ? /avg10=([\d.]+)/.exec(line) : null;
+  return match ? Number(match[1]) : null;
+}
+
+function readNumber(path: string): number | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (text === 'max') return null;
+    const value = Number(text);
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function readLines(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
