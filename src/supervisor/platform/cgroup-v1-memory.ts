@@ -3,7 +3,7 @@
  * layout of our machines): a run cgroup capped at the budget, one leaf per worker with its hard
  * cap, per-test peaks from `memory.max_usage_in_bytes`, and OOM kills from `memory.oom_control`.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MOUNT = '/sys/fs/cgroup/memory';
@@ -45,7 +45,15 @@ export class MemoryCgroupTree {
     return readNumber(join(this.root, 'memory.max_usage_in_bytes'));
   }
 
+  /** Removes the run's cgroup, with any worker leaf not removed yet (their processes are dead). */
   remove(): void {
+    try {
+      for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+        if (entry.isDirectory()) removeQuietly(join(this.root, entry.name));
+      }
+    } catch {
+      // already gone
+    }
     removeQuietly(this.root);
   }
 }

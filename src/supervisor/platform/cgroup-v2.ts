@@ -4,7 +4,7 @@
  * Used where a cgroup v2 hierarchy is writable (on the hybrid layout of our machines it is
  * mounted at /sys/fs/cgroup/unified, without controllers, and `cgroup.kill` works there).
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
 const CANDIDATE_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
@@ -44,7 +44,19 @@ export class CgroupTree {
     }
   }
 
+  /** Removes the run's cgroup, with any worker leaf not removed yet (their processes are dead). */
   remove(): void {
+    try {
+      for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+        if (entry.isDirectory()) {
+          const leaf = new CgroupLeaf(join(this.root, entry.name));
+          leaf.kill();
+          leaf.remove();
+        }
+      }
+    } catch {
+      // already gone
+    }
     removeQuietly(this.root);
   }
 }
