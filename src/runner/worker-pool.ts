@@ -6,19 +6,18 @@
 import { join } from 'node:path';
 import { workerLaunch } from '../adapters/pytest/worker-spec.js';
 import type { ExitCause, KillReason } from '../model/cause.js';
-import type { RunEndReason, RunEventBody } from '../model/event.js';
+import type { MemoryControl, RunEndReason, RunEventBody } from '../model/event.js';
 import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks } from '../supervisor/crash-file.js';
-import { CgroupTree, MemoryCgroupTree, processStartTime, signalProcess } from '../supervisor/platform/index.js';
-import { treeRssBytes } from '../supervisor/platform/process-tree.js';
-import type { MemoryControl } from '../model/event.js';
+import { CgroupTree, MemoryCgroupTree } from '../supervisor/platform/index.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
+import { describeDeath, killLeaked, oomEvidence, sampleWorkerMemory } from './worker-exit.js';
 
 export interface WorkerDeath {
   slot: WorkerSlot;
@@ -246,17 +245,11 @@ export class WorkerPool {
    */
   checkMemory(): void {
     if (this.memoryTree !== null) return;
-    let total = 0;
-    for (const slot of this.slots.values()) {
-      if (slot.state === 'exited' || slot.pid === null) continue;
-      const rss = treeRssBytes(slot.pid);
-      total += rss;
-      const cap = this.capFor(slot);
-      if (cap !== null && rss > cap && !(slot.process?.terminating ?? true)) {
-        this.terminate(slot.id, { kind: 'memory_cap', limitBytes: cap, rssBytes: rss }, false);
-      }
+    const sample = sampleWorkerMemory([...this.slots.values()], (slot) => this.capFor(slot));
+    for (const over of sample.overCap) {
+      this.terminate(over.slot.id, { kind: 'memory_cap', limitBytes: over.capBytes, rssBytes: over.rssBytes }, false);
     }
-    this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, total);
+    this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, sample.totalBytes);
   }
 
   /** A worker's hard cap: --worker-memory-max, except a test retried alone, which gets the whole budget. */
@@ -426,32 +419,4 @@ export class WorkerPool {
     }
     if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
   }
-}
-
-/** The kernel's OOM killer struck in the worker's memory cgroup and the worker died by SIGKILL. */
-function oomEvidence(slot: WorkerSlot, exit: WorkerExit): { limitBytes: number | null; peakBytes: number | null } | null {
-  const leaf = slot.process?.memory;
-  if (!leaf || exit.signal !== 'SIGKILL' || leaf.oomKills() === 0) return null;
-  return { limitBytes: leaf.capBytes, peakBytes: leaf.peakBytes() };
-}
-
-/**
- * Kills what the worker's tests left running, as they reported it. Without a cgroup this is what
- * catches a daemon that left the process group with setsid; the start time guards against a pid
- * the kernel has since given to another process.
- */
-function killLeaked(slot: WorkerSlot): void {
-  for (const { pid, startTime } of slot.leaked) {
-    if (processStartTime(pid) === startTime) signalProcess(pid, 'SIGKILL');
-  }
-}
-
-function describeDeath(cause: ExitCause): string {
-  if (cause.kind === 'startup_failure') {
-    if (cause.detail) return `failed to start (${cause.detail})`;
-    return cause.signal ? `was killed by ${cause.signal}` : `exited with code ${cause.code ?? '?'}`;
-  }
-  if (cause.kind === 'signal') return `was killed by ${cause.signal}`;
-  if (cause.kind === 'exit_code') return `exited with code ${cause.code}`;
-  return cause.kind;
 }

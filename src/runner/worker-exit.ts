@@ -1,0 +1,54 @@
+/**
+ * What the worker pool reads off a worker around its exit: OOM evidence, the processes its tests
+ * left behind, a short description of its death, and the RSS sample of the last memory rung.
+ */
+import type { ExitCause } from '../model/cause.js';
+import { processStartTime, signalProcess } from '../supervisor/platform/index.js';
+import { treeRssBytes } from '../supervisor/platform/process-tree.js';
+import type { WorkerExit } from '../supervisor/worker-process.js';
+import type { WorkerSlot } from './worker-slot.js';
+
+export /** The kernel's OOM killer struck in the worker's memory cgroup and the worker died by SIGKILL. */
+function oomEvidence(slot: WorkerSlot, exit: WorkerExit): { limitBytes: number | null; peakBytes: number | null } | null {
+  const leaf = slot.process?.memory;
+  if (!leaf || exit.signal !== 'SIGKILL' || leaf.oomKills() === 0) return null;
+  return { limitBytes: leaf.capBytes, peakBytes: leaf.peakBytes() };
+}
+
+/**
+ * Kills what the worker's tests left running, as they reported it. Without a cgroup this is what
+ * catches a daemon that left the process group with setsid; the start time guards against a pid
+ * the kernel has since given to another process.
+ */
+export function killLeaked(slot: WorkerSlot): void {
+  for (const { pid, startTime } of slot.leaked) {
+    if (processStartTime(pid) === startTime) signalProcess(pid, 'SIGKILL');
+  }
+}
+
+export function describeDeath(cause: ExitCause): string {
+  if (cause.kind === 'startup_failure') {
+    if (cause.detail) return `failed to start (${cause.detail})`;
+    return cause.signal ? `was killed by ${cause.signal}` : `exited with code ${cause.code ?? '?'}`;
+  }
+  if (cause.kind === 'signal') return `was killed by ${cause.signal}`;
+  if (cause.kind === 'exit_code') return `exited with code ${cause.code}`;
+  return cause.kind;
+}
+
+/** The resident memory of every live worker's process tree, and those over their cap. */
+export function sampleWorkerMemory(
+  slots: readonly WorkerSlot[],
+  capFor: (slot: WorkerSlot) => number | null,
+): { totalBytes: number; overCap: Array<{ slot: WorkerSlot; capBytes: number; rssBytes: number }> } {
+  let totalBytes = 0;
+  const overCap: Array<{ slot: WorkerSlot; capBytes: number; rssBytes: number }> = [];
+  for (const slot of slots) {
+    if (slot.state === 'exited' || slot.pid === null) continue;
+    const rssBytes = treeRssBytes(slot.pid);
+    totalBytes += rssBytes;
+    const capBytes = capFor(slot);
+    if (capBytes !== null && rssBytes > capBytes && !(slot.process?.terminating ?? true)) overCap.push({ slot, capBytes, rssBytes });
+  }
+  return { totalBytes, overCap };
+}
