@@ -14,6 +14,13 @@ export interface TestInfo {
   scope: string;
   /** A timeout declared on the test itself (`@pytest.mark.timeout(N)`), in seconds. */
   timeout: number | null;
+  /**
+   * Keyword arguments of the test's closest `@pytest.mark.bulkhead(...)`, as JSON, unvalidated
+   * (config/ validates them with the override keys); null when it has none.
+   */
+  bulkheadMarker: Record<string, unknown> | null;
+  /** The name given by `@pytest.mark.xdist_group(name)`, or null. */
+  xdistGroup: string | null;
 }
 
 /** A process a test left running after it ended. */

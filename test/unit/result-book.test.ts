@@ -17,6 +17,8 @@ const TESTS: TestInfo[] = ['a', 'b', 'c'].map((name, i) => ({
   markers: [],
   scope: 'tests/test_m.py',
   timeout: null,
+  bulkheadMarker: null,
+  xdistGroup: null,
 }));
 const A = 0;
 const B = 1;

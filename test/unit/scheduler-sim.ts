@@ -43,7 +43,7 @@ export function suite(moduleSizes: readonly number[]): TestInfo[] {
   moduleSizes.forEach((size, m) => {
     for (let i = 0; i < size; i += 1) {
       const file = `tests/test_m${m}.py`;
-      tests.push({ id: `${file}::test_${i}`, file, line: i, markers: [], scope: file, timeout: null });
+      tests.push({ id: `${file}::test_${i}`, file, line: i, markers: [], scope: file, timeout: null, bulkheadMarker: null, xdistGroup: null });
     }
   });
   return tests;

@@ -51,6 +51,8 @@ const collectedTest = z.object({
   markers: z.array(z.string()),
   scope: z.string(),
   timeout: z.number().nullable(),
+  bulkheadMarker: z.record(z.string(), z.unknown()).nullable().default(null),
+  xdistGroup: z.string().nullable().default(null),
 });
 
 const leakedProcess = z.object({ pid: z.number().int(), cmd: z.string(), startTime: z.number().int() });
