@@ -19,6 +19,7 @@ class RunQueue:
         self._committed: Optional[int] = None
         self._finishing = False
         self._stopping = False
+        self._flush = False
 
     def add(self, indices: Iterable[int]) -> None:
         with self._cond:
@@ -45,6 +46,12 @@ class RunQueue:
             self._finishing = True
             self._cond.notify()
 
+    def flush(self) -> None:
+        """Run the lone queued item without a successor (no test that fits can follow it yet)."""
+        with self._cond:
+            self._flush = True
+            self._cond.notify()
+
     def stop(self) -> List[int]:
         """End after the running test; returns the queued items that will not run."""
         with self._cond:
@@ -65,7 +72,7 @@ class RunQueue:
             while True:
                 if self._stopping:
                     return None
-                if len(self._pending) >= 2 or (self._pending and self._finishing):
+                if len(self._pending) >= 2 or (self._pending and (self._finishing or self._flush)):
                     break
                 if not self._pending and self._finishing:
                     return None
@@ -80,5 +87,7 @@ class RunQueue:
                 self._cond.wait()
             index = self._pending.popleft()
             following = self._pending[0] if self._pending else None
+            # A flush is for one item: a later lone item waits for its successor again.
+            self._flush = False
             self._committed = following
             return index, following

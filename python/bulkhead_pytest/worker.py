@@ -70,6 +70,8 @@ class WorkerSession:
                     self.channel.send({"type": "stolen", "indices": given})
                 elif kind == "finish":
                     self.queue.finish()
+                elif kind == "flush":
+                    self.queue.flush()
                 elif kind == "stop":
                     dropped = self.queue.stop()
                     self.channel.send({"type": "stolen", "indices": dropped})

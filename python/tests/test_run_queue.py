@@ -58,6 +58,21 @@ def test_last_item_waits_until_finish_then_runs_without_successor(rq: RunQueue) 
     assert rq.next_pair() is None
 
 
+def test_flush_runs_the_lone_item_without_successor_then_waits_again(rq: RunQueue) -> None:
+    # The supervisor's budget admits no successor yet: the lone item runs now, teardown and all,
+    # and the session goes on waiting for more work instead of ending.
+    rq.add([4])
+    pending = in_thread(rq.next_pair)
+    assert_blocked(pending)
+    rq.flush()
+    assert pending.get(timeout=WAKE) == (4, None)
+    rq.add([6])
+    again = in_thread(rq.next_pair)
+    assert_blocked(again)
+    rq.add([8])
+    assert again.get(timeout=WAKE) == (6, 8)
+
+
 def test_finish_runs_everything_queued_then_ends(rq: RunQueue) -> None:
     rq.add([4, 2, 9])
     rq.finish()

@@ -385,6 +385,11 @@ export class RunLoop {
         if (slot) this.send(slot, { type: 'steal', indices: command.indices });
         return;
       }
+      case 'flush': {
+        const slot = this.pool.get(command.worker);
+        if (slot) this.send(slot, { type: 'flush' });
+        return;
+      }
       case 'finish':
       case 'stop': {
         const slot = this.pool.get(command.worker);

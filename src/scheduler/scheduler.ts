@@ -7,14 +7,24 @@
  * (`nextitem` decides which fixtures tear down), so a worker needs two unstarted tests to keep
  * going. When the central queue is empty, a hungry worker steals the back half of the longest
  * local queue; the victim answers with what it actually gave up.
+ *
+ * Admission (admission.ts) decides which queued tests a worker may take so that the tests that
+ * can run at once fit the memory budget, the CPU slots and the resource tokens: a test that does
+ * not fit waits and one that fits goes first. A worker that can take nothing waits (it is fed
+ * again whenever anything changes); one holding a lone test that no successor can join is told
+ * to run it on its own (`flush`), since pytest would otherwise wait for a successor forever.
  */
 import type { TestInfo, WorkerId } from '../model/test.js';
+import { Admission, type Reservation, type WorkerHold } from './admission.js';
 import { ScopeQueue } from './scope-queue.js';
-import type { SchedulerCommand, SchedulerInput, SchedulerOptions } from './types.js';
+import type { Capacity, SchedulerCommand, SchedulerInput, SchedulerOptions, TestDemand } from './types.js';
 import { assertNever } from '../model/assert-never.js';
 
 /** A worker holding fewer unstarted tests than this is fed. */
 const LOW_WATER = 2;
+
+/** Queue keys of xdist-style groups: a group is handed to one worker whole. */
+const GROUP_PREFIX = '\u0000group:';
 
 type WorkerPhase = 'active' | 'finishing' | 'stopping';
 
@@ -26,6 +36,12 @@ interface WorkerState {
   assigned: number[];
   running: number | null;
   scope: string | null;
+  /** Its resident memory, idle (updated after every test). */
+  baselineBytes: number;
+  /** Fed, and could take nothing the budget admits: fed again whenever anything changes. */
+  blocked: boolean;
+  /** Told to run its lone test alone; not again until that test starts. */
+  flushing: boolean;
 }
 
 export class Scheduler {
@@ -41,9 +57,15 @@ export class Scheduler {
   /** Crashed tests waiting to run again alone; the one being retried now. */
   private readonly retries: number[] = [];
   private retrying: number | null = null;
+  private readonly capacity: Capacity;
+  private demands: TestDemand[] = [];
+  private admission: Admission;
+  private pressureHold = false;
 
   constructor(options: SchedulerOptions) {
     this.options = options;
+    this.capacity = options.capacity ?? { memoryBytes: null, cpus: options.poolSize, resources: {} };
+    this.admission = new Admission(this.capacity, []);
   }
 
   handle(input: SchedulerInput): SchedulerCommand[] {
@@ -51,7 +73,12 @@ export class Scheduler {
     switch (input.type) {
       case 'collected':
         this.tests = input.tests;
-        this.queue = new ScopeQueue(input.tests.map((test) => test.scope));
+        this.demands = input.tests.map((test, index) => ({ ...(input.demands?.[index] ?? defaultDemand(test.id)) }));
+        this.admission = new Admission(this.capacity, this.demands);
+        this.queue = new ScopeQueue(input.tests.map((test, index) => {
+          const group = this.demands[index]!.group;
+          return group !== null ? GROUP_PREFIX + group : test.scope;
+        }));
         this.queue.pushBack(input.tests.map((_, index) => index));
         this.collected = true;
         this.feedAll(out);
@@ -61,7 +88,7 @@ export class Scheduler {
           this.startIsolated(input.worker, input.isolatedFor, out);
           break;
         }
-        this.workers.set(input.worker, { phase: 'active', isolatedFor: null, assigned: [], running: null, scope: null });
+        this.workers.set(input.worker, newWorker('active', null, input.baselineBytes));
         if (this.stopped) {
           this.stopWorker(input.worker, out);
         } else {
@@ -74,6 +101,7 @@ export class Scheduler {
         const at = worker.assigned.indexOf(input.index);
         if (at >= 0) worker.assigned.splice(at, 1);
         worker.running = input.index;
+        worker.flushing = false;
         this.feed(input.worker, out);
         break;
       }
@@ -81,9 +109,20 @@ export class Scheduler {
         const worker = this.workers.get(input.worker);
         if (!worker) break;
         if (worker.running === input.index) worker.running = null;
+        if (input.residentBytes != null) worker.baselineBytes = input.residentBytes;
+        if (input.peakBytes != null) this.learnPeak(input.index, input.peakBytes);
         this.feed(input.worker, out);
         break;
       }
+      case 'pressure':
+        this.pressureHold = input.hold;
+        break;
+      case 'recycle':
+        if (this.workers.get(input.worker)?.phase === 'active') {
+          this.stopWorker(input.worker, out);
+          this.replenishPool(out);
+        }
+        break;
       case 'returned':
         this.takeBack(input.worker, input.indices, out);
         break;
@@ -107,6 +146,7 @@ export class Scheduler {
       default:
         assertNever(input);
     }
+    this.feedBlocked(out);
     this.maybeStartRetry(out);
     return out;
   }
@@ -135,15 +175,25 @@ export class Scheduler {
 
   // -- feeding ---------------------------------------------------------------------------------
 
+  /** Workers holding one test first: a successor lets that test start. */
   private feedAll(out: SchedulerCommand[]): void {
-    for (const id of [...this.workers.keys()]) this.feed(id, out);
+    const ids = [...this.workers.keys()];
+    ids.sort((a, b) => Number(this.workers.get(b)!.assigned.length === 1) - Number(this.workers.get(a)!.assigned.length === 1));
+    for (const id of ids) this.feed(id, out);
+  }
+
+  /** Anything may have freed room (a test ended, a worker left, pressure eased): try again. */
+  private feedBlocked(out: SchedulerCommand[]): void {
+    for (const [id, worker] of this.workers) if (worker.blocked) this.feed(id, out);
   }
 
   private feed(id: WorkerId, out: SchedulerCommand[]): void {
     const worker = this.workers.get(id);
-    if (!worker || worker.phase !== 'active' || !this.collected || this.stopped) return;
+    if (!worker) return;
+    worker.blocked = false;
+    if (worker.phase !== 'active' || !this.collected || this.stopped) return;
     if (worker.assigned.length >= LOW_WATER) return;
-    const taken = this.takeChunk(worker);
+    const taken = this.takeChunk(id, worker);
     if (taken.length > 0) {
       worker.assigned.push(...taken);
       out.push({ type: 'assign', worker: id, indices: taken });
@@ -151,35 +201,102 @@ export class Scheduler {
       // `finish`, and no later event may come for this worker. Steal or finish as below.
       if (worker.assigned.length >= LOW_WATER) return;
     }
+    if (this.queue.size > 0) {
+      // Tests remain but none may join this worker now: wait until something frees room.
+      worker.blocked = true;
+      if (worker.running === null && worker.assigned.length === 1 && !worker.flushing && !this.pressureHold) {
+        // Its lone test was admitted, but without a successor pytest would wait forever.
+        worker.flushing = true;
+        out.push({ type: 'flush', worker: id });
+      }
+      return;
+    }
     if (this.stealFrom !== null) return; // wait for the answer; it may bring work
     if (this.requestSteal(id, out)) return;
     // Nothing left anywhere that this worker could get: let it run what it holds and end.
-    if (worker.running === null || worker.assigned.length === 0 || this.queue.size === 0) {
-      worker.phase = 'finishing';
-      out.push({ type: 'finish', worker: id });
-    }
+    worker.phase = 'finishing';
+    out.push({ type: 'finish', worker: id });
   }
 
-  private takeChunk(worker: WorkerState): number[] {
-    if (this.queue.size === 0) return [];
+  private takeChunk(id: WorkerId, worker: WorkerState): number[] {
+    if (this.queue.size === 0 || this.pressureHold) return [];
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
     const share = Math.ceil(this.queue.size / (Math.max(1, active) * 4));
-    const want = Math.max(LOW_WATER - worker.assigned.length, share);
+    const need = LOW_WATER - worker.assigned.length;
+    const want = Math.max(need, share);
+    const others = this.holdsExcept(id);
+    let hold: WorkerHold = { baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) };
     const taken: number[] = [];
+    const admit = (indices: readonly number[]): boolean => {
+      if (!this.admission.fits(hold, others, indices)) return false;
+      const grown = this.admission.add(hold.reservation, indices);
+      // Past the two tests a worker needs, a chunk takes only tests that cost it nothing more,
+      // so that one heavy test is not held in reserve behind a long chunk.
+      if (taken.length + worker.assigned.length >= LOW_WATER && raises(hold.reservation, grown)) return false;
+      hold = { baselineBytes: hold.baselineBytes, reservation: grown };
+      return true;
+    };
     // Stay in the worker's module while it has tests left (its fixtures are set up already),
     // then move to a module no other worker is in.
-    let scope = worker.scope !== null && this.queue.remaining(worker.scope) > 0 ? worker.scope : null;
-    while (taken.length < want) {
-      scope ??= this.queue.pickScope(this.busyScopes());
-      if (scope === null) break;
-      const part = this.queue.take(scope, want - taken.length);
+    for (const scope of this.scopeOrder(worker)) {
+      if (scope.startsWith(GROUP_PREFIX)) {
+        // A group goes to one worker whole, as a chunk of its own.
+        if (taken.length > 0) continue;
+        const group = [...this.queue.peek(scope)];
+        if (!admit(group)) continue;
+        taken.push(...this.queue.take(scope, group.length));
+        worker.scope = scope;
+        break;
+      }
+      const part = this.queue.takeWhere(scope, want - taken.length, (index) => admit([index]));
+      if (part.length === 0) continue;
       taken.push(...part);
       worker.scope = scope;
       // Only cross into another module to reach the two tests a worker needs to keep running.
-      if (taken.length >= LOW_WATER - worker.assigned.length) break;
-      scope = null;
+      if (taken.length >= need) break;
     }
     return taken;
+  }
+
+  /** The worker's own module, then modules no other worker is in, then the rest. */
+  private scopeOrder(worker: WorkerState): string[] {
+    const busy = this.busyScopes();
+    const scopes = this.queue.scopes();
+    const own = worker.scope !== null && this.queue.remaining(worker.scope) > 0 ? [worker.scope] : [];
+    const free = scopes.filter((scope) => scope !== worker.scope && !busy.has(scope));
+    const taken = scopes.filter((scope) => scope !== worker.scope && busy.has(scope));
+    return [...own, ...free, ...taken];
+  }
+
+  private reservationOf(worker: WorkerState): Reservation {
+    const held = worker.running !== null ? [worker.running, ...worker.assigned] : worker.assigned;
+    return this.admission.reservationOf(held);
+  }
+
+  private holdsExcept(id: WorkerId): WorkerHold[] {
+    const holds: WorkerHold[] = [];
+    for (const [other, worker] of this.workers) {
+      if (other !== id) holds.push({ baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) });
+    }
+    return holds;
+  }
+
+  /**
+   * A test's measured peak informs its unmeasured siblings (the same function with other
+   * parameters): they are predicted alike, and may now run side by side.
+   */
+  private learnPeak(index: number, peakBytes: number): void {
+    const demand = this.demands[index];
+    if (!demand || demand.measured) return;
+    for (const sibling of this.demands) {
+      if (sibling.family !== demand.family) continue;
+      if (!sibling.measured) {
+        sibling.memoryBytes = peakBytes;
+        sibling.measured = true;
+      } else if (sibling.memoryBytes < peakBytes && sibling !== demand) {
+        sibling.memoryBytes = peakBytes;
+      }
+    }
   }
 
   private busyScopes(): Set<string> {
@@ -192,23 +309,23 @@ export class Scheduler {
 
   private requestSteal(thief: WorkerId, out: SchedulerCommand[]): boolean {
     let victim: WorkerId | null = null;
-    let most = 0;
+    let candidates: number[] = [];
     for (const [id, worker] of this.workers) {
       if (id === thief || worker.phase === 'stopping') continue;
       // The head of a busy worker's queue may already be pytest's `nextitem`: never ask for it.
-      const stealable = worker.assigned.length - 1;
-      if (stealable > most) {
-        most = stealable;
+      // A group stays on the worker that took it.
+      const stealable = worker.assigned.slice(1).filter((index) => this.demands[index]?.group == null);
+      if (stealable.length > candidates.length) {
+        candidates = stealable;
         victim = id;
       }
     }
     // A victim left with fewer than LOW_WATER would turn hungry and steal the same tests back,
     // forever (both workers stuck with one test each, the stolen ones bouncing between them).
-    if (victim === null || most < LOW_WATER) return false;
-    const assigned = this.workers.get(victim)!.assigned;
-    const count = Math.max(1, Math.floor(most / 2));
+    if (victim === null || candidates.length < LOW_WATER) return false;
+    const count = Math.max(1, Math.floor(candidates.length / 2));
     this.stealFrom = victim;
-    out.push({ type: 'steal', worker: victim, indices: assigned.slice(assigned.length - count) });
+    out.push({ type: 'steal', worker: victim, indices: candidates.slice(candidates.length - count) });
     return true;
   }
 
@@ -281,7 +398,7 @@ export class Scheduler {
 
   private startIsolated(id: WorkerId, index: number, out: SchedulerCommand[]): void {
     if (this.stopped || this.retrying !== index) {
-      this.workers.set(id, { phase: 'active', isolatedFor: null, assigned: [], running: null, scope: null });
+      this.workers.set(id, newWorker('active', null));
       this.stopWorker(id, out);
       if (this.retrying === index) {
         this.abandoned.push(index);
@@ -289,7 +406,7 @@ export class Scheduler {
       }
       return;
     }
-    this.workers.set(id, { phase: 'finishing', isolatedFor: index, assigned: [index], running: null, scope: null });
+    this.workers.set(id, { ...newWorker('finishing', index), assigned: [index] });
     out.push({ type: 'assign', worker: id, indices: [index] }, { type: 'finish', worker: id });
   }
 
@@ -299,4 +416,20 @@ export class Scheduler {
     worker.phase = 'stopping';
     out.push({ type: 'stop', worker: id });
   }
+}
+
+function newWorker(phase: WorkerPhase, isolatedFor: number | null, baselineBytes = 0): WorkerState {
+  return { phase, isolatedFor, assigned: [], running: null, scope: null, baselineBytes, blocked: false, flushing: false };
+}
+
+/** Without a declared demand: one CPU slot, no memory to speak of, its own family. */
+function defaultDemand(id: string): TestDemand {
+  return { memoryBytes: 0, cpus: 1, resources: {}, exclusive: false, group: null, family: id, measured: true };
+}
+
+/** Whether `grown` asks for more of anything than `base`. */
+function raises(base: Reservation, grown: Reservation): boolean {
+  if (grown.memoryBytes > base.memoryBytes || grown.cpus > base.cpus) return true;
+  for (const [name, amount] of grown.resources) if (amount > (base.resources.get(name) ?? 0)) return true;
+  return grown.probing.size > base.probing.size;
 }

@@ -48,6 +48,34 @@ export class ScopeQueue {
     return fallback;
   }
 
+  /** Scopes with tests left, in collection order. */
+  scopes(): string[] {
+    return [...this.byScope.keys()];
+  }
+
+  peek(scope: string): readonly number[] {
+    return this.byScope.get(scope) ?? [];
+  }
+
+  /**
+   * Takes up to `count` tests of a scope that `accept` admits, in order, skipping the others
+   * (they stay queued, in order). `accept` sees each candidate once and may keep state.
+   */
+  takeWhere(scope: string, count: number, accept: (index: number) => boolean): number[] {
+    const indices = this.byScope.get(scope);
+    if (!indices || count <= 0) return [];
+    const taken: number[] = [];
+    const kept: number[] = [];
+    for (const index of indices) {
+      if (taken.length < count && accept(index)) taken.push(index);
+      else kept.push(index);
+    }
+    this.total -= taken.length;
+    if (kept.length === 0) this.byScope.delete(scope);
+    else this.byScope.set(scope, kept);
+    return taken;
+  }
+
   take(scope: string, count: number): number[] {
     const indices = this.byScope.get(scope);
     if (!indices || count <= 0) return [];

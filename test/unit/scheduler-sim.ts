@@ -21,7 +21,7 @@
  */
 import type { TestInfo, WorkerId } from '../../src/model/test.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import type { SchedulerCommand, SchedulerInput } from '../../src/scheduler/types.js';
+import type { Capacity, SchedulerCommand, SchedulerInput, TestDemand } from '../../src/scheduler/types.js';
 
 // -- helpers ---------------------------------------------------------------------------------------
 
@@ -107,6 +107,11 @@ export interface SimOptions {
   retryBlamed?: boolean;
   /** Kill the isolated worker of this test once it has started it (the test crashes alone). */
   crashesAlone?: (index: number) => boolean;
+  /** Admission: what running tests may use together, and what each test needs. */
+  capacity?: Capacity;
+  demands?: readonly TestDemand[];
+  /** Idle memory of every worker (default 0). */
+  baselineBytes?: number;
 }
 
 /** One isolated retry as it went: the fresh worker, and how its run of the test ended. */
@@ -152,6 +157,10 @@ export interface SimResult {
   isolatedStarts: number[];
   /** Every isolated worker that was ready, and how its test ended. */
   isolatedRuns: IsolatedRun[];
+  /** The most tests that ran at the same moment. */
+  maxConcurrent: number;
+  /** For each test start: which tests were running at that moment (itself included). */
+  overlaps: number[][];
 }
 
 // -- the fake worker (python/bulkhead_pytest/run_queue.py + worker.py) ----------------------------
@@ -160,6 +169,7 @@ type WorkerCmd =
   | { type: 'run'; indices: number[] }
   | { type: 'steal'; indices: number[] }
   | { type: 'finish' }
+  | { type: 'flush' }
   | { type: 'stop' };
 
 type WorkerMsg =
@@ -176,6 +186,7 @@ class FakeWorker {
   pending: number[] = [];
   committed: number | null = null;
   finishing = false;
+  flushing = false;
   stopping = false;
   // the test loop: idle = waiting on the condition; woken = a next_pair() attempt is scheduled
   loop: 'idle' | 'woken' | 'testing' = 'idle';
@@ -254,6 +265,7 @@ class Simulation {
     assign: 0,
     steal: 0,
     finish: 0,
+    flush: 0,
     stop: 0,
     blame: 0,
     start_worker: 0,
@@ -269,7 +281,7 @@ class Simulation {
 
   constructor(private readonly options: SimOptions) {
     this.random = rng(options.seed);
-    this.scheduler = new Scheduler({ poolSize: options.workers });
+    this.scheduler = new Scheduler({ poolSize: options.workers, capacity: options.capacity });
     this.tests = options.tests;
     this.latency = options.latency ?? 0.05;
     this.startup = options.startup ?? 2;
@@ -316,6 +328,8 @@ class Simulation {
       events: this.eventCount,
       isolatedStarts: this.isolatedStarts,
       isolatedRuns: this.isolatedRuns,
+      maxConcurrent: this.maxConcurrent,
+      overlaps: this.overlaps,
     };
   }
 
@@ -341,6 +355,34 @@ class Simulation {
 
   private jitter(): number {
     return this.random() * this.latency;
+  }
+
+  private maxConcurrent = 0;
+  private readonly overlaps: number[][] = [];
+
+  /**
+   * At every test start, the tests running at once must fit the capacity by the demands the
+   * scheduler was given: memory, CPU slots, tokens, exclusivity. One test alone always may run.
+   */
+  private checkAdmission(): void {
+    const running = [...this.workers.values()].filter((w) => w.process === 'alive' && w.current !== null).map((w) => w.current!);
+    this.maxConcurrent = Math.max(this.maxConcurrent, running.length);
+    this.overlaps.push(running);
+    const capacity = this.options.capacity;
+    const demands = this.options.demands;
+    if (!capacity || !demands || running.length < 2) return;
+    const of = running.map((index) => demands[index]!);
+    if (capacity.memoryBytes !== null) {
+      const total = of.reduce((sum, d) => sum + d.memoryBytes + (this.options.baselineBytes ?? 0), 0);
+      if (total > capacity.memoryBytes) this.fail(`running [${running.join(',')}] need ${total} bytes > budget ${capacity.memoryBytes}`);
+    }
+    const cpus = of.reduce((sum, d) => sum + (d.exclusive ? capacity.cpus : Math.min(d.cpus, capacity.cpus)), 0);
+    if (cpus > capacity.cpus) this.fail(`running [${running.join(',')}] take ${cpus} CPU slots > ${capacity.cpus}`);
+    const tokens = new Map<string, number>();
+    for (const d of of) for (const [name, n] of Object.entries(d.resources)) tokens.set(name, (tokens.get(name) ?? 0) + n);
+    for (const [name, n] of tokens) {
+      if (n > (capacity.resources[name] ?? 1)) this.fail(`running [${running.join(',')}] hold ${n} of ${name} > ${capacity.resources[name]}`);
+    }
   }
 
   private fail(message: string): never {
@@ -433,6 +475,10 @@ class Simulation {
         worker.finishing = true;
         this.wake(worker);
         return;
+      case 'flush':
+        worker.flushing = true;
+        this.wake(worker);
+        return;
       case 'stop': {
         worker.stopping = true;
         const dropped = worker.pending;
@@ -455,7 +501,8 @@ class Simulation {
   private nextPair(worker: FakeWorker): void {
     if (worker.process !== 'alive' || worker.loop !== 'woken') return;
     if (worker.stopping) return this.endSession(worker);
-    if (worker.pending.length >= 2 || (worker.pending.length > 0 && worker.finishing)) {
+    if (worker.pending.length >= 2 || (worker.pending.length > 0 && (worker.finishing || worker.flushing))) {
+      worker.flushing = false;
       const index = worker.pending.shift()!;
       const next = worker.pending[0] ?? null;
       worker.committed = next;
@@ -465,6 +512,7 @@ class Simulation {
       worker.lastNext = next;
       worker.pairs.push({ index, next });
       worker.current = index;
+      this.checkAdmission();
       worker.loop = 'testing';
       // pytest_runtest_logstart comes a moment after the pop: the reader may act in between.
       this.at(this.now + this.jitter(), () => {
@@ -539,7 +587,7 @@ class Simulation {
       case 'ready':
         if (!this.collected) {
           this.collected = true;
-          this.apply({ type: 'collected', tests: this.tests });
+          this.apply({ type: 'collected', tests: this.tests, demands: this.options.demands });
         }
         if (this.stopped) {
           this.carryOut({ type: 'stop', worker: id });
@@ -548,10 +596,10 @@ class Simulation {
         slot.state = 'ready';
         slot.readySeen = true;
         if (slot.isolatedFor !== null) {
-          this.apply({ type: 'worker_ready', worker: id, isolatedFor: slot.isolatedFor });
+          this.apply({ type: 'worker_ready', worker: id, isolatedFor: slot.isolatedFor, baselineBytes: this.options.baselineBytes ?? 0 });
           return;
         }
-        this.apply({ type: 'worker_ready', worker: id });
+        this.apply({ type: 'worker_ready', worker: id, baselineBytes: this.options.baselineBytes ?? 0 });
         return;
       case 'started': {
         const at = slot.assigned.indexOf(msg.index);
@@ -765,6 +813,15 @@ class Simulation {
         if (command.type === 'finish' && slot.state !== 'ready') this.fail(`finish to w${command.worker} in ${slot.state}`);
         slot.state = 'finishing';
         this.sendDown(this.workers.get(command.worker)!, { type: command.type });
+        return;
+      }
+      case 'flush': {
+        const slot = this.slots.get(command.worker);
+        if (!slot || slot.state !== 'ready') this.fail(`flush to w${command.worker} in state ${slot?.state}`);
+        if (slot.running !== null || slot.assigned.length !== 1) {
+          this.fail(`flush to w${command.worker} running ${slot.running} holding [${slot.assigned.join(',')}]`);
+        }
+        this.sendDown(this.workers.get(command.worker)!, { type: 'flush' });
         return;
       }
       case 'blame':

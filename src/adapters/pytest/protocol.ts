@@ -129,6 +129,8 @@ export type WorkerCommand =
   | { type: 'run'; indices: number[] }
   | { type: 'steal'; indices: number[] }
   | { type: 'finish' }
+  /** Run the lone held test without a successor, then wait for more. */
+  | { type: 'flush' }
   | { type: 'stop' };
 
 export type DecodeResult = { ok: true; message: WorkerMessage } | { ok: false; error: string };
