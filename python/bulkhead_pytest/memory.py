@@ -1,4 +1,5 @@
-"""Per-test memory: the peak a test reached above the worker's baseline when it started.
+"""Per-test memory: the peak a test reached above the worker's baseline when it started, and the
+worker's resident memory once the test is over (its idle size, which recycling watches).
 
 With a cgroup v1 memory leaf (``BULKHEAD_MEMORY_CGROUP``) the kernel keeps the peak for us:
 ``memory.max_usage_in_bytes`` is reset before each test and read after it. Without one, a thread
@@ -29,7 +30,9 @@ class CgroupMeter:
 
     def stop(self) -> Dict[str, int]:
         peak = self._read("memory.max_usage_in_bytes") or 0
-        return {"baselineBytes": self._baseline, "peakBytes": max(0, peak - self._baseline)}
+        # The worker's own resident memory after the test (page cache, which the cgroup also
+        # counts, is not the worker's to keep): its new idle baseline.
+        return {"baselineBytes": self._baseline, "peakBytes": max(0, peak - self._baseline), "residentBytes": tree_rss(os.getpid())}
 
     def _read(self, name: str) -> Optional[int]:
         try:
@@ -60,7 +63,7 @@ class SamplingMeter:
         rss = tree_rss(os.getpid())
         with self._lock:
             self._peak = max(self._peak, rss)
-            return {"baselineBytes": self._baseline, "peakBytes": max(0, self._peak - self._baseline)}
+            return {"baselineBytes": self._baseline, "peakBytes": max(0, self._peak - self._baseline), "residentBytes": rss}
 
     def _sample_loop(self) -> None:
         while True:

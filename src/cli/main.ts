@@ -29,6 +29,7 @@ program
   .option('--flaky-passes', 'count a test that crashed only under parallel load (passed alone) as a flaky pass')
   .option('--memory-budget <size>', 'memory the run may use in all, as bytes (4G) or a percentage of the effective limit (80%)')
   .option('--worker-memory-max <size>', 'hard memory cap per worker (cgroup, or RLIMIT_DATA + RSS watchdog)')
+  .option('--worker-recycle-memory <size>', 'replace a worker between tests once its idle memory grows past this (a suite that leaks)')
   .option('--memory-control <how>', "'auto' (cgroup v1 memory controller where writable) or 'rlimit' (force RLIMIT_DATA + RSS watchdog)", 'auto')
   .addOption(new Option('--no-cgroups', 'do not put workers in cgroups of their own (process groups only)'))
   .addOption(new Option('--no-artifacts', 'keep no worker logs under .bulkhead/runs'))

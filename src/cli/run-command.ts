@@ -29,6 +29,7 @@ export interface RunFlags {
   cgroups: boolean;
   memoryBudget?: string;
   workerMemoryMax?: string;
+  workerRecycleMemory?: string;
   memoryControl: string;
 }
 
@@ -94,6 +95,11 @@ function resolveMemory(flags: RunFlags): MemoryOptions {
     workerMaxBytes = parseBytes(flags.workerMemoryMax);
     if (workerMaxBytes === null) throw new UsageError(`--worker-memory-max must be a size such as 2G or 512M (got '${flags.workerMemoryMax}')`);
   }
+  let recycleBytes: number | null = null;
+  if (flags.workerRecycleMemory !== undefined) {
+    recycleBytes = parseBytes(flags.workerRecycleMemory);
+    if (recycleBytes === null) throw new UsageError(`--worker-recycle-memory must be a size such as 1G or 512M (got '${flags.workerRecycleMemory}')`);
+  }
   if (flags.memoryControl !== 'auto' && flags.memoryControl !== 'rlimit') {
     throw new UsageError(`--memory-control must be 'auto' or 'rlimit' (got '${flags.memoryControl}')`);
   }
@@ -103,6 +109,7 @@ function resolveMemory(flags: RunFlags): MemoryOptions {
     budgetBytes: memoryBudget(limit.bytes, spec),
     workerMaxBytes,
     forceRlimit: flags.memoryControl === 'rlimit',
+    recycleBytes,
   };
 }
 

@@ -81,6 +81,8 @@ export interface MemoryControl {
 export interface TestMemory {
   baselineBytes: number;
   peakBytes: number;
+  /** The worker's resident memory once the test was over, where measured. */
+  residentBytes: number | null;
 }
 
 export type RunEndReason =

@@ -45,4 +45,6 @@ export interface MemoryOptions {
   workerMaxBytes: number | null;
   /** Force the last rung of the ladder (RLIMIT_DATA + RSS watchdog) even where cgroups work. */
   forceRlimit: boolean;
+  /** Replace a worker whose idle memory grew past this (--worker-recycle-memory); null: never. */
+  recycleBytes: number | null;
 }

@@ -45,6 +45,11 @@ export class ResultBook {
     if (this.pending.has(index)) this.reports.delete(index);
   }
 
+  /** A run of the test that was cut short for no fault of its own: forget its partial reports. */
+  discardAttempt(index: number): void {
+    this.reports.delete(index);
+  }
+
   /** Returns whether the report counts as a failure (for --maxfail). */
   addReport(index: number, worker: number, report: PhaseReport): boolean {
     let reports = this.reports.get(index);

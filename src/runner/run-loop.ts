@@ -7,13 +7,16 @@
 import { PROTOCOL_VERSION, decodeWorkerMessage, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
 import { assertNever } from '../model/assert-never.js';
 import { blamesTest, type ExitCause } from '../model/cause.js';
-import type { RunEndReason, RunEventBody, SessionInfo } from '../model/event.js';
+import type { RunEndReason, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { SchedulerCommand, SchedulerInput } from '../scheduler/types.js';
 import { checkDeadlines } from '../supervisor/watchdog.js';
-import { judgeCollection } from './collection-gate.js';
+import { CollectionPhase } from './collection-phase.js';
+import { RunMemory } from './run-memory.js';
+import { runCapacity } from './test-demands.js';
+import { describeEnd, runExitCode } from './run-end.js';
 import type { RunOptions } from './options.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
@@ -23,6 +26,8 @@ export interface RunLoopDeps {
   emit(event: RunEventBody): void;
   pythonDir: string;
   now(): number;
+  /** Memory peaks remembered from earlier runs (the history store), by test id. */
+  peaks?: ReadonlyMap<string, number>;
 }
 
 const TICK_MS = 200;
@@ -32,9 +37,8 @@ export class RunLoop {
   private readonly pool: WorkerPool;
   private readonly book: ResultBook;
   private tests: TestInfo[] = [];
-  private referenceSlot: WorkerSlot | null = null;
-  private session: SessionInfo | null = null;
-  private collectErrors = 0;
+  private readonly collection: CollectionPhase;
+  private readonly memory: RunMemory;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
   private internalError = false;
   private resolveDone: (() => void) | null = null;
@@ -46,7 +50,11 @@ export class RunLoop {
     private readonly options: RunOptions,
     private readonly deps: RunLoopDeps,
   ) {
-    this.scheduler = new Scheduler({ poolSize: options.workers });
+    this.scheduler = new Scheduler({
+      poolSize: options.workers,
+      capacity: runCapacity(options.memory.budgetBytes, options.workers, {}),
+    });
+    this.memory = new RunMemory(options, { emit: deps.emit, now: deps.now, peaks: deps.peaks ?? new Map(), apply: (input) => this.apply(input) });
     this.book = new ResultBook(deps.emit, options);
     this.pool = new WorkerPool(options, {
       emit: deps.emit,
@@ -56,10 +64,27 @@ export class RunLoop {
       onReady: (slot) => this.onReady(slot),
       onDeath: (death) => this.onDeath(death),
       onAbort: (detail, exitCode) => this.stopRun({ kind: 'aborted', detail }, exitCode),
-      hasWork: () => this.end === null && (this.referenceSlot === null || this.scheduler.queuedCount() > 0),
+      hasWork: () => this.end === null && (this.collection.referenceSlot === null || this.scheduler.queuedCount() > 0),
       onStartDropped: () => this.checkDone(),
     });
     this.startedAt = deps.now();
+    this.collection = new CollectionPhase({
+      emit: deps.emit,
+      runEnded: () => this.end !== null,
+      startSuite: (tests) => {
+        this.tests = tests;
+        this.book.setTests(tests);
+      },
+      schedule: (tests) => this.apply({ type: 'collected', tests, demands: this.memory.demandsFor(tests) }),
+      ready: (slot) => this.pool.markReady(slot),
+      stop: (slot) => this.finishWorker(slot, 'stop'),
+      endedByPytest: (slot) => {
+        // Not killed with the others: it is ending by itself and is about to print why.
+        this.pool.expectStderrVerdict(slot);
+        slot.state = 'finishing';
+      },
+      endRun: (reason, exitCode) => this.stopRun(reason, exitCode),
+    });
   }
 
   /**
@@ -123,6 +148,7 @@ export class RunLoop {
       this.pool.terminate(order.worker, order.reason, order.dumpStacks);
     }
     this.pool.checkMemory();
+    this.memory.checkPressure(this.pool, (index) => this.tests[index]?.id ?? `#${index}`);
   }
 
   // -- messages --------------------------------------------------------------------------------
@@ -160,7 +186,7 @@ export class RunLoop {
         slot.lastHeartbeat = this.deps.now();
         break;
       case 'session':
-        this.onSession(message);
+        this.collection.onSession(message);
         break;
       case 'collect_error':
         slot.collectErrors.push(message.report);
@@ -169,7 +195,7 @@ export class RunLoop {
         slot.collectSkips.push(message.report);
         break;
       case 'collected':
-        this.onCollected(slot, message);
+        this.collection.onCollected(slot, message);
         break;
       case 'started':
         this.onStarted(slot, message.id);
@@ -187,7 +213,7 @@ export class RunLoop {
       case 'warning':
         // Warnings raised while collecting or configuring happen once in every worker: take the
         // reference worker's only, as one pytest process would have raised them once.
-        if ((message.warning.when === 'collect' || message.warning.when === 'config') && slot !== this.referenceSlot) break;
+        if ((message.warning.when === 'collect' || message.warning.when === 'config') && slot !== this.collection.referenceSlot) break;
         this.deps.emit({ type: 'warning', warning: message.warning });
         break;
       case 'stolen':
@@ -206,74 +232,6 @@ export class RunLoop {
     }
   }
 
-  private onSession(message: Extract<WorkerMessage, { type: 'session' }>): void {
-    if (this.session !== null) return;
-    const { type: _type, ...info } = message;
-    this.session = info;
-    this.deps.emit({ type: 'session_info', info });
-    if (info.xdistRequested !== null) {
-      this.deps.emit({
-        type: 'notice',
-        message: `pytest-xdist's -n ${info.xdistRequested} is ignored: bulkhead runs its own workers (use --workers N)`,
-      });
-    }
-  }
-
-  private onCollected(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'collected' }>): void {
-    slot.collectedIds = message.tests.map((test) => test.id);
-    const reference = this.referenceSlot ? { name: this.referenceSlot.name, ids: this.referenceSlot.collectedIds ?? [] } : null;
-    const verdict = judgeCollection(
-      {
-        tests: message.tests,
-        errors: slot.collectErrors.length,
-        interrupted: message.interrupted,
-        exitstatus: message.exitstatus,
-        continueOnCollectionErrors: this.session?.continueOnCollectionErrors ?? false,
-      },
-      reference,
-      slot.name,
-    );
-    if (reference === null) {
-      this.referenceSlot = slot;
-      this.tests = verdict.kind === 'start' ? verdict.tests : message.tests;
-      this.book.setTests(this.tests);
-      this.collectErrors = slot.collectErrors.length;
-      this.deps.emit({
-        type: 'collection_finished',
-        tests: verdict.kind === 'end' && verdict.pytestEndedSession ? [] : message.tests,
-        deselected: message.deselected,
-        errors: slot.collectErrors,
-        skips: slot.collectSkips,
-      });
-    }
-    switch (verdict.kind) {
-      case 'start':
-        this.apply({ type: 'collected', tests: verdict.tests });
-        this.pool.markReady(slot);
-        return;
-      case 'join':
-        if (this.end !== null) {
-          this.finishWorker(slot, 'stop');
-          return;
-        }
-        this.pool.markReady(slot);
-        return;
-      case 'end':
-        if (verdict.pytestEndedSession) {
-          // Not killed with the others: it is ending by itself and is about to print why.
-          this.pool.expectStderrVerdict(slot);
-          slot.state = 'finishing';
-        } else {
-          this.finishWorker(slot, 'stop');
-        }
-        if (reference === null) this.apply({ type: 'collected', tests: [] });
-        this.stopRun(verdict.reason, verdict.exitCode);
-        return;
-      default:
-        assertNever(verdict);
-    }
-  }
-
   /** Called by the pool once a worker may take tests (a standby only when it is promoted). */
   private onReady(slot: WorkerSlot): void {
     if (slot.role === 'isolated' && slot.isolatedFor !== null) {
@@ -281,7 +239,7 @@ export class RunLoop {
       this.apply({ type: 'worker_ready', worker: slot.id, isolatedFor: slot.isolatedFor });
       return;
     }
-    this.apply({ type: 'worker_ready', worker: slot.id });
+    this.apply({ type: 'worker_ready', worker: slot.id, baselineBytes: this.pool.residentBytes(slot) });
   }
 
   private onStarted(slot: WorkerSlot, id: string): void {
@@ -302,7 +260,7 @@ export class RunLoop {
 
   /** The test's own timeout marker, else --timeout, else the ini's `timeout`. */
   private effectiveTimeout(test: TestInfo): number | null {
-    return test.timeout ?? this.options.timeoutSeconds ?? this.session?.iniTimeout ?? null;
+    return test.timeout ?? this.options.timeoutSeconds ?? this.collection.session?.iniTimeout ?? null;
   }
 
   private onFinished(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'finished' }>): void {
@@ -316,12 +274,13 @@ export class RunLoop {
     slot.runningSince = null;
     slot.leaked.push(...leaked);
     const again = this.book.finishNormally(index, slot.id, leaked, memory);
-    this.apply({ type: 'test_finished', worker: slot.id, index });
+    this.apply({ type: 'test_finished', worker: slot.id, index, peakBytes: memory?.peakBytes ?? null, residentBytes: memory?.residentBytes ?? null });
     if (again) this.apply({ type: 'retry', index });
+    this.memory.afterTest(slot, id, memory);
   }
 
   private checkMaxfail(): void {
-    const maxfail = this.session?.maxfail ?? 0;
+    const maxfail = this.collection.session?.maxfail ?? 0;
     if (maxfail > 0 && this.book.failures >= maxfail && this.end === null) {
       this.stopRun({ kind: 'maxfail', failures: this.book.failures }, ExitCode.TESTS_FAILED);
     }
@@ -357,6 +316,12 @@ export class RunLoop {
     if (cause.kind === 'finished' || cause.kind === 'stopped') {
       // It ended without finishing the test it was running: that is still the test's end.
       this.book.interrupted(index, crash.worker, `its worker ${cause.kind === 'stopped' ? `was stopped (${cause.reason})` : 'ended'}`);
+      return;
+    }
+    if (cause.kind === 'memory_pressure') {
+      // Not the test's fault: nothing is recorded, it runs again alone once the rest is done.
+      this.book.discardAttempt(index);
+      this.apply({ type: 'retry', index });
       return;
     }
     const retry = this.book.crashed(index, crash, blamesTest(cause) && cause.kind !== 'protocol_violation');
@@ -452,28 +417,6 @@ export class RunLoop {
   }
 
   private exitCode(): number {
-    if (this.end !== null && this.end.exitCode !== ExitCode.TESTS_FAILED) return this.end.exitCode;
-    if (this.internalError) return ExitCode.INTERNAL_ERROR;
-    if (this.book.failures > 0 || this.collectErrors > 0) return ExitCode.TESTS_FAILED;
-    return ExitCode.OK;
-  }
-}
-
-function describeEnd(reason: RunEndReason): string {
-  switch (reason.kind) {
-    case 'completed':
-      return 'completed';
-    case 'maxfail':
-      return `stopping after ${reason.failures} failures`;
-    case 'collection_errors':
-      return `Interrupted: ${reason.errors} error${reason.errors === 1 ? '' : 's'} during collection`;
-    case 'no_tests':
-      return 'no tests collected';
-    case 'interrupted':
-      return reason.detail;
-    case 'aborted':
-      return `run aborted: ${reason.detail.split('\n')[0]}`;
-    default:
-      return assertNever(reason);
+    return runExitCode(this.end, this.internalError, this.book.failures + this.collection.collectErrors);
   }
 }

@@ -12,6 +12,7 @@ import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks } from '../supervisor/crash-file.js';
 import { CgroupTree, MemoryCgroupTree } from '../supervisor/platform/index.js';
+import { treeRssBytes } from '../supervisor/platform/process-tree.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
@@ -98,6 +99,16 @@ export class WorkerPool {
         running: slot.running !== null && slot.runningSince !== null ? { startedAt: slot.runningSince, timeoutSeconds: slot.runningTimeout } : null,
         terminating: slot.process?.terminating ?? false,
       }));
+  }
+
+  /** Workers not yet exited. */
+  live(): WorkerSlot[] {
+    return [...this.slots.values()].filter((slot) => slot.state !== 'exited');
+  }
+
+  /** A worker's resident memory now (its process tree's RSS), or 0 when unknown. */
+  residentBytes(slot: WorkerSlot): number {
+    return slot.pid !== null ? treeRssBytes(slot.pid) : 0;
   }
 
   allExited(): boolean {

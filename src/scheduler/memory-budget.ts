@@ -41,3 +41,27 @@ export function parseBytes(text: string): number | null {
   const value = Number(match[1]) * UNITS[match[2]!.toLowerCase()]!;
   return value > 0 ? Math.floor(value) : null;
 }
+
+const MiB = 1024 ** 2;
+
+/**
+ * What the pressure guard keeps free: what the budget leaves to the machine (the limit minus the
+ * budget), and never less than 5% of the limit up to 256 MiB, so a budget of 100% still has a guard.
+ */
+export function guardReserve(limitBytes: number, budgetBytes: number): number {
+  return Math.max(limitBytes - budgetBytes, Math.min(256 * MiB, Math.floor(limitBytes * 0.05)));
+}
+
+export type PressureVerdict = 'ok' | 'hold' | 'evict';
+
+/**
+ * Below the reserve, admit nothing new; below half of it, a running test must go (the kernel's
+ * OOM killer must never be reached because of us). Memory stalls over 40% of the last 10 s (PSI)
+ * also hold admission, even with memory still available on paper.
+ */
+export function judgePressure(availableBytes: number | null, stallPercent: number | null, reserveBytes: number): PressureVerdict {
+  if (availableBytes !== null && availableBytes < reserveBytes / 2) return 'evict';
+  if (availableBytes !== null && availableBytes < reserveBytes) return 'hold';
+  if (stallPercent !== null && stallPercent > 40) return 'hold';
+  return 'ok';
+}

@@ -69,7 +69,7 @@ export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Prom
     flakyPasses: false,
     restart: DEFAULT_RESTART_POLICY,
     useCgroups: false,
-    memory: { limitBytes: 8 * 1024 ** 3, limitSource: 'test', budgetBytes: 4 * 1024 ** 3, workerMaxBytes: null, forceRlimit: false },
+    memory: { limitBytes: 8 * 1024 ** 3, limitSource: 'test', budgetBytes: 4 * 1024 ** 3, workerMaxBytes: null, forceRlimit: false, recycleBytes: null },
     ...over,
   };
   const events: RunEventBody[] = [];

@@ -113,7 +113,7 @@ export const workerMessage = z.discriminatedUnion('type', [
     type: z.literal('finished'),
     id: z.string(),
     leaked: z.array(leakedProcess),
-    memory: z.object({ baselineBytes: z.number(), peakBytes: z.number() }).nullable(),
+    memory: z.object({ baselineBytes: z.number(), peakBytes: z.number(), residentBytes: z.number().nullable().default(null) }).nullable(),
   }),
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('warning'), warning }),

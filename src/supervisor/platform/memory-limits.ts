@@ -43,6 +43,49 @@ function collect(into: MemoryLimit[], mount: string, path: string, file: string,
   }
 }
 
+/**
+ * Memory that can still be had right now: MemAvailable, and for every cgroup above us with a
+ * limit, that limit minus what the cgroup uses (less its inactive page cache, which the kernel
+ * reclaims before it kills anyone). The smallest wins.
+ */
+export function availableMemory(): number | null {
+  const candidates: number[] = [];
+  const available = memAvailable();
+  if (available !== null) candidates.push(available);
+  for (const line of readLines('/proc/self/cgroup')) {
+    const [, controllers, path] = line.split(':', 3) as [string, string, string];
+    if (path === undefined) continue;
+    if (controllers === '') {
+      room(candidates, '/sys/fs/cgroup', path, 'memory.max', 'memory.current', 'inactive_file');
+      room(candidates, '/sys/fs/cgroup/unified', path, 'memory.max', 'memory.current', 'inactive_file');
+    } else if (controllers?.split(',').includes('memory')) {
+      room(candidates, '/sys/fs/cgroup/memory', path, 'memory.limit_in_bytes', 'memory.usage_in_bytes', 'total_inactive_file');
+    }
+  }
+  return candidates.length > 0 ? Math.min(...candidates) : null;
+}
+
+function room(into: number[], mount: string, path: string, limitFile: string, usageFile: string, inactiveKey: string): void {
+  let dir = join(mount, path);
+  if (!existsSync(dir)) return;
+  for (;;) {
+    const limit = readNumber(join(dir, limitFile));
+    const usage = readNumber(join(dir, usageFile));
+    if (limit !== null && limit < UNLIMITED && usage !== null) {
+      const inactive = statValue(join(dir, 'memory.stat'), inactiveKey) ?? 0;
+      into.push(Math.max(0, limit - (usage - inactive)));
+    }
+    if (dir === mount || dir === '/') break;
+    dir = dirname(dir);
+  }
+}
+
+function statValue(path: string, key: string): number | null {
+  const line = readLines(path).find((entry) => entry.startsWith(`${key} `));
+  const value = line ? Number(line.split(' ')[1]) : NaN;
+  return Number.isFinite(value) ? value : null;
+}
+
 export function memAvailable(): number | null {
   const line = readLines('/proc/meminfo').find((entry) => entry.startsWith('MemAvailable:'));
   const kib = line ? Number(line.split(/\s+/)[1]) : NaN;
