@@ -14,11 +14,18 @@ const only = (from, allowed) => ({
 module.exports = {
   forbidden: [
     only('config', ['model', 'util']),
-    only('runner', ['scheduler', 'supervisor', 'adapters', 'reporters', 'model', 'util']),
+    only('runner', ['scheduler', 'supervisor', 'adapters', 'reporters', 'history', 'model', 'util']),
     only('scheduler', ['model', 'util']),
     only('supervisor', ['model', 'util']),
     only('adapters', ['model', 'util']),
     only('reporters', ['model', 'util']),
+    {
+      name: 'history-imports-only-model-util-reporter-interface',
+      comment: 'src/history may import only model, util, and the Reporter interface its recorder implements',
+      severity: 'error',
+      from: { path: layer('history') },
+      to: { path: '^src/', pathNot: [layer('history'), layer('model'), layer('util'), '^src/reporters/reporter\\.ts$'] },
+    },
     only('util', ['model']),
     {
       name: 'model-imports-nothing',
