@@ -1,9 +1,12 @@
 /**
  * The memory budget of a run, from the effective limit. Pure: numbers in, numbers out.
  */
-const GiB = 1024 ** 3;
+import type { BudgetSpec } from '../util/bytes.js';
 
-export type BudgetSpec = { kind: 'default' } | { kind: 'bytes'; bytes: number } | { kind: 'percent'; percent: number };
+// Parsing sizes moved to util/ (config files read them too); re-exported for existing callers.
+export { parseBudget, parseBytes, type BudgetSpec } from '../util/bytes.js';
+
+const GiB = 1024 ** 3;
 
 /** The part of the limit left to the machine itself: 1 GiB or 10%, whichever is more. */
 export function machineReserve(limitBytes: number): number {
@@ -19,27 +22,6 @@ export function memoryBudget(limitBytes: number, spec: BudgetSpec): number {
     case 'percent':
       return Math.floor((limitBytes * spec.percent) / 100);
   }
-}
-
-/** "4G", "512M", "1.5GiB", "80%" (of the effective limit). Null when it is not a size. */
-export function parseBudget(text: string): BudgetSpec | null {
-  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
-  if (percent) {
-    const value = Number(percent[1]);
-    return value > 0 && value <= 100 ? { kind: 'percent', percent: value } : null;
-  }
-  const bytes = parseBytes(text);
-  return bytes !== null ? { kind: 'bytes', bytes } : null;
-}
-
-const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: GiB, t: 1024 ** 4 };
-
-/** "12G", "512M", "1.5GiB", "2048" (bytes). Binary units, as memory is counted. */
-export function parseBytes(text: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
-  if (!match) return null;
-  const value = Number(match[1]) * UNITS[match[2]!.toLowerCase()]!;
-  return value > 0 ? Math.floor(value) : null;
 }
 
 const MiB = 1024 ** 2;

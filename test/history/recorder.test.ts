@@ -15,7 +15,7 @@ const OOM = crash({ kind: 'oom', limitBytes: 2_000_000_000, peakBytes: 1_900_000
 const TIMEOUT = crash({ kind: 'timeout', limitSeconds: 30 });
 
 function finished(testId: string, outcome: FinalOutcome, duration: number, peakBytes: number | null = null): RunEventBody {
-  const memory = peakBytes === null ? null : { baselineBytes: 80_000_000, peakBytes };
+  const memory = peakBytes === null ? null : { baselineBytes: 80_000_000, peakBytes, residentBytes: null };
   return { type: 'test_finished', testId, worker: 1, outcome, duration, leaked: [], memory };
 }
 

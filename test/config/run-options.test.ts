@@ -1,0 +1,48 @@
+/**
+ * Run-wide options: a CLI flag beats the config file, which beats the built-in default, and each
+ * value says where it came from.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_RUN_OPTIONS, emptyConfig, loadConfig, mergeRunOptions, type LoadedConfig } from '../../src/config/index.js';
+import { toml, withProject } from '../support/config-project.js';
+
+function pyproject(...lines: string[]): LoadedConfig {
+  const result = withProject({ 'pyproject.toml': toml('[tool.bulkhead]', ...lines) }, (dir) => loadConfig(dir));
+  if (!result.ok) assert.fail(result.errors.join('\n'));
+  return result.config;
+}
+
+test('nothing given: the built-in defaults', () => {
+  const merged = mergeRunOptions({}, emptyConfig());
+  assert.deepEqual(merged.values, DEFAULT_RUN_OPTIONS);
+  assert.equal(merged.values.retries, 1);
+  assert.deepEqual(merged.values.serialMarkers, ['serial', 'parallel_unsafe', 'no_parallel']);
+  for (const origin of Object.values(merged.origins)) assert.deepEqual(origin, { kind: 'default' });
+});
+
+test('CLI > config file > built-in default, key by key', () => {
+  const config = pyproject('workers = 4', 'retries = 3', 'memory-budget = "50%"', 'thread-caps = false', 'resources = { gpu = 2 }');
+  const merged = mergeRunOptions({ workers: 2, standby: 1 }, config);
+  const file = { kind: 'config', file: 'pyproject.toml' };
+  const cases: Array<[key: keyof typeof merged.values, value: unknown, origin: unknown]> = [
+    ['workers', 2, { kind: 'cli', flag: '--workers' }],
+    ['standby', 1, { kind: 'cli', flag: '--standby' }],
+    ['retries', 3, file],
+    ['memoryBudget', { kind: 'percent', percent: 50 }, file],
+    ['threadCaps', false, file],
+    ['resources', { gpu: 2 }, file],
+    ['timeoutSeconds', null, { kind: 'default' }],
+    ['mpStartMethod', null, { kind: 'default' }],
+  ];
+  for (const [key, value, origin] of cases) {
+    assert.deepEqual(merged.values[key], value, key);
+    assert.deepEqual(merged.origins[key], origin, key);
+  }
+});
+
+test('the defaults are not shared with the merged values', () => {
+  const merged = mergeRunOptions({}, emptyConfig());
+  merged.values.workers = 9;
+  assert.equal(DEFAULT_RUN_OPTIONS.workers, 'auto');
+});
