@@ -8,12 +8,17 @@ import { runTests } from '../runner/run.js';
 import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
 import { UsageError } from './usage-error.js';
 import type { MemoryOptions } from '../runner/options.js';
-import { memoryBudget, parseBudget, parseBytes, type BudgetSpec } from '../scheduler/memory-budget.js';
+import { memoryBudget, parseBudget, parseBytes } from '../scheduler/memory-budget.js';
+import { loadConfig, mergeRunOptions, resolveAllSettings, type CliRunOptions, type CliTestOverrides, type MpStartMethod, type RunOptions as ConfigRunOptions } from '../config/index.js';
+import { ExitCode } from '../model/exit-code.js';
 import { effectiveMemoryLimit } from '../supervisor/platform/index.js';
 
 export interface RunFlags {
-  workers: string;
-  standby: string;
+  workers?: string;
+  standby?: string;
+  config?: string;
+  mpStartMethod?: string;
+  threadCaps: boolean;
   python?: string;
   junit?: string;
   json?: string;
@@ -24,7 +29,7 @@ export interface RunFlags {
   runTimeout?: string;
   killGrace: string;
   cancelGrace: string;
-  retries: string;
+  retries?: string;
   flakyPasses: boolean;
   cgroups: boolean;
   memoryBudget?: string;
@@ -34,16 +39,24 @@ export interface RunFlags {
 }
 
 export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise<number> {
-  const workers = parseWorkers(flags.workers);
+  const cwd = process.cwd();
+  const loaded = loadConfig(cwd, flags.config);
+  if (!loaded.ok) {
+    // Every problem in the file at once, one line each, and nothing runs.
+    for (const error of loaded.errors) process.stderr.write(`bulkhead: error: ${error}\n`);
+    return ExitCode.USAGE_ERROR;
+  }
+  for (const notice of loaded.config.notices) process.stderr.write(`bulkhead: ${notice}\n`);
+  const cli = cliRunOptions(flags);
+  const merged = mergeRunOptions(cli, loaded.config).values;
   const timeouts = {
-    timeoutSeconds: flags.timeout !== undefined ? parseSeconds('--timeout', flags.timeout) : null,
+    timeoutSeconds: merged.timeoutSeconds,
     startupTimeoutSeconds: parseSeconds('--startup-timeout', flags.startupTimeout),
     heartbeatTimeoutSeconds: parseSeconds('--heartbeat-timeout', flags.heartbeatTimeout),
     runTimeoutSeconds: flags.runTimeout !== undefined ? parseSeconds('--run-timeout', flags.runTimeout) : null,
     killGraceSeconds: parseSeconds('--kill-grace', flags.killGrace),
     cancelGraceSeconds: parseSeconds('--cancel-grace', flags.cancelGrace),
   };
-  const cwd = process.cwd();
   const color = decideColor();
   const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
   const write = (text: string): void => {
@@ -52,24 +65,37 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
   const reporters: Reporter[] = [new TerminalReporter(write, { color, width: columns })];
   if (flags.junit) reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
   if (flags.json) reporters.push(new JsonReporter(resolve(cwd, flags.json)));
-  const memory = resolveMemory(flags);
+  const memory = resolveMemory(merged, flags.memoryControl);
+  // Per-test settings: only the flags actually given beat overrides and markers.
+  const cliTest: CliTestOverrides = {
+    ...(cli.timeoutSeconds != null ? { timeoutSeconds: cli.timeoutSeconds } : {}),
+    ...(cli.retries !== undefined ? { retries: cli.retries } : {}),
+  };
   const outcome = await runTests(
     {
       cwd,
-      python: flags.python ?? process.env.BULKHEAD_PYTHON ?? 'python3',
-      workers,
-      standby: parseCount('--standby', flags.standby),
+      python: merged.python ?? process.env.BULKHEAD_PYTHON ?? 'python3',
+      workers: merged.workers === 'auto' ? 'auto' : merged.workers,
+      standby: merged.standby,
       pytestArgs,
       color,
       columns,
       ...timeouts,
       heartbeatIntervalSeconds: Math.min(1, timeouts.heartbeatTimeoutSeconds / 4),
-      retries: parseCount('--retries', flags.retries),
+      retries: merged.retries,
       flakyPasses: flags.flakyPasses,
       restart: DEFAULT_RESTART_POLICY,
       useCgroups: flags.cgroups,
       memory,
       keepArtifacts: flags.artifacts,
+      resources: merged.resources,
+      mpStartMethod: merged.mpStartMethod,
+      threadCaps: merged.threadCaps,
+      resolveSettings: (tests) => {
+        const resolved = resolveAllSettings(tests, loaded.config, cliTest);
+        if (!resolved.ok) return resolved;
+        return { ok: true, settings: tests.map((test) => resolved.settings.get(test.id)!) };
+      },
     },
     reporters,
     (line) => process.stderr.write(`${line}\n`),
@@ -82,34 +108,49 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
   return outcome.exitCode;
 }
 
-function resolveMemory(flags: RunFlags): MemoryOptions {
-  const limit = effectiveMemoryLimit();
-  let spec: BudgetSpec = { kind: 'default' };
+/** The run options given on the command line (a flag not given is not a value: config may set it). */
+function cliRunOptions(flags: RunFlags): CliRunOptions {
+  const cli: CliRunOptions = {};
+  if (flags.workers !== undefined) cli.workers = flags.workers === 'auto' ? 'auto' : parseWorkers(flags.workers);
+  if (flags.standby !== undefined) cli.standby = parseCount('--standby', flags.standby);
+  if (flags.retries !== undefined) cli.retries = parseCount('--retries', flags.retries);
+  if (flags.timeout !== undefined) cli.timeoutSeconds = parseSeconds('--timeout', flags.timeout);
+  if (flags.python !== undefined) cli.python = flags.python;
   if (flags.memoryBudget !== undefined) {
     const parsed = parseBudget(flags.memoryBudget);
     if (parsed === null) throw new UsageError(`--memory-budget must be a size such as 4G or 512M, or a percentage such as 80% (got '${flags.memoryBudget}')`);
-    spec = parsed;
+    cli.memoryBudget = parsed;
   }
-  let workerMaxBytes: number | null = null;
-  if (flags.workerMemoryMax !== undefined) {
-    workerMaxBytes = parseBytes(flags.workerMemoryMax);
-    if (workerMaxBytes === null) throw new UsageError(`--worker-memory-max must be a size such as 2G or 512M (got '${flags.workerMemoryMax}')`);
+  if (flags.workerMemoryMax !== undefined) cli.workerMemoryMaxBytes = parseSize('--worker-memory-max', flags.workerMemoryMax);
+  if (flags.workerRecycleMemory !== undefined) cli.workerRecycleMemoryBytes = parseSize('--worker-recycle-memory', flags.workerRecycleMemory);
+  if (flags.mpStartMethod !== undefined) {
+    if (!['fork', 'spawn', 'forkserver'].includes(flags.mpStartMethod)) {
+      throw new UsageError(`--mp-start-method must be fork, spawn or forkserver (got '${flags.mpStartMethod}')`);
+    }
+    cli.mpStartMethod = flags.mpStartMethod as MpStartMethod;
   }
-  let recycleBytes: number | null = null;
-  if (flags.workerRecycleMemory !== undefined) {
-    recycleBytes = parseBytes(flags.workerRecycleMemory);
-    if (recycleBytes === null) throw new UsageError(`--worker-recycle-memory must be a size such as 1G or 512M (got '${flags.workerRecycleMemory}')`);
-  }
-  if (flags.memoryControl !== 'auto' && flags.memoryControl !== 'rlimit') {
-    throw new UsageError(`--memory-control must be 'auto' or 'rlimit' (got '${flags.memoryControl}')`);
+  if (!flags.threadCaps) cli.threadCaps = false;
+  return cli;
+}
+
+function parseSize(option: string, value: string): number {
+  const bytes = parseBytes(value);
+  if (bytes === null) throw new UsageError(`${option} must be a size such as 2G or 512M (got '${value}')`);
+  return bytes;
+}
+
+function resolveMemory(merged: ConfigRunOptions, memoryControl: string): MemoryOptions {
+  const limit = effectiveMemoryLimit();
+  if (memoryControl !== 'auto' && memoryControl !== 'rlimit') {
+    throw new UsageError(`--memory-control must be 'auto' or 'rlimit' (got '${memoryControl}')`);
   }
   return {
     limitBytes: limit.bytes,
     limitSource: limit.source,
-    budgetBytes: memoryBudget(limit.bytes, spec),
-    workerMaxBytes,
-    forceRlimit: flags.memoryControl === 'rlimit',
-    recycleBytes,
+    budgetBytes: memoryBudget(limit.bytes, merged.memoryBudget),
+    workerMaxBytes: merged.workerMemoryMaxBytes,
+    forceRlimit: memoryControl === 'rlimit',
+    recycleBytes: merged.workerRecycleMemoryBytes,
   };
 }
 

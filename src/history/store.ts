@@ -77,6 +77,27 @@ export class HistoryStore {
     }
   }
 
+  /**
+   * What a worker of this project needed in its latest run that measured memory: its largest
+   * idle baseline and the 90th percentile of test peaks. Sizes `--workers auto`; null: unknown.
+   */
+  workerNeed(): { baselineBytes: number; peakBytes: number } | null {
+    try {
+      const run = this.db
+        .prepare('SELECT run_id AS id FROM results WHERE peak_bytes IS NOT NULL ORDER BY run_id DESC LIMIT 1')
+        .get() as { id: number } | undefined;
+      if (!run) return null;
+      const rows = this.db
+        .prepare('SELECT peak_bytes AS peak, baseline_bytes AS baseline FROM results WHERE run_id = ? AND peak_bytes IS NOT NULL ORDER BY peak_bytes')
+        .all(run.id) as Array<{ peak: number; baseline: number | null }>;
+      const peak = rows[Math.min(rows.length - 1, Math.floor(rows.length * 0.9))]!.peak;
+      const baseline = Math.max(0, ...rows.map((row) => row.baseline ?? 0));
+      return { baselineBytes: baseline, peakBytes: peak };
+    } catch {
+      return null;
+    }
+  }
+
   /** Writes one finished run in a single transaction and prunes the oldest. Throws on failure. */
   recordRun(run: RunRecord): number {
     return writeRun(this.db, run, this.keepRuns);

@@ -1,3 +1,5 @@
+import type { ResolvedSettings } from '../model/settings.js';
+import type { TestInfo } from '../model/test.js';
 import type { RestartPolicyOptions } from '../scheduler/restart-policy.js';
 
 /** Everything a run needs, resolved by the CLI (and later the config files). */
@@ -33,7 +35,16 @@ export interface RunOptions {
   /** Put each worker in a cgroup of its own where the platform allows (false: process groups only). */
   useCgroups: boolean;
   memory: MemoryOptions;
+  /** Capacities of named resource tokens (config `resources`). */
+  resources: Readonly<Record<string, number>>;
+  /** multiprocessing start method set in each worker before user code is imported; null: Python's. */
+  mpStartMethod: 'fork' | 'spawn' | 'forkserver' | null;
+  /** Cap OMP/BLAS/... threads in each worker to its CPU share unless the user set them. */
+  threadCaps: boolean;
 }
+
+/** Per-test settings once the suite is collected (config, overrides, markers, CLI), or the errors. */
+export type SettingsResolver = (tests: readonly TestInfo[]) => { ok: true; settings: ResolvedSettings[] } | { ok: false; errors: string[] };
 
 export interface MemoryOptions {
   /** The effective limit (smallest cgroup limit above us, or MemAvailable) and where it comes from. */

@@ -31,6 +31,17 @@ export class ResultBook {
     this.tests = tests;
   }
 
+  private retriesFor: ((index: number) => number | null) | null = null;
+
+  /** Per-test retries (a marker, an override or the CLI); a test without one gets the run's. */
+  setRetries(retriesFor: (index: number) => number | null): void {
+    this.retriesFor = retriesFor;
+  }
+
+  private retriesOf(index: number): number {
+    return this.retriesFor?.(index) ?? this.options.retries;
+  }
+
   /** Failures so far as pytest counts them for --maxfail, crashes included. */
   get failures(): number {
     return this.failureCount;
@@ -74,7 +85,7 @@ export class ResultBook {
       pending.attempts += 1;
       const passed = outcome.kind !== 'failed' && outcome.kind !== 'error';
       if (passed) pending.passes += 1;
-      if (passed && pending.attempts < this.options.retries) return true;
+      if (passed && pending.attempts < this.retriesOf(index)) return true;
       const retry: IsolatedRetry = passed
         ? { verdict: 'passed_alone' }
         : { verdict: 'failed_alone', outcome: outcome.kind === 'failed' ? 'failed' : 'error' };
@@ -97,7 +108,7 @@ export class ResultBook {
       this.settleCrash(index, crash.worker, { verdict: 'crashes_alone', attempt: crash }, []);
       return false;
     }
-    const willRetry = retryable && this.options.retries > 0;
+    const willRetry = retryable && this.retriesOf(index) > 0;
     this.failureCount += 1;
     this.emit({ type: 'test_crashed', testId: this.idOf(index), crash, willRetry });
     if (willRetry) {

@@ -17,7 +17,8 @@ import { CollectionPhase } from './collection-phase.js';
 import { RunMemory } from './run-memory.js';
 import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
-import type { RunOptions } from './options.js';
+import type { RunOptions, SettingsResolver } from './options.js';
+import type { TestSettings } from '../model/settings.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -26,8 +27,10 @@ export interface RunLoopDeps {
   emit(event: RunEventBody): void;
   pythonDir: string;
   now(): number;
-  /** Memory peaks remembered from earlier runs (the history store), by test id. */
-  peaks?: ReadonlyMap<string, number>;
+  /** Memory peaks remembered from earlier runs (the history store), for these test ids. */
+  peaks?: (ids: readonly string[]) => ReadonlyMap<string, number>;
+  /** Per-test settings (config, overrides, markers, CLI); absent: every test gets the defaults. */
+  resolveSettings?: SettingsResolver;
 }
 
 const TICK_MS = 200;
@@ -39,6 +42,8 @@ export class RunLoop {
   private tests: TestInfo[] = [];
   private readonly collection: CollectionPhase;
   private readonly memory: RunMemory;
+  /** Each test's resolved settings, by index; null: no resolver (every test has the defaults). */
+  private settings: TestSettings[] | null = null;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
   private internalError = false;
   private resolveDone: (() => void) | null = null;
@@ -52,9 +57,9 @@ export class RunLoop {
   ) {
     this.scheduler = new Scheduler({
       poolSize: options.workers,
-      capacity: runCapacity(options.memory.budgetBytes, options.workers, {}),
+      capacity: runCapacity(options.memory.budgetBytes, options.workers, options.resources),
     });
-    this.memory = new RunMemory(options, { emit: deps.emit, now: deps.now, peaks: deps.peaks ?? new Map(), apply: (input) => this.apply(input) });
+    this.memory = new RunMemory(options, { emit: deps.emit, now: deps.now, apply: (input) => this.apply(input) });
     this.book = new ResultBook(deps.emit, options);
     this.pool = new WorkerPool(options, {
       emit: deps.emit,
@@ -75,7 +80,7 @@ export class RunLoop {
         this.tests = tests;
         this.book.setTests(tests);
       },
-      schedule: (tests) => this.apply({ type: 'collected', tests, demands: this.memory.demandsFor(tests) }),
+      schedule: (tests) => this.schedule(tests),
       ready: (slot) => this.pool.markReady(slot),
       stop: (slot) => this.finishWorker(slot, 'stop'),
       endedByPytest: (slot) => {
@@ -232,6 +237,25 @@ export class RunLoop {
     }
   }
 
+  /** The suite is known: settle each test's settings and expected needs, and start scheduling. */
+  private schedule(tests: TestInfo[]): void {
+    let settings: TestSettings[] | null = null;
+    if (tests.length > 0 && this.deps.resolveSettings) {
+      const resolved = this.deps.resolveSettings(tests);
+      if (!resolved.ok) {
+        // A bad @pytest.mark.bulkhead(...): nothing runs, every test is listed as not run.
+        this.apply({ type: 'collected', tests: [] });
+        this.stopRun({ kind: 'aborted', detail: resolved.errors.join('\n') }, ExitCode.USAGE_ERROR);
+        return;
+      }
+      settings = resolved.settings.map((entry) => entry.settings);
+      this.settings = settings;
+      this.book.setRetries((index) => settings?.[index]?.retries ?? null);
+    }
+    const peaks = tests.length > 0 ? (this.deps.peaks?.(tests.map((test) => test.id)) ?? new Map<string, number>()) : new Map<string, number>();
+    this.apply({ type: 'collected', tests, demands: this.memory.demandsFor(tests, settings, peaks) });
+  }
+
   /** Called by the pool once a worker may take tests (a standby only when it is promoted). */
   private onReady(slot: WorkerSlot): void {
     if (slot.role === 'isolated' && slot.isolatedFor !== null) {
@@ -251,16 +275,18 @@ export class RunLoop {
     const index = slot.assigned.splice(at, 1)[0]!;
     slot.running = index;
     slot.runningSince = this.deps.now();
-    slot.runningTimeout = this.effectiveTimeout(this.tests[index]!);
+    slot.runningTimeout = this.effectiveTimeout(index);
     slot.ranTests = true;
     this.pool.testRan();
     this.deps.emit({ type: 'test_started', testId: id, worker: slot.id });
     this.apply({ type: 'test_started', worker: slot.id, index });
   }
 
-  /** The test's own timeout marker, else --timeout, else the ini's `timeout`. */
-  private effectiveTimeout(test: TestInfo): number | null {
-    return test.timeout ?? this.options.timeoutSeconds ?? this.collection.session?.iniTimeout ?? null;
+  /** The resolved timeout (CLI > override > marker > config), else the ini's `timeout`. */
+  private effectiveTimeout(index: number): number | null {
+    const iniTimeout = this.collection.session?.iniTimeout ?? null;
+    if (this.settings !== null) return this.settings[index]?.timeoutSeconds ?? iniTimeout;
+    return this.tests[index]?.timeout ?? this.options.timeoutSeconds ?? iniTimeout;
   }
 
   private onFinished(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'finished' }>): void {

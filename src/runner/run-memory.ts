@@ -3,6 +3,7 @@
  * worker that leaked, and the pressure guard's holds and evictions, each announced as it happens.
  */
 import type { RunEventBody, TestMemory } from '../model/event.js';
+import type { TestSettings } from '../model/settings.js';
 import type { TestInfo } from '../model/test.js';
 import type { SchedulerInput, TestDemand } from '../scheduler/types.js';
 import { formatBytes } from '../util/bytes.js';
@@ -15,8 +16,6 @@ import type { WorkerSlot } from './worker-slot.js';
 export interface RunMemoryDeps {
   emit(event: RunEventBody): void;
   now(): number;
-  /** Memory peaks remembered from earlier runs, by test id. */
-  peaks: ReadonlyMap<string, number>;
   apply(input: SchedulerInput): void;
 }
 
@@ -31,9 +30,9 @@ export class RunMemory {
     this.guard = new MemoryGuard(options.memory, deps.now);
   }
 
-  demandsFor(tests: readonly TestInfo[]): TestDemand[] {
+  demandsFor(tests: readonly TestInfo[], settings: readonly TestSettings[] | null, peaks: ReadonlyMap<string, number>): TestDemand[] {
     const budget = this.options.memory.budgetBytes;
-    const plan = planDemands({ tests, settings: null, peaks: this.deps.peaks, budgetBytes: budget, workers: this.options.workers });
+    const plan = planDemands({ tests, settings, peaks, budgetBytes: budget, workers: this.options.workers });
     for (const index of plan.oversize) {
       this.deps.emit({
         type: 'notice',

@@ -14,12 +14,18 @@ import { join } from 'node:path';
 import type { Reporter } from '../reporters/reporter.js';
 import { ReporterMultiplexer } from '../reporters/multiplexer.js';
 import { createRunArtifactsDir } from './artifacts.js';
-import type { RunOptions } from './options.js';
+import type { RunOptions, SettingsResolver } from './options.js';
+import { HistoryRecorder, HistoryStore } from '../history/index.js';
+import { autoWorkers } from '../scheduler/memory-budget.js';
+import { availableParallelism } from 'node:os';
 import { runPlainPytest } from './plain-pytest.js';
 import { RunLoop } from './run-loop.js';
 
-export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDir'> {
+export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDir' | 'workers'> {
   keepArtifacts: boolean;
+  /** A number, or 'auto': one per CPU, fewer where the history says the budget holds fewer. */
+  workers: number | 'auto';
+  resolveSettings?: SettingsResolver;
 }
 
 export type RunOutcome = { exitCode: number; error: string | null };
@@ -45,10 +51,19 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     return { exitCode: await runPlainPytest(request.python, request.pytestArgs, request.cwd), error: null };
   }
 
+  // The history store: predictions for scheduling, and this run's results for the next. A store
+  // that cannot be used costs only predictions.
+  const opened = HistoryStore.open(request.cwd, { warn });
+  const store = opened.kind === 'open' ? opened.store : null;
+  if (opened.kind === 'unavailable') warn(`bulkhead: ${opened.message}`);
+  else if (opened.notice !== null) warn(`bulkhead: ${opened.notice}`);
+  const workers =
+    request.workers === 'auto' ? autoWorkers(availableParallelism(), request.memory.budgetBytes, store?.workerNeed() ?? null) : request.workers;
+
   const artifactsDir = request.keepArtifacts ? createRunArtifactsDir(request.cwd, new Date()) : null;
   // Crash dumps need a place even when no artifacts are kept.
   const scratchDir = artifactsDir ?? mkdtempSync(join(tmpdir(), 'bulkhead-'));
-  const multiplexer = new ReporterMultiplexer(reporters, (name, error) =>
+  const multiplexer = new ReporterMultiplexer(store ? [...reporters, new HistoryRecorder(store, { warn })] : reporters, (name, error) =>
     warn(`bulkhead: the ${name} reporter failed and was skipped: ${error instanceof Error ? error.message : String(error)}`),
   );
   const origin = performance.now();
@@ -57,7 +72,16 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     const event = { ...body, seq: seq++, t: Math.round((performance.now() - origin) * 1000) / 1000 } as RunEvent;
     multiplexer.onEvent(event);
   };
-  const loop = new RunLoop({ ...request, artifactsDir, scratchDir }, { emit, pythonDir: join(packageRoot(), 'python'), now: () => performance.now() });
+  const loop = new RunLoop(
+    { ...request, workers, artifactsDir, scratchDir },
+    {
+      emit,
+      pythonDir: join(packageRoot(), 'python'),
+      now: () => performance.now(),
+      peaks: (ids) => peaksOf(store?.predict(ids)),
+      ...(request.resolveSettings ? { resolveSettings: request.resolveSettings } : {}),
+    },
+  );
 
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -79,6 +103,13 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    store?.close();
     if (artifactsDir === null) rmSync(scratchDir, { recursive: true, force: true });
   }
+}
+
+function peaksOf(predictions: ReadonlyMap<string, { peakBytes: number | null }> | undefined): Map<string, number> {
+  const peaks = new Map<string, number>();
+  for (const [id, prediction] of predictions ?? []) if (prediction.peakBytes !== null) peaks.set(id, prediction.peakBytes);
+  return peaks;
 }

@@ -47,3 +47,14 @@ export function judgePressure(availableBytes: number | null, stallPercent: numbe
   if (stallPercent !== null && stallPercent > 40) return 'hold';
   return 'ok';
 }
+
+/**
+ * `--workers auto`: one worker per CPU, but no more than the budget can hold when each worker
+ * needs its baseline plus a typical heavy test (the 90th percentile peak of the last run).
+ */
+export function autoWorkers(cpus: number, budgetBytes: number, need: { baselineBytes: number; peakBytes: number } | null): number {
+  const byCpu = Math.max(1, cpus);
+  if (need === null) return byCpu;
+  const perWorker = Math.max(1, need.baselineBytes + need.peakBytes);
+  return Math.max(1, Math.min(byCpu, Math.floor(budgetBytes / perWorker)));
+}

@@ -70,6 +70,9 @@ export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Prom
     restart: DEFAULT_RESTART_POLICY,
     useCgroups: false,
     memory: { limitBytes: 8 * 1024 ** 3, limitSource: 'test', budgetBytes: 4 * 1024 ** 3, workerMaxBytes: null, forceRlimit: false, recycleBytes: null },
+    resources: {},
+    mpStartMethod: null,
+    threadCaps: true,
     ...over,
   };
   const events: RunEventBody[] = [];
