@@ -31,6 +31,17 @@ if __name__ == "__main__":
         limit = int(data_limit)
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
+    # multiprocessing's start method, chosen by bulkhead (fork is unsafe once threads run, and our
+    # heartbeat and command threads always do). Set before pytest or any conftest is imported, so
+    # that nothing can have picked a start method (or started a forkserver) before us.
+    start_method = os.environ.get("BULKHEAD_MP_START_METHOD")
+    if start_method:
+        if start_method not in ("fork", "spawn", "forkserver"):
+            sys.exit(f"bulkhead: BULKHEAD_MP_START_METHOD={start_method!r} is not one of fork, spawn, forkserver")
+        import multiprocessing
+
+        multiprocessing.set_start_method(start_method, force=True)
+
     import pytest
 
     # pytest names itself after argv[0] in usage errors: say "pytest", as the user's own would.

@@ -2,6 +2,13 @@
 
 It is shipped inside the bulkhead npm package and loaded with ``-p bulkhead_pytest.plugin``; it
 does nothing unless bulkhead started the process (``BULKHEAD_CHANNEL_FD`` is set).
+
+``lock`` is the run-wide lock for critical sections (the ``bulkhead_lock`` fixture returns it),
+importable from conftest files and helpers; outside a bulkhead worker it does nothing.
 """
 
 PROTOCOL_VERSION = 1
+
+from .locks import BulkheadLockWarning, LockError, lock  # noqa: E402
+
+__all__ = ["PROTOCOL_VERSION", "BulkheadLockWarning", "LockError", "lock"]

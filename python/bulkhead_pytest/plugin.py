@@ -1,15 +1,19 @@
 """Entry point loaded with ``-p bulkhead_pytest.plugin``.
 
 Inactive unless bulkhead started this process. When active it keeps pytest-xdist from starting
-its own workers (bulkhead replaces ``-n``) and registers the worker session.
+its own workers (bulkhead replaces ``-n``) and registers the worker session. Active or not, it
+declares bulkhead's markers and provides the ``bulkhead_lock`` fixture (which does nothing
+outside a bulkhead worker), so a suite written for bulkhead also runs under plain pytest.
 """
 from __future__ import annotations
 
-from typing import Any, Generator
+from typing import Any, Callable, Generator
 
 import pytest
 
 from .channel import open_channel_from_env
+from .locks import Lock, lock
+from .markers import register_markers
 
 _xdist_requested: "str | None" = None
 
@@ -43,6 +47,7 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, None]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    register_markers(config)
     if not _active():
         return
     config.addinivalue_line("markers", "timeout(seconds): fail the test (kill its worker) after this many seconds")
@@ -60,6 +65,16 @@ def pytest_configure(config: pytest.Config) -> None:
     session = WorkerSession(config, channel, xdist_requested=_xdist_requested)
     config.pluginmanager.register(session, "bulkhead-worker")
     session.start()
+
+
+@pytest.fixture
+def bulkhead_lock() -> Callable[..., Lock]:
+    """``bulkhead_lock(name, permits=1)``: a lock held across every worker of a bulkhead run.
+
+    ``with bulkhead_lock("model-init"):`` lets one test of the whole run at a time into the
+    block (``permits=N``: N at a time); the others wait. Outside bulkhead it does nothing.
+    """
+    return lock
 
 
 def _active() -> bool:

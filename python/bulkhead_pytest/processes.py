@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from typing import Dict, List, Set
+from typing import AbstractSet, Dict, List, Set
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -60,8 +60,12 @@ def _describe(pid: int) -> Dict[str, object]:
     return {"pid": pid, "cmd": cmd[:200], "startTime": start_time}
 
 
-def living_descendants(root: int) -> List[Dict[str, object]]:
-    """Descendants of `root` that are still running, with their command lines."""
+def living_descendants(root: int, helpers: AbstractSet[int] = frozenset()) -> List[Dict[str, object]]:
+    """Descendants of `root` that are still running, with their command lines.
+
+    ``helpers`` are left out (their own children are not): processes the interpreter keeps on
+    purpose, as ``multiprocessing_helpers`` finds them.
+    """
     result: List[Dict[str, object]] = []
     seen: Set[int] = set()
     stack = _children(root)
@@ -70,11 +74,29 @@ def living_descendants(root: int) -> List[Dict[str, object]]:
         if pid in seen:
             continue
         seen.add(pid)
-        described = _describe(pid)
+        described = _describe(pid) if pid not in helpers else {}
         if described:
             result.append(described)
         stack.extend(_children(pid))
     return result
+
+
+def multiprocessing_helpers() -> Set[int]:
+    """The pids of multiprocessing's forkserver and resource tracker, where they run.
+
+    Started by the first test that uses multiprocessing with the spawn or forkserver start method
+    (which bulkhead may choose for its workers), they live as long as the worker on purpose: no
+    test left them behind. Read from the modules only where the test code imported them.
+    """
+    pids: Set[int] = set()
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    for owner, attribute in ((getattr(forkserver, "_forkserver", None), "_forkserver_pid"),
+                             (getattr(tracker, "_resource_tracker", None), "_pid")):
+        pid = getattr(owner, attribute, None)
+        if isinstance(pid, int):
+            pids.add(pid)
+    return pids
 
 
 def kill_descendants(root: int) -> None:

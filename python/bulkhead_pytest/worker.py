@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 import threading
+import warnings
 from typing import Any, Dict, Generator, List, Optional
 
 import pytest
@@ -15,8 +16,10 @@ from . import PROTOCOL_VERSION
 from .channel import Channel
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
+from .locks import BulkheadLockWarning, LockClient, install
+from .markers import bulkhead_marker, xdist_group
 from .memory import make_meter
-from .processes import become_subreaper, kill_descendants, living_descendants
+from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
 
@@ -38,6 +41,7 @@ class WorkerSession:
         self.memory: Optional[Dict[str, int]] = None
         # Processes already reported as left behind by a test, by (pid, start time).
         self.reported_leaks: set = set()
+        self.locks = LockClient(channel.send)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -55,6 +59,7 @@ class WorkerSession:
         if crash_file:
             enable_crash_dumps(crash_file)
         become_subreaper()
+        install(self.locks)
         start_heartbeat(self.channel, float(os.environ.get("BULKHEAD_HEARTBEAT_SECONDS", "1")))
         reader = threading.Thread(target=self._read_commands, name="bulkhead-commands", daemon=True)
         reader.start()
@@ -75,6 +80,8 @@ class WorkerSession:
                 elif kind == "stop":
                     dropped = self.queue.stop()
                     self.channel.send({"type": "stolen", "indices": dropped})
+                elif kind == "lock_granted":
+                    self.locks.granted(str(message["token"]), float(message["waitedSeconds"]))
                 else:
                     self.channel.send({"type": "internal_error", "text": f"unknown command {kind!r}"})
         except Exception as exc:  # a broken channel: end the session rather than hang
@@ -82,7 +89,8 @@ class WorkerSession:
                 self.channel.send({"type": "internal_error", "text": f"command channel failed: {exc!r}"})
             except OSError:
                 pass
-        # The supervisor closed its side (or the channel broke): no more work can come.
+        # The supervisor closed its side (or the channel broke): no more work can come, and no grant.
+        self.locks.close("the supervisor closed the channel")
         self.queue.stop()
 
     # -- session start: header -----------------------------------------------------------------
@@ -157,6 +165,8 @@ class WorkerSession:
                     "markers": sorted({mark.name for mark in item.iter_markers()}),
                     "timeout": _marker_timeout(item),
                     "scope": item.nodeid.split("::", 1)[0],
+                    "bulkheadMarker": bulkhead_marker(item),
+                    "xdistGroup": xdist_group(item),
                 }
             )
         self.channel.send(
@@ -193,13 +203,24 @@ class WorkerSession:
         self.channel.flush()
         return True
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> None:
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, None]:
         # Teardown runs fixture finalizers (a session fixture's among them) that can take the
         # process down: the setup and call reports must be out before, or the crash loses them.
         self.channel.flush()
+        outcome = yield
+        # Once the test's fixtures are torn down, a lock still held would block other workers for
+        # the rest of this worker's life. Warned inside the teardown phase, so the warning is the
+        # test's (and with -W error, the test's teardown error, as pytest does for fixtures).
+        for name in self.locks.release_all():
+            try:
+                warnings.warn(BulkheadLockWarning(f"lock {name!r} was still held when the test ended; bulkhead released it"))
+            except Warning as error:
+                _fail_teardown(outcome, error)
+                break
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.locks.begin_test()
         self.channel.send({"type": "started", "id": nodeid})
         if self.meter is not None:
             self.meter.start()
@@ -210,13 +231,18 @@ class WorkerSession:
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         leaked = []
-        for process in living_descendants(os.getpid()):
+        for process in living_descendants(os.getpid(), multiprocessing_helpers()):
             key = (process["pid"], process["startTime"])
             if key not in self.reported_leaks:
                 self.reported_leaks.add(key)
                 leaked.append(process)
         memory = self.meter.stop() if self.meter is not None else None
-        self.channel.send({"type": "finished", "id": nodeid, "leaked": leaked, "memory": memory}, flush=False)
+        # Teardown may not have run (an interrupted session): what is still held goes back now.
+        self.locks.release_all()
+        locks = self.locks.take_acquisitions()
+        self.channel.send(
+            {"type": "finished", "id": nodeid, "leaked": leaked, "memory": memory, "locks": locks}, flush=False
+        )
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
         record = warning_record(self.config, warning_message, when, nodeid)
@@ -239,6 +265,17 @@ class WorkerSession:
         # What tests left running dies with the session (the supervisor also kills the cgroup
         # or process group, for what this misses).
         kill_descendants(os.getpid())
+
+
+def _fail_teardown(outcome: Any, error: BaseException) -> None:
+    """Makes ``error`` the teardown's own error, unless the teardown already failed of its own."""
+    if outcome.excinfo is not None:
+        return  # the first error is the one to report; the lock is released either way
+    force_exception = getattr(outcome, "force_exception", None)
+    if force_exception is None:
+        raise error  # pluggy < 1.1: raising from the wrapper is how to fail the phase there
+    # pluggy >= 1.1: raising from an old-style wrapper would add a warning of pluggy's own.
+    force_exception(error)
 
 
 def _decide_color(config: pytest.Config) -> bool:

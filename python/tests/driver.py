@@ -113,6 +113,10 @@ class Worker:
     def stop(self) -> None:
         self.send({"type": "stop"})
 
+    def grant(self, token: str, waited_seconds: float = 0.0) -> None:
+        """Answers a ``lock_acquire``, as the supervisor does once the lock is free."""
+        self.send({"type": "lock_granted", "token": token, "waitedSeconds": waited_seconds})
+
     def close_channel(self) -> None:
         """Ends our side of the commands, as a supervisor that went away; messages still come."""
         self._sock.shutdown(socket.SHUT_WR)
@@ -153,13 +157,22 @@ class Worker:
             if test(message):
                 return seen
 
-    def expect_silence(self, seconds: float) -> None:
-        """Asserts that no message arrives for a while."""
-        try:
-            message = self.read(seconds)
-        except TimeoutError:
-            return
-        raise AssertionError(f"unexpected message {message}")
+    def expect_silence(self, seconds: float, ignore: Sequence[str] = ("heartbeat",)) -> None:
+        """Asserts that no message arrives for a while, but for those of the ``ignore`` types.
+
+        Heartbeats are ignored by default: the worker sends one every second, whatever it does.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                message = self.read(remaining)
+            except TimeoutError:
+                return
+            if message["type"] not in ignore:
+                raise AssertionError(f"unexpected message {message}")
 
     def wait_exit(self, timeout: Optional[float] = None) -> int:
         return self.proc.wait(self.timeout if timeout is None else timeout)

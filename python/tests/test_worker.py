@@ -160,6 +160,8 @@ def test_collected_lists_tests_in_pytests_order(pytester: pytest.Pytester, worke
         "markers": [],
         "scope": "test_alpha.py",
         "timeout": None,
+        "bulkheadMarker": None,
+        "xdistGroup": None,
     }
     assert by_id["test_alpha.py::test_second"]["line"] == alpha.index("@pytest.mark.slow")
     assert by_id["test_alpha.py::test_second"]["markers"] == ["slow"]

@@ -3,6 +3,10 @@
  * a dedicated channel (fd 3), never on stdout/stderr. Every incoming message is validated here;
  * anything that does not parse is a protocol violation by that worker, never a crash of ours.
  * The Python side is python/bulkhead_pytest/worker.py.
+ *
+ * Cross-worker locks (python/bulkhead_pytest/locks.py) add two requests (`lock_acquire`,
+ * `lock_release`) and one answer (`lock_granted`). They need no new protocol version: a worker
+ * sends them only when a test takes a lock, and worker and supervisor ship in one package.
  */
 import { z } from 'zod';
 
@@ -56,6 +60,9 @@ const collectedTest = z.object({
 });
 
 const leakedProcess = z.object({ pid: z.number().int(), cmd: z.string(), startTime: z.number().int() });
+
+/** One lock a test took, and how long it waited for it. */
+const lockAcquisition = z.object({ name: z.string(), waitedSeconds: z.number().nonnegative() });
 
 const warning = z.object({
   message: z.string(),
@@ -114,6 +121,7 @@ export const workerMessage = z.discriminatedUnion('type', [
     id: z.string(),
     leaked: z.array(leakedProcess),
     memory: z.object({ baselineBytes: z.number(), peakBytes: z.number(), residentBytes: z.number().nullable().default(null) }).nullable(),
+    locks: z.array(lockAcquisition).default([]),
   }),
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('warning'), warning }),
@@ -124,6 +132,28 @@ export const workerMessage = z.discriminatedUnion('type', [
 
 export type WorkerMessage = z.infer<typeof workerMessage>;
 
+/**
+ * A test's thread asks for a lock and blocks until it is granted; it gives it back with its token.
+ * `token` is unique within one worker; a release of a token that is queued withdraws the request,
+ * and a release of an unknown token does nothing (releases are idempotent).
+ */
+export const lockRequest = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('lock_acquire'),
+    name: z.string().min(1),
+    permits: z.number().int().min(1),
+    token: z.string().min(1),
+  }),
+  z.object({ type: z.literal('lock_release'), token: z.string().min(1) }),
+]);
+
+export type LockRequest = z.infer<typeof lockRequest>;
+
+/** Everything a worker may send: its session messages and its lock requests. */
+const anyWorkerMessage = z.discriminatedUnion('type', [...workerMessage.options, ...lockRequest.options]);
+
+export type AnyWorkerMessage = WorkerMessage | LockRequest;
+
 /** Commands the supervisor sends to a worker. Tests are named by their index in the collection. */
 export type WorkerCommand =
   | { type: 'run'; indices: number[] }
@@ -131,18 +161,35 @@ export type WorkerCommand =
   | { type: 'finish' }
   /** Run the lone held test without a successor, then wait for more. */
   | { type: 'flush' }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | { type: 'lock_granted'; token: string; waitedSeconds: number };
 
-export type DecodeResult = { ok: true; message: WorkerMessage } | { ok: false; error: string };
+export type Decoded<T> = { ok: true; message: T } | { ok: false; error: string };
 
+export type DecodeResult = Decoded<WorkerMessage>;
+
+/** A worker's session messages only: a lock request is rejected as invalid. */
 export function decodeWorkerMessage(line: string): DecodeResult {
+  return decodeWith(workerMessage, line);
+}
+
+/** Any line a worker may send, lock requests included (route those with `isLockRequest`). */
+export function decodeWorkerLine(line: string): Decoded<AnyWorkerMessage> {
+  return decodeWith(anyWorkerMessage, line);
+}
+
+export function isLockRequest(message: AnyWorkerMessage): message is LockRequest {
+  return message.type === 'lock_acquire' || message.type === 'lock_release';
+}
+
+function decodeWith<T>(schema: z.ZodType<T>, line: string): Decoded<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
   } catch {
     return { ok: false, error: `not JSON: ${preview(line)}` };
   }
-  const parsed = workerMessage.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? `${issue.path.join('.') || '(message)'}: ${issue.message}` : 'invalid';

@@ -6,6 +6,23 @@ export interface WorkerLaunch {
   env: NodeJS.ProcessEnv;
 }
 
+export type MpStartMethod = 'fork' | 'spawn' | 'forkserver';
+
+/**
+ * The variables that size the thread pools of the native libraries tests load (OpenMP, OpenBLAS,
+ * MKL, BLIS, Accelerate, numexpr, numba). Each of them starts one thread per CPU by default, so N
+ * workers would run N x CPUs threads on CPUs they share.
+ */
+export const THREAD_CAP_VARIABLES = [
+  'OMP_NUM_THREADS',
+  'OPENBLAS_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'BLIS_NUM_THREADS',
+  'VECLIB_MAXIMUM_THREADS',
+  'NUMEXPR_NUM_THREADS',
+  'NUMBA_NUM_THREADS',
+] as const;
+
 export interface WorkerLaunchOptions {
   python: string;
   pythonDir: string;
@@ -17,6 +34,14 @@ export interface WorkerLaunchOptions {
   /** Where faulthandler writes the Python stacks on a crash or on SIGUSR1. */
   crashFile: string;
   heartbeatSeconds: number;
+  /**
+   * Threads each native thread pool of a worker may start (THREAD_CAP_VARIABLES, and Hugging Face
+   * tokenizers' parallelism off); a variable the user's environment sets is left as it is.
+   * null or absent: no cap.
+   */
+  threadCap?: number | null;
+  /** multiprocessing's start method in the worker, set before pytest imports; null or absent: Python's default. */
+  mpStartMethod?: MpStartMethod | null;
 }
 
 /**
@@ -36,8 +61,22 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       BULKHEAD_CRASH_FILE: options.crashFile,
       BULKHEAD_HEARTBEAT_SECONDS: String(options.heartbeatSeconds),
       PYTHONUNBUFFERED: '1',
+      ...threadCapEnv(options.threadCap ?? null, options.baseEnv),
+      ...(options.mpStartMethod ? { BULKHEAD_MP_START_METHOD: options.mpStartMethod } : {}),
     },
   };
+}
+
+/** The thread-cap variables to add: every one the user's environment does not set already. */
+function threadCapEnv(threadCap: number | null, baseEnv: NodeJS.ProcessEnv): Record<string, string> {
+  if (threadCap === null) return {};
+  if (!Number.isInteger(threadCap) || threadCap < 1) {
+    throw new RangeError(`thread cap ${threadCap}: must be an integer >= 1`);
+  }
+  const wanted: Record<string, string> = { TOKENIZERS_PARALLELISM: 'false' };
+  for (const name of THREAD_CAP_VARIABLES) wanted[name] = String(threadCap);
+  // Set to anything, even empty, a variable is the user's choice (a wrapper script's, a CI image's).
+  return Object.fromEntries(Object.entries(wanted).filter(([name]) => baseEnv[name] === undefined));
 }
 
 /**

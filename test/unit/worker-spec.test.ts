@@ -1,0 +1,76 @@
+/**
+ * workerLaunch: the command and environment of one pytest worker.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { THREAD_CAP_VARIABLES, workerLaunch, type WorkerLaunchOptions } from '../../src/adapters/pytest/worker-spec.js';
+
+function options(extra: Partial<WorkerLaunchOptions> = {}): WorkerLaunchOptions {
+  return {
+    python: '/usr/bin/python3',
+    pythonDir: '/pkg/python',
+    pytestArgs: ['-q', 'tests'],
+    baseEnv: { PATH: '/usr/bin', HOME: '/home/u' },
+    color: false,
+    columns: 100,
+    supervisorPid: 42,
+    crashFile: '/tmp/crash-1',
+    heartbeatSeconds: 1,
+    ...extra,
+  };
+}
+
+const CAPPED = [...THREAD_CAP_VARIABLES, 'TOKENIZERS_PARALLELISM'];
+
+test('the worker is our launcher with our plugin and the pytest arguments unchanged', () => {
+  const launch = workerLaunch(options());
+  assert.equal(launch.command, '/usr/bin/python3');
+  assert.deepEqual(launch.args, ['/pkg/python/bulkhead-worker.py', '-p', 'bulkhead_pytest.plugin', '-q', 'tests']);
+  assert.equal(launch.env.PATH, '/usr/bin');
+  assert.equal(launch.env.COLUMNS, '100');
+  assert.equal(launch.env.BULKHEAD_CRASH_FILE, '/tmp/crash-1');
+});
+
+test('without the new options nothing is capped and no start method is chosen', () => {
+  for (const extra of [{}, { threadCap: null, mpStartMethod: null }]) {
+    const env = workerLaunch(options(extra)).env;
+    for (const name of [...CAPPED, 'BULKHEAD_MP_START_METHOD']) assert.equal(env[name], undefined, name);
+  }
+});
+
+test('a thread cap sets every native thread pool and turns tokenizers parallelism off', () => {
+  const env = workerLaunch(options({ threadCap: 2 })).env;
+  assert.deepEqual(THREAD_CAP_VARIABLES, [
+    'OMP_NUM_THREADS',
+    'OPENBLAS_NUM_THREADS',
+    'MKL_NUM_THREADS',
+    'BLIS_NUM_THREADS',
+    'VECLIB_MAXIMUM_THREADS',
+    'NUMEXPR_NUM_THREADS',
+    'NUMBA_NUM_THREADS',
+  ]);
+  for (const name of THREAD_CAP_VARIABLES) assert.equal(env[name], '2', name);
+  assert.equal(env.TOKENIZERS_PARALLELISM, 'false');
+});
+
+test("a variable the user's environment sets is left as it is, even empty", () => {
+  const baseEnv = { PATH: '/usr/bin', OMP_NUM_THREADS: '8', TOKENIZERS_PARALLELISM: 'true', MKL_NUM_THREADS: '' };
+  const env = workerLaunch(options({ baseEnv, threadCap: 1 })).env;
+  assert.equal(env.OMP_NUM_THREADS, '8');
+  assert.equal(env.TOKENIZERS_PARALLELISM, 'true');
+  assert.equal(env.MKL_NUM_THREADS, '');
+  assert.equal(env.OPENBLAS_NUM_THREADS, '1');
+  assert.equal(env.NUMBA_NUM_THREADS, '1');
+});
+
+test('a thread cap must be a positive integer', () => {
+  for (const threadCap of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => workerLaunch(options({ threadCap })), /thread cap .*: must be an integer >= 1/);
+  }
+});
+
+test('the multiprocessing start method reaches the launcher', () => {
+  for (const method of ['fork', 'spawn', 'forkserver'] as const) {
+    assert.equal(workerLaunch(options({ mpStartMethod: method })).env.BULKHEAD_MP_START_METHOD, method);
+  }
+});
