@@ -4,7 +4,7 @@
  * worker; everything that happens is emitted as an event for the reporters. Worker processes,
  * their lifecycle and their deaths are handled in worker-pool.ts.
  */
-import { PROTOCOL_VERSION, decodeWorkerMessage, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
+import { PROTOCOL_VERSION, decodeWorkerLine, isLockRequest, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
 import { assertNever } from '../model/assert-never.js';
 import { blamesTest, type ExitCause } from '../model/cause.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
@@ -14,6 +14,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import type { SchedulerCommand, SchedulerInput } from '../scheduler/types.js';
 import { checkDeadlines } from '../supervisor/watchdog.js';
 import { CollectionPhase } from './collection-phase.js';
+import { LockService } from './lock-service.js';
 import { RunMemory } from './run-memory.js';
 import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
@@ -42,6 +43,7 @@ export class RunLoop {
   private tests: TestInfo[] = [];
   private readonly collection: CollectionPhase;
   private readonly memory: RunMemory;
+  private readonly locks: LockService;
   /** Each test's resolved settings, by index; null: no resolver (every test has the defaults). */
   private settings: TestSettings[] | null = null;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
@@ -58,6 +60,14 @@ export class RunLoop {
     this.scheduler = new Scheduler({
       poolSize: options.workers,
       capacity: runCapacity(options.memory.budgetBytes, options.workers, options.resources),
+    });
+    this.locks = new LockService({
+      send: (worker, command) => {
+        const slot = this.pool.get(worker);
+        if (slot) this.send(slot, command);
+      },
+      now: deps.now,
+      notice: (message) => deps.emit({ type: 'notice', message }),
     });
     this.memory = new RunMemory(options, { emit: deps.emit, now: deps.now, apply: (input) => this.apply(input) });
     this.book = new ResultBook(deps.emit, options);
@@ -169,12 +179,13 @@ export class RunLoop {
 
   private onLine(slot: WorkerSlot, line: string): void {
     if (slot.protocolViolation !== null) return;
-    const decoded = decodeWorkerMessage(line);
+    const decoded = decodeWorkerLine(line);
     if (!decoded.ok) {
       this.violation(slot, decoded.error);
       return;
     }
-    this.onMessage(slot, decoded.message);
+    if (isLockRequest(decoded.message)) this.locks.onMessage(slot.id, decoded.message);
+    else this.onMessage(slot, decoded.message);
   }
 
   private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
@@ -323,6 +334,8 @@ export class RunLoop {
 
   private onDeath(death: WorkerDeath): void {
     const { slot, cause, crash } = death;
+    // Its locks are released at once: the waiters go on.
+    this.locks.workerGone(slot.id);
     const running = slot.running;
     slot.running = null;
     if (running !== null) this.blame(running, cause, crash);

@@ -3,6 +3,7 @@
  * isolated retries), their lifecycle, killing them in stages, and turning each exit into a cause.
  * Restart backoff and the crash-loop breaker come from the pure RestartPolicy.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { workerLaunch } from '../adapters/pytest/worker-spec.js';
 import type { ExitCause, KillReason } from '../model/cause.js';
@@ -311,6 +312,10 @@ export class WorkerPool {
       supervisorPid: process.pid,
       crashFile,
       heartbeatSeconds: this.options.heartbeatIntervalSeconds,
+      // Each worker's share of the CPUs for BLAS/OpenMP pools, so nested parallelism does not
+      // oversubscribe the machine.
+      threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
+      mpStartMethod: this.options.mpStartMethod,
     });
     const cap = this.capFor(slot);
     const memoryLeaf = this.memoryTree?.leaf(`worker-${id}`, cap) ?? null;
