@@ -40,6 +40,32 @@ program
     process.exitCode = await runCommand(pytestArgs, flags);
   });
 
+program
+  .command('list')
+  .description('collect the suite and print every test with its effective settings (timeout, memory, cpus, resources, group...) and where each came from; runs nothing')
+  .argument('[pytest-args...]', 'pytest arguments (paths, -k, -m, ...), after --')
+  .option('--config <path>', 'config file (default: bulkhead.toml, else [tool.bulkhead] in pyproject.toml)')
+  .option('--python <path>', 'Python interpreter that has pytest (default: $BULKHEAD_PYTHON or python3)')
+  .option('--timeout <seconds>', 'as for run: shows the effect of --timeout')
+  .option('--retries <n>', 'as for run: shows the effect of --retries')
+  .option('--memory-budget <size>', 'as for run: the budget that unknown tests are sized against')
+  .action(async (pytestArgs: string[], flags: Partial<RunFlags>) => {
+    process.exitCode = await runCommand(pytestArgs, { ...LIST_DEFAULTS, ...flags }, 'list');
+  });
+
+/** The run flags `list` does not take, at their run defaults. */
+const LIST_DEFAULTS: RunFlags = {
+  threadCaps: true,
+  artifacts: false,
+  startupTimeout: '600',
+  heartbeatTimeout: '30',
+  killGrace: '5',
+  cancelGrace: '10',
+  flakyPasses: false,
+  cgroups: true,
+  memoryControl: 'auto',
+};
+
 async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { JsonReporter } from '../reporters/json-reporter.js';
 import { JunitReporter } from '../reporters/junit.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { TerminalReporter } from '../reporters/terminal/terminal-reporter.js';
+import { ListReporter } from '../reporters/list-reporter.js';
 import { DEFAULT_RESTART_POLICY } from '../scheduler/restart-policy.js';
 import { runTests } from '../runner/run.js';
 import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
@@ -38,7 +39,7 @@ export interface RunFlags {
   memoryControl: string;
 }
 
-export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise<number> {
+export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'run' | 'list' = 'run'): Promise<number> {
   const cwd = process.cwd();
   const loaded = loadConfig(cwd, flags.config);
   if (!loaded.ok) {
@@ -62,9 +63,9 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
   const write = (text: string): void => {
     process.stdout.write(text);
   };
-  const reporters: Reporter[] = [new TerminalReporter(write, { color, width: columns })];
-  if (flags.junit) reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
-  if (flags.json) reporters.push(new JsonReporter(resolve(cwd, flags.json)));
+  const reporters: Reporter[] = mode === 'list' ? [new ListReporter(write)] : [new TerminalReporter(write, { color, width: columns })];
+  if (flags.junit && mode === 'run') reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
+  if (flags.json && mode === 'run') reporters.push(new JsonReporter(resolve(cwd, flags.json)));
   const memory = resolveMemory(merged, flags.memoryControl);
   // Per-test settings: only the flags actually given beat overrides and markers.
   const cliTest: CliTestOverrides = {
@@ -75,8 +76,9 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
     {
       cwd,
       python: merged.python ?? process.env.BULKHEAD_PYTHON ?? 'python3',
-      workers: merged.workers === 'auto' ? 'auto' : merged.workers,
-      standby: merged.standby,
+      workers: merged.workers,
+      standby: mode === 'list' ? 0 : merged.standby,
+      listOnly: mode === 'list',
       pytestArgs,
       color,
       columns,
@@ -87,7 +89,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags): Promise
       restart: DEFAULT_RESTART_POLICY,
       useCgroups: flags.cgroups,
       memory,
-      keepArtifacts: flags.artifacts,
+      keepArtifacts: flags.artifacts && mode === 'run',
       resources: merged.resources,
       mpStartMethod: merged.mpStartMethod,
       threadCaps: merged.threadCaps,

@@ -1,3 +1,4 @@
+import type { SettingKey, SettingOrigin, TestSettings } from './settings.js';
 import type { ExitCause } from './cause.js';
 import type { CrashReport, FinalOutcome } from './outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
@@ -36,6 +37,8 @@ export type RunEventBody =
   | { type: 'run_started'; workers: number; pytestArgs: string[]; cwd: string; artifactsDir: string }
   | { type: 'session_info'; info: SessionInfo }
   | { type: 'notice'; message: string }
+  /** `bulkhead list`: every collected test with its effective settings and where each came from. */
+  | { type: 'test_plan'; tests: PlannedTest[] }
   | {
       type: 'collection_finished';
       tests: TestInfo[];
@@ -94,3 +97,13 @@ export type RunEndReason =
   | { kind: 'aborted'; detail: string };
 
 export type RunEvent = RunEventBody & { seq: number; t: number };
+
+export interface PlannedTest {
+  id: string;
+  settings: TestSettings;
+  /** Where each setting came from; null when no config or markers were consulted. */
+  origins: Record<SettingKey, SettingOrigin> | null;
+  /** The memory admission will expect, and whether it is known (declared or measured) or a guess. */
+  memoryBytes: number;
+  memoryKnown: boolean;
+}

@@ -19,7 +19,8 @@ import { RunMemory } from './run-memory.js';
 import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
 import type { RunOptions, SettingsResolver } from './options.js';
-import type { TestSettings } from '../model/settings.js';
+import type { ResolvedSettings, TestSettings } from '../model/settings.js';
+import { planOf } from './test-demands.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -251,6 +252,7 @@ export class RunLoop {
   /** The suite is known: settle each test's settings and expected needs, and start scheduling. */
   private schedule(tests: TestInfo[]): void {
     let settings: TestSettings[] | null = null;
+    let resolvedAll: ResolvedSettings[] | null = null;
     if (tests.length > 0 && this.deps.resolveSettings) {
       const resolved = this.deps.resolveSettings(tests);
       if (!resolved.ok) {
@@ -259,12 +261,20 @@ export class RunLoop {
         this.stopRun({ kind: 'aborted', detail: resolved.errors.join('\n') }, ExitCode.USAGE_ERROR);
         return;
       }
+      resolvedAll = resolved.settings;
       settings = resolved.settings.map((entry) => entry.settings);
       this.settings = settings;
       this.book.setRetries((index) => settings?.[index]?.retries ?? null);
     }
     const peaks = tests.length > 0 ? (this.deps.peaks?.(tests.map((test) => test.id)) ?? new Map<string, number>()) : new Map<string, number>();
-    this.apply({ type: 'collected', tests, demands: this.memory.demandsFor(tests, settings, peaks) });
+    const demands = this.memory.demandsFor(tests, settings, peaks);
+    if (this.options.listOnly) {
+      this.deps.emit({ type: 'test_plan', tests: planOf(tests, resolvedAll, demands, peaks) });
+      this.apply({ type: 'collected', tests: [] });
+      this.stopRun({ kind: 'completed' }, ExitCode.OK);
+      return;
+    }
+    this.apply({ type: 'collected', tests, demands });
   }
 
   /** Called by the pool once a worker may take tests (a standby only when it is promoted). */

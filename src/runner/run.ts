@@ -63,7 +63,7 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   const artifactsDir = request.keepArtifacts ? createRunArtifactsDir(request.cwd, new Date()) : null;
   // Crash dumps need a place even when no artifacts are kept.
   const scratchDir = artifactsDir ?? mkdtempSync(join(tmpdir(), 'bulkhead-'));
-  const multiplexer = new ReporterMultiplexer(store ? [...reporters, new HistoryRecorder(store, { warn })] : reporters, (name, error) =>
+  const multiplexer = new ReporterMultiplexer(store && !request.listOnly ? [...reporters, new HistoryRecorder(store, { warn })] : reporters, (name, error) =>
     warn(`bulkhead: the ${name} reporter failed and was skipped: ${error instanceof Error ? error.message : String(error)}`),
   );
   const origin = performance.now();

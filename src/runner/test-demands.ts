@@ -2,7 +2,8 @@
  * What each test is expected to need while it runs, for the scheduler's admission control:
  * memory (declared > history > a guess), CPU slots, tokens, exclusivity and group.
  */
-import type { TestSettings } from '../model/settings.js';
+import type { PlannedTest } from '../model/event.js';
+import type { ResolvedSettings, TestSettings } from '../model/settings.js';
 import type { TestInfo } from '../model/test.js';
 import type { Capacity, TestDemand } from '../scheduler/types.js';
 
@@ -79,4 +80,31 @@ export function runCapacity(budgetBytes: number, workers: number, resources: Rea
 export function familyOf(id: string): string {
   const bracket = id.indexOf('[');
   return bracket >= 0 ? id.slice(0, bracket) : id;
+}
+
+const DEFAULT_SETTINGS: TestSettings = {
+  timeoutSeconds: null,
+  memoryBytes: null,
+  cpus: 1,
+  resources: {},
+  group: null,
+  exclusive: false,
+  serial: false,
+  retries: null,
+};
+
+/** What `bulkhead list` shows: each test's settings, their origins, and the memory it is expected to need. */
+export function planOf(
+  tests: readonly TestInfo[],
+  resolved: readonly ResolvedSettings[] | null,
+  demands: readonly TestDemand[],
+  peaks: ReadonlyMap<string, number>,
+): PlannedTest[] {
+  return tests.map((test, index) => ({
+    id: test.id,
+    settings: resolved?.[index]?.settings ?? { ...DEFAULT_SETTINGS, timeoutSeconds: test.timeout, group: test.xdistGroup },
+    origins: resolved?.[index]?.origins ?? null,
+    memoryBytes: demands[index]?.memoryBytes ?? 0,
+    memoryKnown: resolved?.[index]?.settings.memoryBytes != null || peaks.has(test.id),
+  }));
 }

@@ -80,7 +80,9 @@ export class WorkerPool {
 
   startInitial(): void {
     this.hooks.emit({ type: 'memory_control', control: this.memoryControl });
-    for (let i = 0; i < this.options.workers; i += 1) this.spawn('pool', i, null);
+    // Listing needs one collection only; the pool size still sizes what unknown tests are assumed to need.
+    const workers = this.options.listOnly ? 1 : this.options.workers;
+    for (let i = 0; i < workers; i += 1) this.spawn('pool', i, null);
     for (let i = 0; i < this.options.standby; i += 1) this.spawn('standby', this.options.workers + i, null);
   }
 
