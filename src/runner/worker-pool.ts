@@ -395,6 +395,7 @@ export class WorkerPool {
       testId: null,
     });
     if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
+    if (process.env.BULKHEAD_DEBUG) process.stderr.write(`DEBUG exit ${current.name} role=${current.role} cause=${JSON.stringify(cause)} kill=${JSON.stringify(exit.killReason)}\n`);
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
     this.startIsolatedWhenAlone();
