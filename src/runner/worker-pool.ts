@@ -7,19 +7,19 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { workerLaunch } from '../adapters/pytest/worker-spec.js';
 import type { ExitCause, KillReason } from '../model/cause.js';
-import type { MemoryControl, RunEndReason, RunEventBody } from '../model/event.js';
+import type { RunEndReason, RunEventBody } from '../model/event.js';
 import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks } from '../supervisor/crash-file.js';
-import { CgroupTree, MemoryCgroupTree } from '../supervisor/platform/index.js';
-import { treeRssBytes } from '../supervisor/platform/process-tree.js';
+import { CgroupTree } from '../supervisor/platform/index.js';
+import { PoolMemory } from './pool-memory.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
-import { describeDeath, killLeaked, oomEvidence, sampleWorkerMemory } from './worker-exit.js';
+import { describeDeath, killLeaked, oomEvidence } from './worker-exit.js';
 
 export interface WorkerDeath {
   slot: WorkerSlot;
@@ -48,8 +48,7 @@ export class WorkerPool {
   private readonly slots = new Map<number, WorkerSlot>();
   private readonly policy: RestartPolicy;
   private readonly cgroups: CgroupTree | null;
-  private readonly memoryTree: MemoryCgroupTree | null;
-  readonly memoryControl: MemoryControl;
+  private readonly memory: PoolMemory;
   private nextId = 1;
   private pendingStarts = 0;
   private stopped = false;
@@ -64,22 +63,11 @@ export class WorkerPool {
     this.policy = new RestartPolicy(options.restart);
     const runName = `bulkhead-${process.pid}-${Date.now()}`;
     this.cgroups = options.useCgroups ? CgroupTree.create(runName) : null;
-    // The resource ladder: the cgroup v1 memory controller where it is writable (a run cgroup
-    // capped at the budget, a leaf per worker with its hard cap), else RLIMIT_DATA on each
-    // worker plus an RSS watchdog.
-    const memory = options.memory;
-    this.memoryTree = options.useCgroups && !memory.forceRlimit ? MemoryCgroupTree.create(runName, memory.budgetBytes) : null;
-    this.memoryControl = {
-      mechanism: this.memoryTree ? 'cgroup-v1' : 'rlimit-data+rss-watchdog',
-      limitBytes: memory.limitBytes,
-      limitSource: memory.limitSource,
-      budgetBytes: memory.budgetBytes,
-      workerMaxBytes: memory.workerMaxBytes,
-    };
+    this.memory = new PoolMemory(options, runName);
   }
 
   startInitial(): void {
-    this.hooks.emit({ type: 'memory_control', control: this.memoryControl });
+    this.hooks.emit({ type: 'memory_control', control: this.memory.control });
     // Listing needs one collection only; the pool size still sizes what unknown tests are assumed to need.
     const workers = this.options.listOnly ? 1 : this.options.workers;
     for (let i = 0; i < workers; i += 1) this.spawn('pool', i, null);
@@ -107,11 +95,6 @@ export class WorkerPool {
   /** Workers not yet exited. */
   live(): WorkerSlot[] {
     return [...this.slots.values()].filter((slot) => slot.state !== 'exited');
-  }
-
-  /** A worker's resident memory now (its process tree's RSS), or 0 when unknown. */
-  residentBytes(slot: WorkerSlot): number {
-    return slot.pid !== null ? treeRssBytes(slot.pid) : 0;
   }
 
   allExited(): boolean {
@@ -243,33 +226,24 @@ export class WorkerPool {
   dispose(): void {
     this.timers.forEach(clearTimeout);
     this.cgroups?.remove();
-    this.memoryTree?.remove();
+    this.memory.dispose();
   }
 
-  /** The whole run's memory peak, where the kernel kept it. */
+  /** The whole run's memory peak, where the kernel kept it (or the RSS watchdog saw it). */
   runPeakBytes(): number | null {
-    return this.memoryTree?.peakBytes() ?? this.sampledRunPeak;
+    return this.memory.runPeakBytes();
   }
 
-  private sampledRunPeak: number | null = null;
+  /** A worker's resident memory now (its process tree's RSS), or 0 when unknown. */
+  residentBytes(slot: WorkerSlot): number {
+    return this.memory.residentBytes(slot);
+  }
 
-  /**
-   * The RSS watchdog of the last rung: where no cgroup enforces a worker's cap, a worker whose
-   * process tree grew past it is killed (and its test reported oom). Also keeps the run's peak.
-   */
+  /** The last rung's RSS watchdog: kills a worker whose process tree grew past its cap. */
   checkMemory(): void {
-    if (this.memoryTree !== null) return;
-    const sample = sampleWorkerMemory([...this.slots.values()], (slot) => this.capFor(slot));
-    for (const over of sample.overCap) {
+    for (const over of this.memory.overCap(this.slots.values())) {
       this.terminate(over.slot.id, { kind: 'memory_cap', limitBytes: over.capBytes, rssBytes: over.rssBytes }, false);
     }
-    this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, sample.totalBytes);
-  }
-
-  /** A worker's hard cap: --worker-memory-max, except a test retried alone, which gets the whole budget. */
-  private capFor(slot: WorkerSlot): number | null {
-    if (slot.role === 'isolated') return this.options.memory.budgetBytes;
-    return this.options.memory.workerMaxBytes;
   }
 
   // -- starting -------------------------------------------------------------------------------
@@ -319,12 +293,7 @@ export class WorkerPool {
       threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
       mpStartMethod: this.options.mpStartMethod,
     });
-    const cap = this.capFor(slot);
-    const memoryLeaf = this.memoryTree?.leaf(`worker-${id}`, cap) ?? null;
-    if (memoryLeaf) launch.env.BULKHEAD_MEMORY_CGROUP = memoryLeaf.path;
-    // RLIMIT_DATA is a wide backstop only (the watchdog enforces the cap): twice the cap, since
-    // the data segment counts reservations an RSS never touches.
-    else if (cap !== null) launch.env.BULKHEAD_RLIMIT_DATA = String(cap * 2);
+    const memoryLeaf = this.memory.confine(slot, launch.env);
     const proc = new WorkerProcess(
       {
         ...launch,
@@ -349,11 +318,12 @@ export class WorkerPool {
 
   /** Turns a ready spare into the fresh worker of an isolated retry. */
   private adopt(spare: WorkerSlot, index: number): WorkerSlot {
-    const slot = new WorkerSlot(spare.id, -1, 'isolated', index, spare.startedAt, spare.crashFile, (s, from, to) => this.transition(s, from, to));
-    Object.assign(slot, { process: spare.process, pid: spare.pid, collectedIds: spare.collectedIds, readyAt: spare.readyAt, lastHeartbeat: spare.lastHeartbeat });
-    slot.state = 'ready';
-    this.slots.set(spare.id, slot);
-    return slot;
+    // The same slot object, changed in place: its process's callbacks are bound to it, so a new
+    // object would never see the messages of the worker it stands for.
+    spare.role = 'isolated';
+    spare.slotIndex = -1;
+    spare.isolatedFor = index;
+    return spare;
   }
 
   private transition(slot: WorkerSlot, from: SlotState, to: SlotState): void {
@@ -395,7 +365,6 @@ export class WorkerPool {
       testId: null,
     });
     if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
-    if (process.env.BULKHEAD_DEBUG) process.stderr.write(`DEBUG exit ${current.name} role=${current.role} cause=${JSON.stringify(cause)} kill=${JSON.stringify(exit.killReason)}\n`);
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
     this.startIsolatedWhenAlone();

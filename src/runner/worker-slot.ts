@@ -34,7 +34,7 @@ export class WorkerSlot {
     /** The pool position it fills: replacements of a slot share its restart backoff. */
     public slotIndex: number,
     public role: SlotRole,
-    readonly isolatedFor: number | null,
+    public isolatedFor: number | null,
     readonly startedAt: number,
     readonly crashFile: string,
     private readonly onTransition: (slot: WorkerSlot, from: SlotState, to: SlotState) => void,
