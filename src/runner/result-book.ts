@@ -2,6 +2,7 @@
  * Every test's results: its phase reports, a crash waiting for its isolated retry, and the one
  * final outcome, emitted exactly once per test.
  */
+import { blamesTest, type ExitCause } from '../model/cause.js';
 import type { RunEventBody, TestMemory } from '../model/event.js';
 import type { CrashReport, FinalOutcome, IsolatedRetry } from '../model/outcome.js';
 import type { PhaseReport } from '../model/report.js';
@@ -117,6 +118,28 @@ export class ResultBook {
     }
     this.finish(index, crash.worker, { kind: 'crashed', crash, retry: null }, 0, []);
     return false;
+  }
+
+  /**
+   * The test's worker died while it ran, of `cause`: interrupted (the run's end), a death that is
+   * not the test's fault (memory pressure: nothing recorded, it runs again alone), or a crash.
+   */
+  settleDeath(index: number, cause: ExitCause, crash: CrashReport): { runAgainAlone: boolean; countsAsFailure: boolean } {
+    if (cause.kind === 'interrupted') {
+      this.interrupted(index, crash.worker, cause.detail);
+      return { runAgainAlone: false, countsAsFailure: false };
+    }
+    if (cause.kind === 'finished' || cause.kind === 'stopped') {
+      // It ended without finishing the test it was running: that is still the test's end.
+      this.interrupted(index, crash.worker, `its worker ${cause.kind === 'stopped' ? `was stopped (${cause.reason})` : 'ended'}`);
+      return { runAgainAlone: false, countsAsFailure: false };
+    }
+    if (cause.kind === 'memory_pressure') {
+      this.discardAttempt(index);
+      return { runAgainAlone: true, countsAsFailure: false };
+    }
+    const retry = this.crashed(index, crash, blamesTest(cause) && cause.kind !== 'protocol_violation');
+    return { runAgainAlone: retry, countsAsFailure: !this.isFinished(index) || retry };
   }
 
   interrupted(index: number, worker: number, detail: string): void {

@@ -6,7 +6,7 @@
  */
 import { PROTOCOL_VERSION, decodeWorkerLine, isLockRequest, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
 import { assertNever } from '../model/assert-never.js';
-import { blamesTest, type ExitCause } from '../model/cause.js';
+import type { ExitCause } from '../model/cause.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
@@ -19,8 +19,8 @@ import { RunMemory } from './run-memory.js';
 import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
 import type { RunOptions, SettingsResolver } from './options.js';
-import type { ResolvedSettings, TestSettings } from '../model/settings.js';
-import { planOf } from './test-demands.js';
+import type { TestSettings } from '../model/settings.js';
+import { planSuite } from './suite-plan.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -251,30 +251,27 @@ export class RunLoop {
 
   /** The suite is known: settle each test's settings and expected needs, and start scheduling. */
   private schedule(tests: TestInfo[]): void {
-    let settings: TestSettings[] | null = null;
-    let resolvedAll: ResolvedSettings[] | null = null;
-    if (tests.length > 0 && this.deps.resolveSettings) {
-      const resolved = this.deps.resolveSettings(tests);
-      if (!resolved.ok) {
-        // A bad @pytest.mark.bulkhead(...): nothing runs, every test is listed as not run.
-        this.apply({ type: 'collected', tests: [] });
-        this.stopRun({ kind: 'aborted', detail: resolved.errors.join('\n') }, ExitCode.USAGE_ERROR);
-        return;
-      }
-      resolvedAll = resolved.settings;
-      settings = resolved.settings.map((entry) => entry.settings);
-      this.settings = settings;
-      this.book.setRetries((index) => settings?.[index]?.retries ?? null);
+    const plan = planSuite(tests, {
+      resolveSettings: this.deps.resolveSettings ?? null,
+      peaks: this.deps.peaks ?? null,
+      demandsFor: (settings, peaks) => this.memory.demandsFor(tests, settings, peaks),
+    });
+    if (plan.kind === 'invalid') {
+      // A bad @pytest.mark.bulkhead(...): nothing runs, every test is listed as not run.
+      this.apply({ type: 'collected', tests: [] });
+      this.stopRun({ kind: 'aborted', detail: plan.errors.join('\n') }, ExitCode.USAGE_ERROR);
+      return;
     }
-    const peaks = tests.length > 0 ? (this.deps.peaks?.(tests.map((test) => test.id)) ?? new Map<string, number>()) : new Map<string, number>();
-    const demands = this.memory.demandsFor(tests, settings, peaks);
+    const settings = plan.settings;
+    this.settings = settings;
+    if (settings !== null) this.book.setRetries((index) => settings[index]?.retries ?? null);
     if (this.options.listOnly) {
-      this.deps.emit({ type: 'test_plan', tests: planOf(tests, resolvedAll, demands, peaks) });
+      this.deps.emit({ type: 'test_plan', tests: plan.planned });
       this.apply({ type: 'collected', tests: [] });
       this.stopRun({ kind: 'completed' }, ExitCode.OK);
       return;
     }
-    this.apply({ type: 'collected', tests, demands });
+    this.apply({ type: 'collected', tests, demands: plan.demands });
   }
 
   /** Called by the pool once a worker may take tests (a standby only when it is promoted). */
@@ -358,24 +355,9 @@ export class RunLoop {
   }
 
   private blame(index: number, cause: ExitCause, crash: WorkerDeath['crash']): void {
-    if (cause.kind === 'interrupted') {
-      this.book.interrupted(index, crash.worker, cause.detail);
-      return;
-    }
-    if (cause.kind === 'finished' || cause.kind === 'stopped') {
-      // It ended without finishing the test it was running: that is still the test's end.
-      this.book.interrupted(index, crash.worker, `its worker ${cause.kind === 'stopped' ? `was stopped (${cause.reason})` : 'ended'}`);
-      return;
-    }
-    if (cause.kind === 'memory_pressure') {
-      // Not the test's fault: nothing is recorded, it runs again alone once the rest is done.
-      this.book.discardAttempt(index);
-      this.apply({ type: 'retry', index });
-      return;
-    }
-    const retry = this.book.crashed(index, crash, blamesTest(cause) && cause.kind !== 'protocol_violation');
-    if (!this.book.isFinished(index) || retry) this.checkMaxfail();
-    if (retry) this.apply({ type: 'retry', index });
+    const settled = this.book.settleDeath(index, cause, crash);
+    if (settled.countsAsFailure) this.checkMaxfail();
+    if (settled.runAgainAlone) this.apply({ type: 'retry', index });
   }
 
   // -- scheduling ------------------------------------------------------------------------------

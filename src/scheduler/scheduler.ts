@@ -16,6 +16,7 @@
  */
 import type { TestInfo, WorkerId } from '../model/test.js';
 import { Admission, type Reservation, type WorkerHold } from './admission.js';
+import { GROUP_PREFIX, pickChunk } from './chunk.js';
 import { ScopeQueue } from './scope-queue.js';
 import type { Capacity, SchedulerCommand, SchedulerInput, SchedulerOptions, TestDemand } from './types.js';
 import { assertNever } from '../model/assert-never.js';
@@ -23,8 +24,6 @@ import { assertNever } from '../model/assert-never.js';
 /** A worker holding fewer unstarted tests than this is fed. */
 const LOW_WATER = 2;
 
-/** Queue keys of xdist-style groups: a group is handed to one worker whole. */
-const GROUP_PREFIX = '\u0000group:';
 
 type WorkerPhase = 'active' | 'finishing' | 'stopping';
 
@@ -221,41 +220,17 @@ export class Scheduler {
   private takeChunk(id: WorkerId, worker: WorkerState): number[] {
     if (this.queue.size === 0 || this.pressureHold) return [];
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
-    const share = Math.ceil(this.queue.size / (Math.max(1, active) * 4));
-    const need = LOW_WATER - worker.assigned.length;
-    const want = Math.max(need, share);
-    const others = this.holdsExcept(id);
-    let hold: WorkerHold = { baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) };
-    const taken: number[] = [];
-    const admit = (indices: readonly number[]): boolean => {
-      if (!this.admission.fits(hold, others, indices)) return false;
-      const grown = this.admission.add(hold.reservation, indices);
-      // Past the two tests a worker needs, a chunk takes only tests that cost it nothing more,
-      // so that one heavy test is not held in reserve behind a long chunk.
-      if (taken.length + worker.assigned.length >= LOW_WATER && raises(hold.reservation, grown)) return false;
-      hold = { baselineBytes: hold.baselineBytes, reservation: grown };
-      return true;
-    };
-    // Stay in the worker's module while it has tests left (its fixtures are set up already),
-    // then move to a module no other worker is in.
-    for (const scope of this.scopeOrder(worker)) {
-      if (scope.startsWith(GROUP_PREFIX)) {
-        // A group goes to one worker whole, as a chunk of its own.
-        if (taken.length > 0) continue;
-        const group = [...this.queue.peek(scope)];
-        if (!admit(group)) continue;
-        taken.push(...this.queue.take(scope, group.length));
-        worker.scope = scope;
-        break;
-      }
-      const part = this.queue.takeWhere(scope, want - taken.length, (index) => admit([index]));
-      if (part.length === 0) continue;
-      taken.push(...part);
-      worker.scope = scope;
-      // Only cross into another module to reach the two tests a worker needs to keep running.
-      if (taken.length >= need) break;
-    }
-    return taken;
+    const chunk = pickChunk({
+      queue: this.queue,
+      admission: this.admission,
+      scopes: this.scopeOrder(worker),
+      hold: { baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) },
+      others: this.holdsExcept(id),
+      need: LOW_WATER - worker.assigned.length,
+      share: Math.ceil(this.queue.size / (Math.max(1, active) * 4)),
+    });
+    if (chunk.scope !== null) worker.scope = chunk.scope;
+    return chunk.taken;
   }
 
   /** The worker's own module, then modules no other worker is in, then the rest. */
@@ -425,11 +400,4 @@ function newWorker(phase: WorkerPhase, isolatedFor: number | null, baselineBytes
 /** Without a declared demand: one CPU slot, no memory to speak of, its own family. */
 function defaultDemand(id: string): TestDemand {
   return { memoryBytes: 0, cpus: 1, resources: {}, exclusive: false, group: null, family: id, measured: true };
-}
-
-/** Whether `grown` asks for more of anything than `base`. */
-function raises(base: Reservation, grown: Reservation): boolean {
-  if (grown.memoryBytes > base.memoryBytes || grown.cpus > base.cpus) return true;
-  for (const [name, amount] of grown.resources) if (amount > (base.resources.get(name) ?? 0)) return true;
-  return grown.probing.size > base.probing.size;
 }
