@@ -22,6 +22,7 @@ from .memory import make_meter
 from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
+from .thread_caps import ThreadCaps
 
 
 class WorkerSession:
@@ -30,6 +31,7 @@ class WorkerSession:
         self.channel = channel
         self.xdist_requested = xdist_requested
         self.queue = RunQueue()
+        self.thread_caps = ThreadCaps()
         self.color = _decide_color(config)
         self.width = _terminal_width()
         self.renderer = Renderer(config, self.color, self.width, _report_chars(config))
@@ -69,6 +71,7 @@ class WorkerSession:
             for message in self.channel.messages():
                 kind = message.get("type")
                 if kind == "run":
+                    self.thread_caps.expect(message.get("threads") or {})
                     self.queue.add(message["indices"])
                 elif kind == "steal":
                     given = self.queue.steal(message["indices"])
@@ -195,7 +198,8 @@ class WorkerSession:
                 break
             index, following = pair
             nextitem = items[following] if following is not None else None
-            items[index].config.hook.pytest_runtest_protocol(item=items[index], nextitem=nextitem)
+            with self.thread_caps.applied(index):
+                items[index].config.hook.pytest_runtest_protocol(item=items[index], nextitem=nextitem)
             if session.shouldfail or session.shouldstop:
                 break
         # Session-finish hooks of other plugins run user code: whatever ends the process there

@@ -373,7 +373,7 @@ export class RunLoop {
         const slot = this.pool.get(command.worker);
         if (!slot) return;
         slot.assigned.push(...command.indices);
-        this.send(slot, { type: 'run', indices: command.indices });
+        this.send(slot, { type: 'run', indices: command.indices, ...this.threadsFor(command.indices) });
         return;
       }
       case 'steal': {
@@ -403,6 +403,19 @@ export class RunLoop {
       default:
         assertNever(command);
     }
+  }
+
+  /** A test that reserves N CPU slots gets N threads in its native pools (where bulkhead caps them). */
+  private threadsFor(indices: readonly number[]): { threads?: Record<string, number> } {
+    if (!this.options.threadCaps || this.settings === null) return {};
+    const threads: Record<string, number> = {};
+    for (const index of indices) {
+      const settings = this.settings[index];
+      if (!settings) continue;
+      const cpus = settings.exclusive ? this.options.workers : Math.min(settings.cpus, this.options.workers);
+      if (cpus > 1) threads[String(index)] = cpus;
+    }
+    return Object.keys(threads).length > 0 ? { threads } : {};
   }
 
   private finishWorker(slot: WorkerSlot, how: 'finish' | 'stop'): void {

@@ -156,7 +156,8 @@ export type AnyWorkerMessage = WorkerMessage | LockRequest;
 
 /** Commands the supervisor sends to a worker. Tests are named by their index in the collection. */
 export type WorkerCommand =
-  | { type: 'run'; indices: number[] }
+  /** `threads`: tests (by index) that reserve more than one CPU slot, and how many threads they get. */
+  | { type: 'run'; indices: number[]; threads?: Record<string, number> }
   | { type: 'steal'; indices: number[] }
   | { type: 'finish' }
   /** Run the lone held test without a successor, then wait for more. */

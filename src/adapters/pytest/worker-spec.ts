@@ -76,7 +76,10 @@ function threadCapEnv(threadCap: number | null, baseEnv: NodeJS.ProcessEnv): Rec
   const wanted: Record<string, string> = { TOKENIZERS_PARALLELISM: 'false' };
   for (const name of THREAD_CAP_VARIABLES) wanted[name] = String(threadCap);
   // Set to anything, even empty, a variable is the user's choice (a wrapper script's, a CI image's).
-  return Object.fromEntries(Object.entries(wanted).filter(([name]) => baseEnv[name] === undefined));
+  const env = Object.fromEntries(Object.entries(wanted).filter(([name]) => baseEnv[name] === undefined));
+  // The worker raises these (and only these) for a test that reserves more CPU slots.
+  env.BULKHEAD_THREAD_CAPPED = THREAD_CAP_VARIABLES.filter((name) => name in env).join(',');
+  return env;
 }
 
 /**
