@@ -17,6 +17,7 @@ import { createRunArtifactsDir } from './artifacts.js';
 import type { RunOptions, SettingsResolver } from './options.js';
 import { HistoryRecorder, HistoryStore } from '../history/index.js';
 import { autoWorkers } from '../scheduler/memory-budget.js';
+import { formatBytes } from '../util/bytes.js';
 import { availableParallelism } from 'node:os';
 import { runPlainPytest } from './plain-pytest.js';
 import { RunLoop } from './run-loop.js';
@@ -57,8 +58,17 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   const store = opened.kind === 'open' ? opened.store : null;
   if (opened.kind === 'unavailable') warn(`bulkhead: ${opened.message}`);
   else if (opened.notice !== null) warn(`bulkhead: ${opened.notice}`);
-  const workers =
-    request.workers === 'auto' ? autoWorkers(availableParallelism(), request.memory.budgetBytes, store?.workerNeed() ?? null) : request.workers;
+  let workers = request.workers === 'auto' ? availableParallelism() : request.workers;
+  if (request.workers === 'auto') {
+    const need = store?.workerNeed() ?? null;
+    workers = autoWorkers(availableParallelism(), request.memory.budgetBytes, need);
+    if (need !== null && workers < availableParallelism()) {
+      warn(
+        `bulkhead: --workers auto: ${workers} of ${availableParallelism()} CPUs, as the last run's workers needed ` +
+          `${formatBytes(need.baselineBytes + need.peakBytes)} each (baseline plus a heavy test) of a ${formatBytes(request.memory.budgetBytes)} budget`,
+      );
+    }
+  }
 
   const artifactsDir = request.keepArtifacts ? createRunArtifactsDir(request.cwd, new Date()) : null;
   // Crash dumps need a place even when no artifacts are kept.
