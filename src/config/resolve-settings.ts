@@ -11,23 +11,14 @@
  *
  * Overrides beat markers so that a suite's config can correct a test without editing it. Pure.
  */
-import type { ResolvedSettings, SettingKey, SettingOrigin, TestSettings } from '../model/settings.js';
+import { DEFAULT_TEST_SETTINGS, type ResolvedSettings, type SettingKey, type SettingOrigin, type TestSettings } from '../model/settings.js';
 import type { TestInfo } from '../model/test.js';
 import { matchesMarkers } from './marker-expression.js';
 import { markerSettings } from './marker-settings.js';
 import { DEFAULT_SERIAL_MARKERS } from './schema.js';
 import type { CliTestOverrides, ConfigOverride, LoadedConfig } from './types.js';
 
-export const BUILT_IN_TEST_SETTINGS: Readonly<TestSettings> = {
-  timeoutSeconds: null,
-  memoryBytes: null,
-  cpus: 1,
-  resources: {},
-  group: null,
-  exclusive: false,
-  serial: false,
-  retries: null,
-};
+export const BUILT_IN_TEST_SETTINGS: Readonly<TestSettings> = DEFAULT_TEST_SETTINGS;
 
 const KEYS = Object.keys(BUILT_IN_TEST_SETTINGS) as SettingKey[];
 

@@ -35,3 +35,15 @@ export interface ResolvedSettings {
   settings: TestSettings;
   origins: Record<SettingKey, SettingOrigin>;
 }
+
+/** A test nothing says anything about. */
+export const DEFAULT_TEST_SETTINGS: Readonly<TestSettings> = {
+  timeoutSeconds: null,
+  memoryBytes: null,
+  cpus: 1,
+  resources: {},
+  group: null,
+  exclusive: false,
+  serial: false,
+  retries: null,
+};

@@ -3,7 +3,7 @@
  * memory (declared > history > a guess), CPU slots, tokens, exclusivity and group.
  */
 import type { PlannedTest } from '../model/event.js';
-import type { ResolvedSettings, TestSettings } from '../model/settings.js';
+import { DEFAULT_TEST_SETTINGS, type ResolvedSettings, type TestSettings } from '../model/settings.js';
 import type { TestInfo } from '../model/test.js';
 import type { Capacity, TestDemand } from '../scheduler/types.js';
 
@@ -82,16 +82,6 @@ export function familyOf(id: string): string {
   return bracket >= 0 ? id.slice(0, bracket) : id;
 }
 
-const DEFAULT_SETTINGS: TestSettings = {
-  timeoutSeconds: null,
-  memoryBytes: null,
-  cpus: 1,
-  resources: {},
-  group: null,
-  exclusive: false,
-  serial: false,
-  retries: null,
-};
 
 /** What `bulkhead list` shows: each test's settings, their origins, and the memory it is expected to need. */
 export function planOf(
@@ -102,7 +92,7 @@ export function planOf(
 ): PlannedTest[] {
   return tests.map((test, index) => ({
     id: test.id,
-    settings: resolved?.[index]?.settings ?? { ...DEFAULT_SETTINGS, timeoutSeconds: test.timeout, group: test.xdistGroup },
+    settings: resolved?.[index]?.settings ?? { ...DEFAULT_TEST_SETTINGS, timeoutSeconds: test.timeout, group: test.xdistGroup },
     origins: resolved?.[index]?.origins ?? null,
     memoryBytes: demands[index]?.memoryBytes ?? 0,
     memoryKnown: resolved?.[index]?.settings.memoryBytes != null || peaks.has(test.id),
