@@ -20,7 +20,7 @@ import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
 import type { RunOptions, SettingsResolver } from './options.js';
 import type { TestSettings } from '../model/settings.js';
-import { planSuite } from './suite-plan.js';
+import { planSuite, threadsFor, timeoutOf } from './suite-plan.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -293,18 +293,11 @@ export class RunLoop {
     const index = slot.assigned.splice(at, 1)[0]!;
     slot.running = index;
     slot.runningSince = this.deps.now();
-    slot.runningTimeout = this.effectiveTimeout(index);
+    slot.runningTimeout = timeoutOf(this.settings, this.tests[index], index, this.options.timeoutSeconds, this.collection.session?.iniTimeout ?? null);
     slot.ranTests = true;
     this.pool.testRan();
     this.deps.emit({ type: 'test_started', testId: id, worker: slot.id });
     this.apply({ type: 'test_started', worker: slot.id, index });
-  }
-
-  /** The resolved timeout (CLI > override > marker > config), else the ini's `timeout`. */
-  private effectiveTimeout(index: number): number | null {
-    const iniTimeout = this.collection.session?.iniTimeout ?? null;
-    if (this.settings !== null) return this.settings[index]?.timeoutSeconds ?? iniTimeout;
-    return this.tests[index]?.timeout ?? this.options.timeoutSeconds ?? iniTimeout;
   }
 
   private onFinished(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'finished' }>): void {
@@ -373,7 +366,7 @@ export class RunLoop {
         const slot = this.pool.get(command.worker);
         if (!slot) return;
         slot.assigned.push(...command.indices);
-        this.send(slot, { type: 'run', indices: command.indices, ...this.threadsFor(command.indices) });
+        this.send(slot, { type: 'run', indices: command.indices, ...(this.options.threadCaps ? threadsFor(this.settings, command.indices, this.options.workers) : {}) });
         return;
       }
       case 'steal': {
@@ -403,19 +396,6 @@ export class RunLoop {
       default:
         assertNever(command);
     }
-  }
-
-  /** A test that reserves N CPU slots gets N threads in its native pools (where bulkhead caps them). */
-  private threadsFor(indices: readonly number[]): { threads?: Record<string, number> } {
-    if (!this.options.threadCaps || this.settings === null) return {};
-    const threads: Record<string, number> = {};
-    for (const index of indices) {
-      const settings = this.settings[index];
-      if (!settings) continue;
-      const cpus = settings.exclusive ? this.options.workers : Math.min(settings.cpus, this.options.workers);
-      if (cpus > 1) threads[String(index)] = cpus;
-    }
-    return Object.keys(threads).length > 0 ? { threads } : {};
   }
 
   private finishWorker(slot: WorkerSlot, how: 'finish' | 'stop'): void {

@@ -31,3 +31,31 @@ export function planSuite(tests: readonly TestInfo[], sources: SuitePlanSources)
   const demands = sources.demandsFor(settings, peaks);
   return { kind: 'plan', settings, demands, planned: planOf(tests, resolved, demands, peaks) };
 }
+
+/**
+ * A test's timeout: its resolved setting (CLI > override > marker > config), else the ini's
+ * `timeout`; without resolved settings, its own marker, else --timeout.
+ */
+export function timeoutOf(
+  settings: readonly TestSettings[] | null,
+  test: TestInfo | undefined,
+  index: number,
+  runTimeout: number | null,
+  iniTimeout: number | null,
+): number | null {
+  if (settings !== null) return settings[index]?.timeoutSeconds ?? iniTimeout;
+  return test?.timeout ?? runTimeout ?? iniTimeout;
+}
+
+/** Tests that reserve N > 1 CPU slots get N threads in their native pools (the `run` command says so). */
+export function threadsFor(settings: readonly TestSettings[] | null, indices: readonly number[], slots: number): { threads?: Record<string, number> } {
+  if (settings === null) return {};
+  const threads: Record<string, number> = {};
+  for (const index of indices) {
+    const entry = settings[index];
+    if (!entry) continue;
+    const cpus = entry.exclusive ? slots : Math.min(entry.cpus, slots);
+    if (cpus > 1) threads[String(index)] = cpus;
+  }
+  return Object.keys(threads).length > 0 ? { threads } : {};
+}
