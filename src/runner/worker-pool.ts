@@ -325,6 +325,10 @@ export class WorkerPool {
     // RLIMIT_DATA is a wide backstop only (the watchdog enforces the cap): twice the cap, since
     // the data segment counts reservations an RSS never touches.
     else if (cap !== null) launch.env.BULKHEAD_RLIMIT_DATA = String(cap * 2);
+    // The worker checks its own size after each test, before it starts the next (see run-memory.ts).
+    // A test retried alone is the worker's only one: nothing to recycle it for.
+    const recycleAt = this.options.memory.recycleBytes;
+    if (recycleAt !== null && role !== 'isolated') launch.env.BULKHEAD_RECYCLE_BYTES = String(recycleAt);
     const proc = new WorkerProcess(
       {
         ...launch,
