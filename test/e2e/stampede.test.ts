@@ -9,7 +9,9 @@
  * - cold (no history): the family is unmeasured, so its first test runs alone (the slow start);
  *   once it is measured its siblings pack two at a time;
  * - `bulkhead list` then shows each test's peak from the history store;
- * - warm (history known): two at a time from the start.
+ * - warm (history known): two at a time from the start;
+ * - warm again on the last rung of the ladder (--memory-control rlimit): admission does not
+ *   depend on how the caps are enforced, and peaks sampled from /proc measure the same.
  *
  * The wall times are printed (as test diagnostics), not asserted.
  */
@@ -52,14 +54,14 @@ interface Stampede {
   cgroupPeak: number;
 }
 
-async function stampede(label: string): Promise<Stampede> {
+async function stampede(label: string, extra: string[] = []): Promise<Stampede> {
   const group = cgroup!;
   group.resetPeak();
   const log = join(logs.dir, `${label}.log`);
   const result = await runCli({
     cwd: project.dir,
     workers: 4,
-    options: ['--memory-budget', '4G'],
+    options: ['--memory-budget', '4G', ...extra],
     junit: false,
     env: { STAMPEDE_LOG: log },
     wrap: (command, args) => group.wrap(command, args),
@@ -68,7 +70,7 @@ async function stampede(label: string): Promise<Stampede> {
   return { result, intervals: readIntervals(log), cgroupPeak: group.peakBytes() };
 }
 
-function checkStampede(t: TestContext, run: Stampede, label: string): void {
+function checkStampede(t: TestContext, run: Stampede, label: string, mechanism = 'cgroup-v1'): void {
   const { result, intervals } = run;
   assert.equal(result.code, 0, describeRun(result));
   assert.deepEqual(result.leftovers, []);
@@ -80,7 +82,7 @@ function checkStampede(t: TestContext, run: Stampede, label: string): void {
     // The kernel's figure for each test's peak: the model, above the worker's own size.
     assert.ok(entry.peakMemoryBytes !== null && entry.peakMemoryBytes >= MODEL_BYTES && entry.peakMemoryBytes < MODEL_BYTES + 256 * 1024 ** 2, `${entry.id}: peak ${entry.peakMemoryBytes}`);
   }
-  assert.equal(json.run.memory.mechanism, 'cgroup-v1');
+  assert.equal(json.run.memory.mechanism, mechanism);
   assert.equal(json.run.memory.budgetBytes, 4 * GiB);
   // The effective limit is the cgroup this test made, not the machine.
   assert.equal(json.run.memory.limitBytes, CAP_BYTES);
@@ -128,5 +130,11 @@ test('history: after one run, .bulkhead/history.sqlite predicts every stampede t
 test('warm: with the peaks known, two at a time from the start; still all pass under the cap', { skip: skip ?? false }, async (t) => {
   const run = await stampede('warm');
   checkStampede(t, run, 'warm');
+  assert.equal(startedBeforeFirstEnd(run.intervals), 2, JSON.stringify(run.intervals));
+});
+
+test('warm, RLIMIT_DATA + RSS watchdog rung: the same packing and the same verdicts', { skip: skip ?? false }, async (t) => {
+  const run = await stampede('warm-rlimit', ['--memory-control', 'rlimit']);
+  checkStampede(t, run, 'warm (rlimit)', 'rlimit-data+rss-watchdog');
   assert.equal(startedBeforeFirstEnd(run.intervals), 2, JSON.stringify(run.intervals));
 });
