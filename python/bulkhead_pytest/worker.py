@@ -40,7 +40,9 @@ class WorkerSession:
         self.deselected = 0
         self.report_passed_sections = _wants_passed_sections(config)
         self.meter = make_meter()
+        # The last test's memory measurement: its resident size decides recycling (see below).
         self.memory: Optional[Dict[str, int]] = None
+        self.recycle_bytes = recycle_bytes_from_env()
         # Processes already reported as left behind by a test, by (pid, start time).
         self.reported_leaks: set = set()
         self.locks = LockClient(channel.send)
@@ -202,6 +204,14 @@ class WorkerSession:
                 items[index].config.hook.pytest_runtest_protocol(item=items[index], nextitem=nextitem)
             if session.shouldfail or session.shouldstop:
                 break
+            if self._outgrown():
+                # --worker-recycle-memory: this worker is replaced between tests. The supervisor
+                # decides the same from the `finished` message just sent, but its `stop` would
+                # come while the successor already runs here, one leak too late (and a leak that
+                # passes the hard cap is an OOM kill). So the worker stops itself: the successor
+                # pytest already holds goes back with the rest, to run in a fresh worker.
+                self.channel.send({"type": "stolen", "indices": self.queue.stop()})
+                break
         # Session-finish hooks of other plugins run user code: whatever ends the process there
         # must not be taken for a crash of the last test, so its results go out first.
         self.channel.flush()
@@ -241,12 +251,21 @@ class WorkerSession:
                 self.reported_leaks.add(key)
                 leaked.append(process)
         memory = self.meter.stop() if self.meter is not None else None
+        self.memory = memory
         # Teardown may not have run (an interrupted session): what is still held goes back now.
         self.locks.release_all()
         locks = self.locks.take_acquisitions()
         self.channel.send(
             {"type": "finished", "id": nodeid, "leaked": leaked, "memory": memory, "locks": locks}, flush=False
         )
+
+    def _outgrown(self) -> bool:
+        """Whether the worker's idle memory after the last test is past --worker-recycle-memory
+        (the same comparison as the supervisor's, on the number this worker reported)."""
+        if self.recycle_bytes is None or self.memory is None:
+            return False
+        resident = self.memory.get("residentBytes")
+        return resident is not None and resident > self.recycle_bytes
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
         record = warning_record(self.config, warning_message, when, nodeid)
@@ -280,6 +299,15 @@ def _fail_teardown(outcome: Any, error: BaseException) -> None:
         raise error  # pluggy < 1.1: raising from the wrapper is how to fail the phase there
     # pluggy >= 1.1: raising from an old-style wrapper would add a warning of pluggy's own.
     force_exception(error)
+
+
+def recycle_bytes_from_env() -> Optional[int]:
+    """--worker-recycle-memory, as the supervisor passes it (absent: never recycle)."""
+    try:
+        value = int(os.environ.get("BULKHEAD_RECYCLE_BYTES", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def _decide_color(config: pytest.Config) -> bool:

@@ -423,6 +423,35 @@ def test_stop_while_idle_ends_the_session(pytester: pytest.Pytester, worker: Sta
     assert w.wait_exit() in (0, 5)
 
 
+def test_a_worker_past_its_recycle_size_stops_itself_before_the_next_test(
+    pytester: pytest.Pytester, worker: StartWorker
+) -> None:
+    # Every worker is bigger than 1 byte: it is over --worker-recycle-memory after its first test.
+    pytester.makepyfile("def test_0(): pass\ndef test_1(): pass\ndef test_2(): pass\n")
+    w = worker(env={"BULKHEAD_RECYCLE_BYTES": "1"})
+    ids = [t["id"] for t in w.read_until("collected")[-1]["tests"]]
+    w.run([0, 1, 2])
+    finished = w.read_until("finished")[-1]
+    assert finished["memory"]["residentBytes"] > 1
+    # Given back unasked, the successor pytest already held included: it never starts here.
+    assert w.read_until("stolen")[-1]["indices"] == [1, 2]
+    w.read_until("done")
+    assert ids_of(w.messages, "started") == ids[:1]
+    assert w.wait_exit() == 0
+
+
+def test_a_worker_under_its_recycle_size_runs_on(pytester: pytest.Pytester, worker: StartWorker) -> None:
+    pytester.makepyfile("def test_0(): pass\ndef test_1(): pass\n")
+    w = worker(env={"BULKHEAD_RECYCLE_BYTES": str(1 << 50)})
+    ids = [t["id"] for t in w.read_until("collected")[-1]["tests"]]
+    w.run([0, 1])
+    w.finish()
+    w.read_until("done")
+    assert ids_of(w.messages, "finished") == ids
+    assert of_type(w.messages, "stolen") == []
+    assert w.wait_exit() == 0
+
+
 def test_closing_the_channel_ends_the_worker(pytester: pytest.Pytester, worker: StartWorker) -> None:
     pytester.makepyfile("def test_0(): pass\ndef test_1(): pass\n")
     w = worker()

@@ -311,9 +311,10 @@ export class RunLoop {
     slot.runningSince = null;
     slot.leaked.push(...leaked);
     const again = this.book.finishNormally(index, slot.id, leaked, memory);
+    // Recycling first: a worker being replaced must not be handed more tests by test_finished.
+    this.memory.afterTest(slot, id, memory);
     this.apply({ type: 'test_finished', worker: slot.id, index, peakBytes: memory?.peakBytes ?? null, residentBytes: memory?.residentBytes ?? null });
     if (again) this.apply({ type: 'retry', index });
-    this.memory.afterTest(slot, id, memory);
   }
 
   private checkMaxfail(): void {

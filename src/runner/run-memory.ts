@@ -22,6 +22,8 @@ export interface RunMemoryDeps {
 export class RunMemory {
   private readonly guard: MemoryGuard;
   private pressureHold = false;
+  /** Workers already told to go for their size (the notice is given once). */
+  private readonly recycled = new Set<number>();
 
   constructor(
     private readonly options: RunOptions,
@@ -42,11 +44,18 @@ export class RunMemory {
     return plan.demands;
   }
 
-  /** A suite that leaks: a worker whose idle memory grew past the limit is replaced between tests. */
+  /**
+   * A suite that leaks: a worker whose idle memory grew past the limit is replaced between tests.
+   * The worker makes the same comparison on the same number and stops by itself, giving back the
+   * successor it already held (BULKHEAD_RECYCLE_BYTES); here the scheduler learns of it. Once.
+   */
   afterTest(slot: WorkerSlot, testId: string, memory: TestMemory | null): void {
     const recycleAt = this.options.memory.recycleBytes;
     const resident = memory?.residentBytes ?? null;
     if (recycleAt === null || resident === null || resident <= recycleAt || slot.role !== 'pool') return;
+    // Once per worker; and a finishing worker with nothing left to run ends anyway.
+    if (this.recycled.has(slot.id) || (slot.state === 'finishing' && slot.assigned.length === 0)) return;
+    this.recycled.add(slot.id);
     this.deps.emit({
       type: 'notice',
       message: `${slot.name} holds ${formatBytes(resident)} after ${testId}, over --worker-recycle-memory ${formatBytes(recycleAt)}: replacing it`,

@@ -294,6 +294,10 @@ export class WorkerPool {
       mpStartMethod: this.options.mpStartMethod,
     });
     const memoryLeaf = this.memory.confine(slot, launch.env);
+    // The worker checks its own size after each test, before it starts the next (see run-memory.ts).
+    // A test retried alone is the worker's only one: nothing to recycle it for.
+    const recycleAt = this.options.memory.recycleBytes;
+    if (recycleAt !== null && role !== 'isolated') launch.env.BULKHEAD_RECYCLE_BYTES = String(recycleAt);
     const proc = new WorkerProcess(
       {
         ...launch,

@@ -116,12 +116,16 @@ export class Scheduler {
       case 'pressure':
         this.pressureHold = input.hold;
         break;
-      case 'recycle':
-        if (this.workers.get(input.worker)?.phase === 'active') {
+      case 'recycle': {
+        // A finishing worker too: it was told no more work would come, yet it may still hold
+        // several unstarted tests (its last chunk), and each would leak on top of the rest.
+        const phase = this.workers.get(input.worker)?.phase;
+        if (phase === 'active' || phase === 'finishing') {
           this.stopWorker(input.worker, out);
           this.replenishPool(out);
         }
         break;
+      }
       case 'returned':
         this.takeBack(input.worker, input.indices, out);
         break;

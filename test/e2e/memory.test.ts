@@ -3,16 +3,27 @@
  * worker's cap and reported `oom` naming the test while every other test passes; each test's
  * peak is measured. Both rungs of the ladder that this machine has: the cgroup v1 memory
  * controller, and RLIMIT_DATA + the RSS watchdog (forced with --memory-control rlimit).
- * Every run is capped (--worker-memory-max 300M, --memory-budget 1G).
+ * Every run is capped (--worker-memory-max 300M, --memory-budget 1G), and where this process may
+ * make memory cgroups it also runs inside one capped at 2.5 GiB: the runaway is stopped at its
+ * worker's cap, never by the kernel at the outer one (no oom_kill there, its peak stays under).
  */
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFixture, describeRun, runCli, type CliResult } from '../support/cli.js';
+import { CappedCgroup, cgroupSkipReason } from '../support/memory-cgroup.js';
 
 const MiB = 1024 * 1024;
+const OUTER_CAP_BYTES = 2560 * MiB;
 const project = copyFixture('memory');
-after(() => project.cleanup());
+let outer: CappedCgroup | null = null;
+before(() => {
+  if (cgroupSkipReason() === null) outer = CappedCgroup.create(`bulkhead-e2e-memory-${process.pid}`, OUTER_CAP_BYTES);
+});
+after(() => {
+  outer?.remove();
+  project.cleanup();
+});
 
 interface MemoryTest {
   id: string;
@@ -33,7 +44,19 @@ function testsOf(result: CliResult): Map<string, MemoryTest> {
 }
 
 async function run(extra: string[]): Promise<CliResult> {
-  return runCli({ cwd: project.dir, options: ['--worker-memory-max', '300M', '--memory-budget', '1G', ...extra], timeoutMs: 90_000 });
+  const group = outer;
+  group?.resetPeak();
+  const result = await runCli({
+    cwd: project.dir,
+    options: ['--worker-memory-max', '300M', '--memory-budget', '1G', ...extra],
+    timeoutMs: 90_000,
+    ...(group ? { wrap: (command: string, args: readonly string[]) => group.wrap(command, args) } : {}),
+  });
+  if (group) {
+    assert.ok(group.peakBytes() < OUTER_CAP_BYTES, `outer cgroup peak ${group.peakBytes()}`);
+    assert.equal(group.oomKills(), 0, 'oom_kill at the outer 2.5 GiB cap');
+  }
+  return result;
 }
 
 function checkRun(result: CliResult, mechanism: string): void {

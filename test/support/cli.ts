@@ -90,6 +90,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Bytes of stdout/stderr kept in memory; beyond that output is dropped (and counted). */
   maxOutputBytes?: number;
+  /** Starts the CLI through this instead (e.g. inside a capped cgroup: `CappedCgroup.wrap`). */
+  wrap?: (command: string, args: readonly string[]) => { command: string; args: string[] };
 }
 
 /** The environment every run gets: no colour, a fixed width, nothing inherited that changes pytest. */
@@ -128,7 +130,8 @@ export async function runCli(options: CliOptions): Promise<CliResult> {
     if (options.pytestArgs && options.pytestArgs.length > 0) args.push('--', ...options.pytestArgs);
   }
   try {
-    const result = await spawnBounded(process.execPath, [CLI_PATH, ...args], {
+    const started = options.wrap ? options.wrap(process.execPath, [CLI_PATH, ...args]) : { command: process.execPath, args: [CLI_PATH, ...args] };
+    const result = await spawnBounded(started.command, started.args, {
       cwd: options.cwd,
       env: baseEnv(options.env),
       timeoutMs: options.timeoutMs ?? 60_000,

@@ -128,6 +128,27 @@ test('scheduler: a recycled worker is stopped and replaced; its tests go back', 
   assert.deepEqual(out.map((c) => c.type), ['stop', 'start_worker']);
 });
 
+test('scheduler: a worker told to finish is recycled too; what it gives back runs on its replacement', () => {
+  const tests = suite([2]);
+  const scheduler = new Scheduler({ poolSize: 1 });
+  scheduler.handle({ type: 'collected', tests });
+  assert.deepEqual(assigned(scheduler.handle({ type: 'worker_ready', worker: 1 })), [0, 1]);
+  // Test 0 starts: nothing is left to queue, so worker 1 is told to finish while it holds test 1.
+  assert.deepEqual(scheduler.handle({ type: 'test_started', worker: 1, index: 0 }), [{ type: 'finish', worker: 1 }]);
+  // Its idle memory after test 0 is past --worker-recycle-memory: it must not run test 1.
+  assert.deepEqual(scheduler.handle({ type: 'recycle', worker: 1 }), [{ type: 'stop', worker: 1 }]);
+  scheduler.handle({ type: 'test_finished', worker: 1, index: 0 });
+  assert.deepEqual(scheduler.handle({ type: 'returned', worker: 1, indices: [1] }), [{ type: 'start_worker' }]);
+  scheduler.handle({ type: 'worker_lost', worker: 1 });
+  assert.deepEqual(scheduler.handle({ type: 'worker_ready', worker: 2 }), [
+    { type: 'assign', worker: 2, indices: [1] },
+    { type: 'finish', worker: 2 },
+  ]);
+  scheduler.handle({ type: 'test_started', worker: 2, index: 1 });
+  scheduler.handle({ type: 'test_finished', worker: 2, index: 1 });
+  assert.equal(scheduler.isDone(), true);
+});
+
 test('scheduler: under memory pressure nothing new is admitted until it clears', () => {
   const tests = suite([4]);
   const scheduler = new Scheduler({ poolSize: 2 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { machineReserve, memoryBudget, parseBudget, parseBytes } from '../../src/scheduler/memory-budget.js';
+import { autoWorkers, guardReserve, judgePressure, machineReserve, memoryBudget, parseBudget, parseBytes } from '../../src/scheduler/memory-budget.js';
 import { formatBytes } from '../../src/util/bytes.js';
 
 const GiB = 1024 ** 3;
@@ -44,4 +44,43 @@ test('bytes are shown in binary units', () => {
   assert.equal(formatBytes(300 * MiB), '300 MiB');
   assert.equal(formatBytes(2048), '2 KiB');
   assert.equal(formatBytes(12), '12 B');
+});
+
+test('the guard keeps what the budget leaves of the limit, and at least 5% of it up to 256 MiB', () => {
+  assert.equal(guardReserve(4.5 * GiB, 4 * GiB), 512 * MiB);
+  assert.equal(guardReserve(24 * GiB, memoryBudget(24 * GiB, { kind: 'default' })), Math.floor(2.4 * GiB));
+  // A budget of the whole limit (or more) still leaves the guard something to watch.
+  assert.equal(guardReserve(4 * GiB, 4 * GiB), Math.floor(4 * GiB * 0.05));
+  assert.equal(guardReserve(24 * GiB, 24 * GiB), 256 * MiB);
+  assert.equal(guardReserve(24 * GiB, 30 * GiB), 256 * MiB);
+  assert.equal(guardReserve(1 * GiB, 1 * GiB), Math.floor(GiB * 0.05));
+});
+
+test('pressure: evict under half the reserve, hold under it or on PSI stalls over 40%, else ok', () => {
+  const reserve = 512 * MiB;
+  const cases: Array<[number | null, number | null, string]> = [
+    [2 * GiB, null, 'ok'],
+    [2 * GiB, 0, 'ok'],
+    [reserve, null, 'ok'],
+    [reserve - 1, null, 'hold'],
+    [reserve / 2, null, 'hold'],
+    [reserve / 2 - 1, null, 'evict'],
+    [0, null, 'evict'],
+    [2 * GiB, 40, 'ok'],
+    [2 * GiB, 40.01, 'hold'],
+    [null, 90, 'hold'],
+    [null, null, 'ok'],
+    // Low memory wins over stalls: eviction is judged first.
+    [100 * MiB, 90, 'evict'],
+  ];
+  for (const [available, stall, verdict] of cases) assert.equal(judgePressure(available, stall, reserve), verdict, `${available} available, ${stall}% stalled`);
+});
+
+test('--workers auto: one per CPU, fewer when the budget cannot hold each one\'s baseline plus a heavy test', () => {
+  assert.equal(autoWorkers(2, 4 * GiB, null), 2, 'no history: one per CPU');
+  assert.equal(autoWorkers(0, 4 * GiB, null), 1);
+  assert.equal(autoWorkers(8, 4 * GiB, { baselineBytes: 100 * MiB, peakBytes: 1.4 * GiB }), 2, '4 GiB / 1.5 GiB');
+  assert.equal(autoWorkers(8, 4 * GiB, { baselineBytes: 50 * MiB, peakBytes: 200 * MiB }), 8, 'the CPUs bound it');
+  assert.equal(autoWorkers(8, 1 * GiB, { baselineBytes: 100 * MiB, peakBytes: 3 * GiB }), 1, 'never fewer than one');
+  assert.equal(autoWorkers(4, 4 * GiB, { baselineBytes: 0, peakBytes: 0 }), 4, 'nothing measured is no bound');
 });
