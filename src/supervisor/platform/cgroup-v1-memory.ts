@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { sweepStaleRuns } from './stale-runs.js';
+
 const MOUNT = '/sys/fs/cgroup/memory';
 
 export class MemoryCgroupTree {
@@ -18,6 +20,7 @@ export class MemoryCgroupTree {
     const parent = join(MOUNT, own);
     if (!existsSync(join(parent, 'memory.limit_in_bytes'))) return null;
     const root = join(parent, runName);
+    sweepStaleRuns(parent);
     try {
       mkdirSync(root);
       if (limitBytes !== null) writeFileSync(join(root, 'memory.limit_in_bytes'), String(limitBytes));

@@ -7,6 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
+import { sweepStaleRuns } from './stale-runs.js';
+
 const CANDIDATE_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
 
 export class CgroupTree {
@@ -21,6 +23,7 @@ export class CgroupTree {
       const root = join(parent, runName);
       try {
         accessSync(parent, constants.W_OK);
+        sweepStaleRuns(parent);
         mkdirSync(root);
         if (!existsSync(join(root, 'cgroup.kill'))) {
           rmdirSync(root);
