@@ -311,7 +311,7 @@ export class RunLoop {
   }
 
   private onFinished(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'finished' }>): void {
-    const { id, leaked, memory } = message;
+    const { id, leaked, memory, locks } = message;
     const index = slot.running;
     if (index === null || this.tests[index]?.id !== id) {
       this.violation(slot, `finished ${id}, which was not running`);
@@ -320,7 +320,7 @@ export class RunLoop {
     slot.running = null;
     slot.runningSince = null;
     slot.leaked.push(...leaked);
-    const again = this.book.finishNormally(index, slot.id, leaked, memory);
+    const again = this.book.finishNormally(index, slot.id, leaked, memory, locks);
     this.apply({ type: 'test_finished', worker: slot.id, index, peakBytes: memory?.peakBytes ?? null, residentBytes: memory?.residentBytes ?? null });
     if (again) this.apply({ type: 'retry', index });
     this.memory.afterTest(slot, id, memory);
