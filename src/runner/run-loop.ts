@@ -161,7 +161,11 @@ export class RunLoop {
       heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
     };
     for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), limits)) {
-      this.pool.terminate(order.worker, order.reason, order.dumpStacks);
+      let reason = order.reason;
+      // Time in line for a lock counts towards the timeout: say which lock, and who held it.
+      const waits = reason.kind === 'timeout' ? this.locks.waitsOf(order.worker) : [];
+      if (reason.kind === 'timeout' && waits.length > 0) reason = { ...reason, waitingFor: waits };
+      this.pool.terminate(order.worker, reason, order.dumpStacks);
     }
     this.pool.checkMemory();
     this.memory.checkPressure(this.pool, (index) => this.tests[index]?.id ?? `#${index}`);
