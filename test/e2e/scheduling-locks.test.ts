@@ -7,6 +7,7 @@
  *   with what the test itself saw, and the summary has a `locks` line;
  * - a holder that segfaults inside its section does not block the others: they get the lock and
  *   pass, and the holder is reported crashed (SIGSEGV, crashes on its own);
+ * - a test that times out while in line for a lock is reported with the lock and its holder;
  * - plain pytest runs the lock tests too: with bulkhead's plugin loaded (the fixture and
  *   `bulkhead_pytest.lock` do nothing) and without it (the conftest's fallback fixture).
  */
@@ -75,6 +76,23 @@ test('a lock holder that segfaults inside its section: the others get the lock a
   const waited = Math.max(...blocked.map((span) => run.tests.get(span.id)!.locks[0]?.waitedSeconds ?? 0));
   assert.ok(waited >= 0.15, `reported waits ${JSON.stringify(blocked.map((span) => run.tests.get(span.id)!.locks))}`);
   assert.deepEqual(overlappingSections(spans, 'crashy-init'), [], describeSpans(spans));
+});
+
+test('a test that times out in line for a lock: the report names the lock and the worker holding it', async () => {
+  const run = await runScheduled({ cwd: project.dir, workers: 2, pytestArgs: ['tests/test_lock_timeout.py'], meetSeconds: 2 });
+  const { result } = run;
+  assert.equal(result.code, 1, describeRun(result));
+  assert.deepEqual(result.leftovers, []);
+  const holder = run.tests.get('tests/test_lock_timeout.py::test_holder_is_slow')!;
+  const waiter = run.tests.get('tests/test_lock_timeout.py::test_waiter_times_out')!;
+  assert.equal(holder.outcome, 'passed', describeRun(result));
+  assert.notEqual(waiter.worker, holder.worker, 'the two groups ran on two workers');
+  assert.equal(waiter.outcome, 'crashed', describeRun(result));
+  assert.deepEqual(waiter.cause, { kind: 'timeout', limitSeconds: 1.5, waitingFor: [{ name: 'stuck', heldBy: [holder.worker] }] });
+  assert.match(
+    result.stdout,
+    new RegExp(`^TIMEOUT tests/test_lock_timeout\\.py::test_waiter_times_out - worker \\d+ \\(pid \\d+\\) was killed after the test passed its timeout of 1\\.5s \\(waiting for lock 'stuck', held by worker ${holder.worker}\\)`, 'm'),
+  );
 });
 
 test('plain pytest runs the lock tests: with bulkhead\'s plugin the lock does nothing, without it the conftest fallback does', async () => {
