@@ -6,8 +6,9 @@
  *   and nothing runs (no worker, no result file);
  * - a misspelt key in `@pytest.mark.bulkhead(memroy="1G")` is an error naming the test: exit
  *   code 4, nothing runs, and --json still lists every test as not run;
- * - `bulkhead list` shows each test's effective settings and where each came from, so the
- *   precedence CLI > override > marker > config [defaults] can be read off it, and runs nothing.
+ * - `bulkhead list` shows the run-wide settings and each test's effective settings, each with where
+ *   it came from, so the precedence CLI > override > marker > config [defaults] can be read off
+ *   it, and runs nothing.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +108,20 @@ test('bulkhead list: effective settings and their origins, CLI > override > mark
   };
 
   const plain = await list([]);
+  // The run-wide settings first: what the config sets, with where it came from.
+  assert.ok(
+    plain.startsWith(
+      [
+        'run settings (other than the defaults):',
+        '    mp-start-method forkserver (bulkhead.toml)',
+        '    serial-markers serial, parallel_unsafe, no_parallel, one_at_a_time (bulkhead.toml)',
+        '    resources model=1, kloros=1 (bulkhead.toml)',
+        '',
+        'tests/test_precedence.py::test_marked',
+      ].join('\n'),
+    ),
+    plain,
+  );
   // Marker beats [defaults] (timeout), override beats marker (retries): the marker said 3.
   assert.deepEqual(listed(plain, 'tests/test_precedence.py::test_marked'), [
     'timeout 5s (@pytest.mark.timeout)',
@@ -137,11 +152,13 @@ test('bulkhead list: effective settings and their origins, CLI > override > mark
 
   // The command line beats everything: the marker's timeout, the override's retries.
   const cli = await list(['--timeout', '7', '--retries', '4']);
+  assert.match(cli, /^run settings \(other than the defaults\):\n {4}timeout 7s \(--timeout\)\n {4}retries 4 \(--retries\)\n {4}mp-start-method forkserver \(bulkhead\.toml\)\n/);
   assert.deepEqual(listed(cli, 'tests/test_precedence.py::test_marked'), ['timeout 7s (--timeout)', 'cpus 2 (@pytest.mark.bulkhead)', 'retries 4 (--retries)']);
   assert.deepEqual(listed(cli, 'tests/test_slow.py::test_sleeps_past_the_override_timeout'), ['timeout 7s (--timeout)', 'retries 4 (--retries)']);
 
   // Another config: no serial-markers (the defaults: one_at_a_time is not among them), no overrides.
   const other = await list(['--config', 'configs/plain.toml']);
+  assert.match(other, /^run settings \(other than the defaults\):\n {4}resources model=1, kloros=1 \(configs\/plain\.toml\)\n\n/);
   assert.deepEqual(listed(other, 'tests/test_serial_more.py::test_custom_serial_marker[0]'), []);
   assert.deepEqual(listed(other, 'tests/test_serial_more.py::test_no_parallel'), ['serial (@pytest.mark.no_parallel)']);
   assert.deepEqual(listed(other, 'tests/test_precedence.py::test_marked'), ['timeout 5s (@pytest.mark.timeout)', 'cpus 2 (@pytest.mark.bulkhead)', 'retries 3 (@pytest.mark.bulkhead)']);
