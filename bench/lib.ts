@@ -108,7 +108,8 @@ export function xdistPythonPath(folder: string): string {
   return folder;
 }
 
-export function benchEnvironment(scratch: string): BenchEnvironment {
+/** @param options.xdist false for a benchmark that runs no xdist (nothing is looked up for it). */
+export function benchEnvironment(scratch: string, options: { xdist?: boolean } = {}): BenchEnvironment {
   const python = process.env.BULKHEAD_PYTHON ?? 'python3';
   const env: NodeJS.ProcessEnv = { ...process.env };
   const before = env.PYTHONDONTWRITEBYTECODE;
@@ -119,7 +120,8 @@ export function benchEnvironment(scratch: string): BenchEnvironment {
   env.NO_COLOR = '1';
   env.COLUMNS = '120';
   let xdistPath: string | null = null;
-  if (!canImport(python, env, 'xdist')) {
+  const wantsXdist = options.xdist ?? true;
+  if (wantsXdist && !canImport(python, env, 'xdist')) {
     xdistPath = xdistPythonPath(join(scratch, 'xdist-path'));
     const probeEnv = { ...env, PYTHONPATH: joinPath(xdistPath, env.PYTHONPATH) };
     if (!canImport(python, probeEnv, 'xdist')) throw new Error(`${python} cannot import xdist even with PYTHONPATH=${xdistPath}`);
@@ -132,8 +134,9 @@ export function benchEnvironment(scratch: string): BenchEnvironment {
       PYTHONDONTWRITEBYTECODE: `removed for all tools (was ${before === undefined ? 'unset' : JSON.stringify(before)}), so bytecode and assertion-rewrite caches are written once and reused`,
       PYTHONUNBUFFERED: env.PYTHONUNBUFFERED === undefined ? 'unset' : JSON.stringify(env.PYTHONUNBUFFERED),
       colour: 'NO_COLOR=1, COLUMNS=120, output to a log file',
-      xdist:
-        xdistPath === null
+      xdist: !wantsXdist
+        ? 'not used'
+        : xdistPath === null
           ? 'importable as installed'
           : `PYTHONPATH=${xdistPath} (symlinks to only xdist and execnet from ${DEBIAN_DIST_PACKAGES}), for the xdist runs only`,
     },
@@ -280,7 +283,7 @@ export function machineInfo(bench: BenchEnvironment): Record<string, unknown> {
     versions = execFileSync(
       bench.python,
       ['-c', 'import sys, pytest, xdist, execnet; print(sys.version.split()[0], pytest.__version__, xdist.__version__, execnet.__version__)'],
-      { env: xdistEnv, encoding: 'utf8' },
+      { env: xdistEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     ).trim();
   } catch {
     versions = null;

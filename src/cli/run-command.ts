@@ -10,7 +10,7 @@ import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
 import { UsageError } from './usage-error.js';
 import type { MemoryOptions } from '../runner/options.js';
 import { memoryBudget, parseBudget, parseBytes } from '../scheduler/memory-budget.js';
-import { loadConfig, mergeRunOptions, resolveAllSettings, type CliRunOptions, type CliTestOverrides, type MpStartMethod, type RunOptions as ConfigRunOptions } from '../config/index.js';
+import { describeRunOptions, loadConfig, mergeRunOptions, resolveAllSettings, type CliRunOptions, type CliTestOverrides, type MpStartMethod, type RunOptions as ConfigRunOptions } from '../config/index.js';
 import { ExitCode } from '../model/exit-code.js';
 import { effectiveMemoryLimit } from '../supervisor/platform/index.js';
 
@@ -49,7 +49,8 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
   }
   for (const notice of loaded.config.notices) process.stderr.write(`bulkhead: ${notice}\n`);
   const cli = cliRunOptions(flags);
-  const merged = mergeRunOptions(cli, loaded.config).values;
+  const mergedRun = mergeRunOptions(cli, loaded.config);
+  const merged = mergedRun.values;
   const timeouts = {
     timeoutSeconds: merged.timeoutSeconds,
     startupTimeoutSeconds: parseSeconds('--startup-timeout', flags.startupTimeout),
@@ -63,7 +64,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
   const write = (text: string): void => {
     process.stdout.write(text);
   };
-  const reporters: Reporter[] = mode === 'list' ? [new ListReporter(write)] : [new TerminalReporter(write, { color, width: columns })];
+  const reporters: Reporter[] = mode === 'list' ? [new ListReporter(write, describeRunOptions(mergedRun))] : [new TerminalReporter(write, { color, width: columns })];
   if (flags.junit && mode === 'run') reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
   if (flags.json && mode === 'run') reporters.push(new JsonReporter(resolve(cwd, flags.json)));
   const memory = resolveMemory(merged, flags.memoryControl);

@@ -1,5 +1,6 @@
 export { loadConfig, type LoadConfigResult } from './load-config.js';
 export { mergeRunOptions, DEFAULT_RUN_OPTIONS, RUN_OPTION_FLAGS } from './run-options.js';
+export { describeRunOptions } from './describe-run-options.js';
 export {
   resolveSettings,
   resolveAllSettings,

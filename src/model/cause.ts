@@ -8,7 +8,7 @@ export type ExitCause =
   | { kind: 'finished' }
   | { kind: 'signal'; signal: string }
   | { kind: 'exit_code'; code: number }
-  | { kind: 'timeout'; limitSeconds: number }
+  | { kind: 'timeout'; limitSeconds: number; waitingFor?: LockWaitState[] }
   | { kind: 'unresponsive'; silentSeconds: number }
   | { kind: 'oom'; limitBytes: number | null; peakBytes: number | null }
   | { kind: 'memory_pressure' }
@@ -17,9 +17,18 @@ export type ExitCause =
   | { kind: 'interrupted'; detail: string }
   | { kind: 'stopped'; reason: string };
 
+/**
+ * A cross-worker lock a test was still waiting for when it was killed, and the workers that held
+ * it then: a timeout spent in line for a lock is the holder's story as much as the test's.
+ */
+export interface LockWaitState {
+  name: string;
+  heldBy: number[];
+}
+
 /** Why we kill a worker, recorded before the signal is sent (the first reason wins). */
 export type KillReason =
-  | { kind: 'timeout'; limitSeconds: number }
+  | { kind: 'timeout'; limitSeconds: number; waitingFor?: LockWaitState[] }
   | { kind: 'unresponsive'; silentSeconds: number }
   | { kind: 'startup_timeout'; limitSeconds: number }
   | { kind: 'protocol_violation'; detail: string }
@@ -73,7 +82,7 @@ export function describeCause(cause: ExitCause): string {
     case 'exit_code':
       return `exited with code ${cause.code}`;
     case 'timeout':
-      return `was killed after the test passed its timeout of ${cause.limitSeconds}s`;
+      return `was killed after the test passed its timeout of ${cause.limitSeconds}s${describeLockWaits(cause.waitingFor ?? [])}`;
     case 'unresponsive':
       return `was unresponsive (no heartbeat for ${cause.silentSeconds.toFixed(1)}s) and was killed`;
     case 'oom':
@@ -94,4 +103,14 @@ export function describeCause(cause: ExitCause): string {
     default:
       return assertNever(cause);
   }
+}
+
+/** ` (waiting for lock 'model-init', held by worker 3)`, or nothing when it waited for none. */
+function describeLockWaits(waits: readonly LockWaitState[]): string {
+  if (waits.length === 0) return '';
+  const each = waits.map(({ name, heldBy }) => {
+    const holders = heldBy.length === 0 ? '' : `, held by worker${heldBy.length === 1 ? '' : 's'} ${heldBy.join(', ')}`;
+    return `lock '${name}'${holders}`;
+  });
+  return ` (waiting for ${each.join('; ')})`;
 }

@@ -61,6 +61,8 @@ export type RunEventBody =
       leaked: LeakedProcess[];
       /** Its memory peak above the worker's baseline, where measured. */
       memory: TestMemory | null;
+      /** The cross-worker locks it took (`bulkhead_lock`), in order, with how long it waited for each. */
+      locks: LockWait[];
     }
   /** A test took its worker down; its final outcome follows once any isolated retry is done. */
   | { type: 'test_crashed'; testId: string; crash: CrashReport; willRetry: boolean }
@@ -86,6 +88,12 @@ export interface TestMemory {
   peakBytes: number;
   /** The worker's resident memory once the test was over, where measured. */
   residentBytes: number | null;
+}
+
+/** One cross-worker lock a test took, and how long it waited in line for it. */
+export interface LockWait {
+  name: string;
+  waitedSeconds: number;
 }
 
 export type RunEndReason =

@@ -39,6 +39,8 @@ interface JsonTest {
   peakMemoryBytes: number | null;
   /** Processes the test left running. */
   leaked: Array<{ pid: number; cmd: string }>;
+  /** Cross-worker locks it took (`bulkhead_lock`), in order, with the seconds it waited for each. */
+  locks: Array<{ name: string; waitedSeconds: number }>;
   duration: number;
   worker: number | null;
   phases: JsonPhase[];
@@ -93,6 +95,7 @@ export class JsonReporter implements Reporter {
         test.reason = reasonOf(event.testId, event.outcome);
         test.leaked = event.leaked.map(({ pid, cmd }) => ({ pid, cmd }));
         test.peakMemoryBytes = event.memory?.peakBytes ?? null;
+        test.locks = event.locks.map(({ name, waitedSeconds }) => ({ name, waitedSeconds }));
         if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') {
           const { crash } = event.outcome;
           test.cause = crash.cause;
@@ -158,6 +161,7 @@ export class JsonReporter implements Reporter {
       stacks: null,
       isolatedRetry: null,
       leaked: [],
+      locks: [],
       peakMemoryBytes: null,
       duration: 0,
       worker: null,

@@ -1,6 +1,7 @@
 /**
- * `bulkhead list`: each collected test with its effective settings and where each came from, so
- * an override can be checked before a long run. Settings left at their defaults are not shown.
+ * `bulkhead list`: the run-wide settings, then each collected test with its effective settings,
+ * each with where it came from, so an override can be checked before a long run. Settings left
+ * at their defaults are not shown.
  */
 import type { PlannedTest, RunEvent } from '../model/event.js';
 import type { SettingKey, SettingOrigin } from '../model/settings.js';
@@ -11,11 +12,21 @@ export class ListReporter implements Reporter {
   readonly name = 'list';
   private listed = false;
 
-  constructor(private readonly write: (text: string) => void) {}
+  /**
+   * @param runSettings the run-wide options not at their defaults, one line each with its origin
+   *   (`resources gpu=1 (bulkhead.toml)`), shown above the tests.
+   */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly runSettings: readonly string[] = [],
+  ) {}
 
   onEvent(event: RunEvent): void {
     if (event.type !== 'test_plan') return;
     this.listed = true;
+    if (this.runSettings.length > 0) {
+      this.write(`run settings (other than the defaults):\n${this.runSettings.map((line) => `    ${line}\n`).join('')}\n`);
+    }
     let customised = 0;
     for (const test of event.tests) {
       const parts = describeSettings(test);

@@ -3,7 +3,7 @@
  * final outcome, emitted exactly once per test.
  */
 import { blamesTest, type ExitCause } from '../model/cause.js';
-import type { RunEventBody, TestMemory } from '../model/event.js';
+import type { LockWait, RunEventBody, TestMemory } from '../model/event.js';
 import type { CrashReport, FinalOutcome, IsolatedRetry } from '../model/outcome.js';
 import type { PhaseReport } from '../model/report.js';
 import type { LeakedProcess, TestInfo } from '../model/test.js';
@@ -78,7 +78,7 @@ export class ResultBook {
   }
 
   /** The test ended normally (its worker lives on). Returns true when it should run again alone. */
-  finishNormally(index: number, worker: number, leaked: LeakedProcess[], memory: TestMemory | null = null): boolean {
+  finishNormally(index: number, worker: number, leaked: LeakedProcess[], memory: TestMemory | null = null, locks: LockWait[] = []): boolean {
     const reports = this.reports.get(index) ?? [];
     const outcome = outcomeFromReports(reports);
     const pending = this.pending.get(index);
@@ -90,11 +90,11 @@ export class ResultBook {
       const retry: IsolatedRetry = passed
         ? { verdict: 'passed_alone' }
         : { verdict: 'failed_alone', outcome: outcome.kind === 'failed' ? 'failed' : 'error' };
-      this.settleCrash(index, worker, retry, leaked, memory);
+      this.settleCrash(index, worker, retry, leaked, memory, locks);
       return false;
     }
     const duration = reports.reduce((sum, report) => sum + report.duration, 0);
-    this.finish(index, worker, outcome, duration, leaked, memory);
+    this.finish(index, worker, outcome, duration, leaked, memory, locks);
     return false;
   }
 
@@ -159,7 +159,14 @@ export class ResultBook {
     this.finish(index, 0, { kind: 'not_run', reason }, 0, []);
   }
 
-  private settleCrash(index: number, worker: number, retry: IsolatedRetry, leaked: LeakedProcess[], memory: TestMemory | null = null): void {
+  private settleCrash(
+    index: number,
+    worker: number,
+    retry: IsolatedRetry,
+    leaked: LeakedProcess[],
+    memory: TestMemory | null = null,
+    locks: LockWait[] = [],
+  ): void {
     const pending = this.pending.get(index)!;
     this.pending.delete(index);
     const outcome: FinalOutcome =
@@ -167,7 +174,7 @@ export class ResultBook {
         ? { kind: 'flaky', crash: pending.crash }
         : { kind: 'crashed', crash: pending.crash, retry };
     if (outcome.kind === 'flaky') this.failureCount -= 1;
-    this.finish(index, worker || pending.crash.worker, outcome, 0, leaked, memory);
+    this.finish(index, worker || pending.crash.worker, outcome, 0, leaked, memory, locks);
   }
 
   private finish(
@@ -177,10 +184,11 @@ export class ResultBook {
     duration: number,
     leaked: LeakedProcess[],
     memory: TestMemory | null = null,
+    locks: LockWait[] = [],
   ): void {
     if (this.finished.has(index)) return;
     this.finished.add(index);
-    this.emit({ type: 'test_finished', testId: this.idOf(index), worker, outcome, duration, leaked, memory });
+    this.emit({ type: 'test_finished', testId: this.idOf(index), worker, outcome, duration, leaked, memory, locks });
   }
 
   private idOf(index: number): string {

@@ -161,7 +161,11 @@ export class RunLoop {
       heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
     };
     for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), limits)) {
-      this.pool.terminate(order.worker, order.reason, order.dumpStacks);
+      let reason = order.reason;
+      // Time in line for a lock counts towards the timeout: say which lock, and who held it.
+      const waits = reason.kind === 'timeout' ? this.locks.waitsOf(order.worker) : [];
+      if (reason.kind === 'timeout' && waits.length > 0) reason = { ...reason, waitingFor: waits };
+      this.pool.terminate(order.worker, reason, order.dumpStacks);
     }
     this.pool.checkMemory();
     this.memory.checkPressure(this.pool, (index) => this.tests[index]?.id ?? `#${index}`);
@@ -301,7 +305,7 @@ export class RunLoop {
   }
 
   private onFinished(slot: WorkerSlot, message: Extract<WorkerMessage, { type: 'finished' }>): void {
-    const { id, leaked, memory } = message;
+    const { id, leaked, memory, locks } = message;
     const index = slot.running;
     if (index === null || this.tests[index]?.id !== id) {
       this.violation(slot, `finished ${id}, which was not running`);
@@ -310,7 +314,7 @@ export class RunLoop {
     slot.running = null;
     slot.runningSince = null;
     slot.leaked.push(...leaked);
-    const again = this.book.finishNormally(index, slot.id, leaked, memory);
+    const again = this.book.finishNormally(index, slot.id, leaked, memory, locks);
     // Recycling first: a worker being replaced must not be handed more tests by test_finished.
     this.memory.afterTest(slot, id, memory);
     this.apply({ type: 'test_finished', worker: slot.id, index, peakBytes: memory?.peakBytes ?? null, residentBytes: memory?.residentBytes ?? null });

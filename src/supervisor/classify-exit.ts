@@ -33,7 +33,9 @@ export function classifyExit(facts: ExitFacts): ExitCause {
 function causeOfKill(reason: KillReason, facts: ExitFacts): ExitCause {
   switch (reason.kind) {
     case 'timeout':
-      return { kind: 'timeout', limitSeconds: reason.limitSeconds };
+      return reason.waitingFor?.length
+        ? { kind: 'timeout', limitSeconds: reason.limitSeconds, waitingFor: reason.waitingFor }
+        : { kind: 'timeout', limitSeconds: reason.limitSeconds };
     case 'unresponsive':
       return { kind: 'unresponsive', silentSeconds: reason.silentSeconds };
     case 'startup_timeout':

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_RUN_OPTIONS, emptyConfig, loadConfig, mergeRunOptions, type LoadedConfig } from '../../src/config/index.js';
+import { DEFAULT_RUN_OPTIONS, describeRunOptions, emptyConfig, loadConfig, mergeRunOptions, type LoadedConfig } from '../../src/config/index.js';
 import { toml, withProject } from '../support/config-project.js';
 
 function pyproject(...lines: string[]): LoadedConfig {
@@ -45,4 +45,27 @@ test('the defaults are not shared with the merged values', () => {
   const merged = mergeRunOptions({}, emptyConfig());
   merged.values.workers = 9;
   assert.equal(DEFAULT_RUN_OPTIONS.workers, 'auto');
+});
+
+test('describeRunOptions: the options not at their defaults, named as in the config file, with their origins', () => {
+  assert.deepEqual(describeRunOptions(mergeRunOptions({}, emptyConfig())), []);
+  const config = pyproject(
+    'workers = 4',
+    'memory-budget = "50%"',
+    'worker-memory-max = "2G"',
+    'thread-caps = false',
+    'mp-start-method = "spawn"',
+    'serial-markers = ["serial", "db"]',
+    'resources = { gpu = 2, db = 1 }',
+  );
+  assert.deepEqual(describeRunOptions(mergeRunOptions({ workers: 2, timeoutSeconds: 30 }, config)), [
+    'workers 2 (--workers)',
+    'timeout 30s (--timeout)',
+    'memory-budget 50% of the effective limit (pyproject.toml)',
+    'worker-memory-max 2.0 GiB (pyproject.toml)',
+    'mp-start-method spawn (pyproject.toml)',
+    'thread-caps off (pyproject.toml)',
+    'serial-markers serial, db (pyproject.toml)',
+    'resources gpu=2, db=1 (pyproject.toml)',
+  ]);
 });

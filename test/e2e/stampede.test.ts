@@ -79,8 +79,11 @@ function checkStampede(t: TestContext, run: Stampede, label: string, mechanism =
   assert.equal(json.summary.total, 8);
   for (const entry of json.tests) {
     assert.equal(entry.outcome, 'passed', entry.id);
-    // The kernel's figure for each test's peak: the model, above the worker's own size.
-    assert.ok(entry.peakMemoryBytes !== null && entry.peakMemoryBytes >= MODEL_BYTES && entry.peakMemoryBytes < MODEL_BYTES + 256 * 1024 ** 2, `${entry.id}: peak ${entry.peakMemoryBytes}`);
+    // Each test's peak: the model, above the worker's own size. The kernel's counter sees all of
+    // it; /proc sampling (the rlimit rung) measures RSS against a baseline that may itself
+    // shrink by a few pages during the test, so it may read a hair under.
+    const floor = mechanism === 'cgroup-v1' ? MODEL_BYTES : MODEL_BYTES * 0.98;
+    assert.ok(entry.peakMemoryBytes !== null && entry.peakMemoryBytes >= floor && entry.peakMemoryBytes < MODEL_BYTES + 256 * 1024 ** 2, `${entry.id}: peak ${entry.peakMemoryBytes}`);
   }
   assert.equal(json.run.memory.mechanism, mechanism);
   assert.equal(json.run.memory.budgetBytes, 4 * GiB);

@@ -67,7 +67,7 @@ test('a write that cannot get the lock in time is a warning line, not a failed r
   const warnings: string[] = [];
   const recorder = new HistoryRecorder(store, { warn: (line) => warnings.push(line) });
   recorder.onEvent(event({ type: 'run_started', workers: 1, pytestArgs: [], cwd: project, artifactsDir: '' }));
-  recorder.onEvent(event({ type: 'test_finished', testId: 't.py::a', worker: 1, outcome: { kind: 'passed' }, duration: 1, leaked: [], memory: null }));
+  recorder.onEvent(event({ type: 'test_finished', testId: 't.py::a', worker: 1, outcome: { kind: 'passed' }, duration: 1, leaked: [], memory: null, locks: [] }));
   recorder.onEvent(event({ type: 'run_finished', exitCode: 0, reason: { kind: 'completed' }, durationSeconds: 1 }));
   await recorder.close();
   assert.deepEqual(warnings, [

@@ -16,7 +16,7 @@ const TIMEOUT = crash({ kind: 'timeout', limitSeconds: 30 });
 
 function finished(testId: string, outcome: FinalOutcome, duration: number, peakBytes: number | null = null): RunEventBody {
   const memory = peakBytes === null ? null : { baselineBytes: 80_000_000, peakBytes, residentBytes: null };
-  return { type: 'test_finished', testId, worker: 1, outcome, duration, leaked: [], memory };
+  return { type: 'test_finished', testId, worker: 1, outcome, duration, leaked: [], memory, locks: [] };
 }
 
 test('outcome keys: the kind, and a crash with its cause', () => {

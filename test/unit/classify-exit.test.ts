@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blamesTest, type ExitCause, type KillReason } from '../../src/model/cause.js';
+import { blamesTest, describeCause, type ExitCause, type KillReason } from '../../src/model/cause.js';
 import { classifyExit, type ExitFacts } from '../../src/supervisor/classify-exit.js';
 
 /** A worker that was ready, ran, and was not killed by us: only the exit itself is filled in. */
@@ -86,6 +86,11 @@ const CASES: Case[] = [
     name: 'kill: timeout (died of the SIGTERM)',
     facts: facts({ signal: 'SIGTERM', killReason: { kind: 'timeout', limitSeconds: 0.5 } }),
     cause: { kind: 'timeout', limitSeconds: 0.5 },
+  },
+  {
+    name: 'kill: timeout while waiting for a lock keeps which lock and its holders',
+    facts: facts({ signal: 'SIGKILL', killReason: { kind: 'timeout', limitSeconds: 2, waitingFor: [{ name: 'model-init', heldBy: [3] }] } }),
+    cause: { kind: 'timeout', limitSeconds: 2, waitingFor: [{ name: 'model-init', heldBy: [3] }] },
   },
   {
     name: 'kill: unresponsive',
@@ -186,4 +191,16 @@ test('classifyExit: an interrupt or memory-pressure kill never blames the test; 
   assert.equal(blamesTest(classifyExit(facts({ signal: 'SIGSEGV' }))), true);
   assert.equal(blamesTest(classifyExit(facts({ code: 3 }))), true);
   assert.equal(blamesTest(classifyExit(facts({ code: 3, wasReady: false }))), false, 'a startup failure blames no test');
+});
+
+test('describeCause: a timeout spent waiting for a lock names the lock and its holders', () => {
+  assert.equal(describeCause({ kind: 'timeout', limitSeconds: 2 }), 'was killed after the test passed its timeout of 2s');
+  assert.equal(
+    describeCause({ kind: 'timeout', limitSeconds: 2, waitingFor: [{ name: 'model-init', heldBy: [3] }] }),
+    "was killed after the test passed its timeout of 2s (waiting for lock 'model-init', held by worker 3)",
+  );
+  assert.equal(
+    describeCause({ kind: 'timeout', limitSeconds: 1, waitingFor: [{ name: 'a', heldBy: [1, 2] }, { name: 'b', heldBy: [] }] }),
+    "was killed after the test passed its timeout of 1s (waiting for lock 'a', held by workers 1, 2; lock 'b')",
+  );
 });

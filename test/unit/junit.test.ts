@@ -44,7 +44,7 @@ function phases(id: string, call: Partial<PhaseReport> & { outcome?: PhaseReport
 }
 
 function finished(testId: string, outcome: FinalOutcome, worker = 1): RunEventBody {
-  return { type: 'test_finished', testId, worker, outcome, duration: 0, leaked: [], memory: null };
+  return { type: 'test_finished', testId, worker, outcome, duration: 0, leaked: [], memory: null, locks: [] };
 }
 
 async function run(bodies: RunEventBody[], errors: CollectErrorReport[] = [], durationSeconds = 1.5): Promise<string> {

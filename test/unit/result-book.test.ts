@@ -95,7 +95,7 @@ test('a normal test: its reports are emitted, then one test_finished with the su
   assert.equal(h.book.isFinished(A), false);
   assert.equal(h.book.finishNormally(A, 2, []), false, 'no retry for a normal test');
   assert.deepEqual(h.types(), ['test_report', 'test_report', 'test_report', 'test_finished']);
-  assert.deepEqual(h.finished(), [{ type: 'test_finished', testId: ID_A, worker: 2, outcome: { kind: 'passed' }, duration: 0.75, leaked: [], memory: null }]);
+  assert.deepEqual(h.finished(), [{ type: 'test_finished', testId: ID_A, worker: 2, outcome: { kind: 'passed' }, duration: 0.75, leaked: [], memory: null, locks: [] }]);
   assert.equal(h.book.isFinished(A), true);
   assert.equal(h.book.failures, 0);
 });
@@ -122,6 +122,14 @@ test('leaked processes are carried to test_finished', () => {
   const leaked = [{ pid: 42, cmd: 'sleep 100', startTime: 7 }];
   h.book.finishNormally(A, 1, leaked);
   assert.deepEqual(h.finished(ID_A)[0]!.leaked, leaked);
+});
+
+test('the locks a test took, with their waits, are carried to test_finished', () => {
+  const h = new Harness({ retries: 0, flakyPasses: false });
+  h.run(A, 1, 'passed');
+  const locks = [{ name: 'model-init', waitedSeconds: 0.5 }, { name: 'gpu', waitedSeconds: 0 }];
+  h.book.finishNormally(A, 1, [], null, locks);
+  assert.deepEqual(h.finished(ID_A)[0]!.locks, locks);
 });
 
 test('crash without retries: test_crashed (willRetry false), then a final crashed with no retry', () => {

@@ -32,6 +32,8 @@ export class RunStats {
   readonly leaks: Leak[] = [];
   /** Each test's memory peak above its worker's baseline, where measured. */
   readonly memory: Array<{ testId: string; peakBytes: number }> = [];
+  /** Every cross-worker lock a test took, with how long it waited for it. */
+  readonly locks: Array<{ testId: string; name: string; waitedSeconds: number }> = [];
   runPeakBytes: number | null = null;
   budgetBytes: number | null = null;
   readonly warnings: WarningRecord[] = [];

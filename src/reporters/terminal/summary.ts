@@ -40,6 +40,7 @@ export function writeSummary(
   writeWarnings(tw, stats);
   writeLeaks(tw, stats);
   if ((session?.verbosity ?? 0) >= 0) writeMemory(tw, stats);
+  if ((session?.verbosity ?? 0) >= 0) writeLocks(tw, stats);
   if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
   writeDurations(tw, stats, session);
   writeShortSummary(tw, stats, session);
@@ -124,6 +125,21 @@ function writeMemory(tw: TermWriter, stats: RunStats): void {
   const tests = biggest.map((entry) => `${entry.testId} (${formatBytes(entry.peakBytes)})`).join(', ');
   tw.sep('=', 'memory', { cyan: true });
   tw.line(`memory: ${peak}${tests ? `; biggest tests: ${tests}` : ''}`);
+}
+
+/** One line per lock name: how often it was taken, the time spent waiting for it, the longest wait. */
+function writeLocks(tw: TermWriter, stats: RunStats): void {
+  if (stats.locks.length === 0) return;
+  const byName = new Map<string, Array<{ testId: string; waitedSeconds: number }>>();
+  for (const { name, ...wait } of stats.locks) byName.set(name, [...(byName.get(name) ?? []), wait]);
+  tw.sep('=', 'locks', { cyan: true });
+  for (const [name, waits] of byName) {
+    const total = waits.reduce((sum, wait) => sum + wait.waitedSeconds, 0);
+    const longest = waits.reduce((a, b) => (b.waitedSeconds > a.waitedSeconds ? b : a));
+    const taken = `taken ${waits.length} time${waits.length === 1 ? '' : 's'}`;
+    const worst = longest.waitedSeconds > 0 ? `, longest ${longest.waitedSeconds.toFixed(2)}s by ${longest.testId}` : '';
+    tw.line(`lock '${name}': ${taken}, waited ${total.toFixed(2)}s in all${worst}`);
+  }
 }
 
 function writeLeaks(tw: TermWriter, stats: RunStats): void {

@@ -77,6 +77,7 @@ export class TerminalReporter implements Reporter {
         break;
       case 'test_finished':
         if (event.memory !== null) this.stats.memory.push({ testId: event.testId, peakBytes: event.memory.peakBytes });
+        for (const lock of event.locks) this.stats.locks.push({ testId: event.testId, ...lock });
         if (event.leaked.length > 0) this.stats.leaks.push({ testId: event.testId, processes: event.leaked });
         if (event.outcome.kind === 'interrupted' || event.outcome.kind === 'not_run') {
           this.stats.addUnfinished({ testId: event.testId, outcome: event.outcome });
