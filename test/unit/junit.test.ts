@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunEvent, RunEventBody } from '../../src/model/event.js';
@@ -48,7 +48,8 @@ function finished(testId: string, outcome: FinalOutcome, worker = 1): RunEventBo
 }
 
 async function run(bodies: RunEventBody[], errors: CollectErrorReport[] = [], durationSeconds = 1.5): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'bulkhead-junit-')), 'sub', 'out.xml');
+  const dir = await mkdtemp(join(tmpdir(), 'bulkhead-junit-'));
+  const path = join(dir, 'sub', 'out.xml');
   const reporter = new JunitReporter(path);
   const all: RunEventBody[] = [
     { type: 'run_started', workers: 2, pytestArgs: [], cwd: '/p', artifactsDir: '/p/.a' },
@@ -58,7 +59,11 @@ async function run(bodies: RunEventBody[], errors: CollectErrorReport[] = [], du
   ];
   all.forEach((body, seq) => reporter.onEvent({ ...body, seq, t: seq } as RunEvent));
   await reporter.close();
-  return readFile(path, 'utf8');
+  try {
+    return await readFile(path, 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The testcase elements, one per line, without the suite around them. */
