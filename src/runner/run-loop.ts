@@ -6,7 +6,8 @@
  */
 import { PROTOCOL_VERSION, decodeWorkerLine, isLockRequest, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
 import { assertNever } from '../model/assert-never.js';
-import type { ExitCause } from '../model/cause.js';
+import { blamesTest, type ExitCause } from '../model/cause.js';
+import { describeDeath } from './worker-exit.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
@@ -344,6 +345,12 @@ export class RunLoop {
     const running = slot.running;
     slot.running = null;
     if (running !== null) this.blame(running, cause, crash);
+    else if (slot.ranTests && blamesTest(cause)) {
+      // Between tests no test is to blame, but a worker that dies there is still news (a session
+      // fixture's teardown, a leak the kernel's OOM killer took): say so, with its stderr's last line.
+      const last = crash.stderrTail.trim().split('\n').pop() ?? '';
+      this.deps.emit({ type: 'notice', message: `${slot.name} ${describeDeath(cause)} between tests; its queued tests go to other workers${last ? ` (stderr: ${last})` : ''}` });
+    }
     // The scheduler re-queues what the worker held (the blame was settled above, with its cause).
     for (const command of this.scheduler.handle({ type: 'worker_lost', worker: slot.id })) {
       if (command.type !== 'blame') this.carryOut(command);
