@@ -75,7 +75,7 @@ export type RunEventBody =
   | { type: 'run_finished'; exitCode: number; reason: RunEndReason; durationSeconds: number };
 
 export interface MemoryControl {
-  mechanism: 'cgroup-v1' | 'rlimit-data+rss-watchdog';
+  mechanism: 'cgroup-v2' | 'cgroup-v1' | 'rlimit-data+rss-watchdog';
   limitBytes: number;
   limitSource: string;
   budgetBytes: number;

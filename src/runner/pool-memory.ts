@@ -1,10 +1,11 @@
 /**
  * The memory rung of the resource ladder for a pool's workers, chosen once at start: the cgroup
- * v1 memory controller where it is writable (a run cgroup capped at the budget, a leaf per worker
- * with its hard cap), else RLIMIT_DATA on each worker plus an RSS watchdog.
+ * v2 memory controller where the run's v2 subtree has it, else the cgroup v1 memory controller
+ * where it is writable (either way a run cgroup capped at the budget and a leaf per worker with
+ * its hard cap), else RLIMIT_DATA on each worker plus an RSS watchdog.
  */
 import type { MemoryControl } from '../model/event.js';
-import { MemoryCgroupTree, type MemoryLeaf } from '../supervisor/platform/index.js';
+import { MemoryCgroupTree, type CgroupLeaf, type CgroupTree, type MemoryCgroup } from '../supervisor/platform/index.js';
 import { treeRssBytes } from '../supervisor/platform/process-tree.js';
 import type { RunOptions } from './options.js';
 import { sampleWorkerMemory } from './worker-exit.js';
@@ -18,11 +19,14 @@ export class PoolMemory {
   constructor(
     private readonly options: RunOptions,
     runName: string,
+    /** The run's v2 cgroup (for cgroup.kill), with the memory controller where it could be enabled. */
+    private readonly v2: CgroupTree | null,
   ) {
     const memory = options.memory;
-    this.tree = options.useCgroups && !memory.forceRlimit ? MemoryCgroupTree.create(runName, memory.budgetBytes) : null;
+    const v2Memory = v2?.memoryEnabled === true;
+    this.tree = options.useCgroups && !memory.forceRlimit && !v2Memory ? MemoryCgroupTree.create(runName, memory.budgetBytes) : null;
     this.control = {
-      mechanism: this.tree ? 'cgroup-v1' : 'rlimit-data+rss-watchdog',
+      mechanism: v2Memory ? 'cgroup-v2' : this.tree ? 'cgroup-v1' : 'rlimit-data+rss-watchdog',
       limitBytes: memory.limitBytes,
       limitSource: memory.limitSource,
       budgetBytes: memory.budgetBytes,
@@ -36,9 +40,12 @@ export class PoolMemory {
     return this.options.memory.workerMaxBytes;
   }
 
-  /** Puts a worker about to start under its cap: its cgroup leaf, or RLIMIT_DATA through its env. */
-  confine(slot: WorkerSlot, env: Record<string, string | undefined>): MemoryLeaf | null {
+  /** Puts a worker about to start under its cap: its cgroup leaf (v2, else v1), or RLIMIT_DATA through its env. */
+  confine(slot: WorkerSlot, env: Record<string, string | undefined>, killLeaf: CgroupLeaf | null): MemoryCgroup | null {
     const cap = this.capFor(slot);
+    // v2: the worker's kill leaf is its memory cgroup too (a process is in one v2 cgroup only).
+    const v2Leaf = killLeaf !== null ? (this.v2?.memoryLeaf(killLeaf, cap) ?? null) : null;
+    if (v2Leaf) return v2Leaf;
     const leaf = this.tree?.leaf(`worker-${slot.id}`, cap) ?? null;
     if (leaf) env.BULKHEAD_MEMORY_CGROUP = leaf.path;
     // RLIMIT_DATA is a wide backstop only (the watchdog enforces the cap): twice the cap, since
@@ -52,7 +59,7 @@ export class PoolMemory {
    * keeps the run's peak, which no kernel counter keeps for us on this rung.
    */
   overCap(slots: Iterable<WorkerSlot>): Array<{ slot: WorkerSlot; capBytes: number; rssBytes: number }> {
-    if (this.tree !== null) return [];
+    if (this.control.mechanism !== 'rlimit-data+rss-watchdog') return [];
     const sample = sampleWorkerMemory([...slots], (slot) => this.capFor(slot));
     this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, sample.totalBytes);
     return sample.overCap;
@@ -64,7 +71,7 @@ export class PoolMemory {
   }
 
   runPeakBytes(): number | null {
-    return this.tree?.peakBytes() ?? this.sampledRunPeak;
+    return this.v2?.memoryPeakBytes() ?? this.tree?.peakBytes() ?? this.sampledRunPeak;
   }
 
   dispose(): void {

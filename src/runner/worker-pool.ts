@@ -62,8 +62,9 @@ export class WorkerPool {
   ) {
     this.policy = new RestartPolicy(options.restart);
     const runName = `bulkhead-${process.pid}-${Date.now()}`;
-    this.cgroups = options.useCgroups ? CgroupTree.create(runName) : null;
-    this.memory = new PoolMemory(options, runName);
+    const memory = options.memory;
+    this.cgroups = options.useCgroups ? CgroupTree.create(runName, memory.forceRlimit ? null : { budgetBytes: memory.budgetBytes }) : null;
+    this.memory = new PoolMemory(options, runName, this.cgroups);
   }
 
   startInitial(): void {
@@ -293,7 +294,8 @@ export class WorkerPool {
       threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
       mpStartMethod: this.options.mpStartMethod,
     });
-    const memoryLeaf = this.memory.confine(slot, launch.env);
+    const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
+    const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);
     // The worker checks its own size after each test, before it starts the next (see run-memory.ts).
     // A test retried alone is the worker's only one: nothing to recycle it for.
     const recycleAt = this.options.memory.recycleBytes;
@@ -303,7 +305,7 @@ export class WorkerPool {
         ...launch,
         cwd: this.options.cwd,
         logPath: this.options.artifactsDir ? join(this.options.artifactsDir, `worker-${id}.log`) : null,
-        cgroup: this.cgroups?.leaf(`worker-${id}`) ?? null,
+        cgroup: cgroupLeaf,
         memory: memoryLeaf,
       },
       {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { KillReason } from '../model/cause.js';
 import { LineSplitter } from '../util/line-splitter.js';
 import { OutputLog } from './output-log.js';
-import { SPAWN_DETACHED, signalProcess, signalProcessGroup, wrapInCgroups, type CgroupLeaf, type MemoryLeaf } from './platform/index.js';
+import { SPAWN_DETACHED, signalProcess, signalProcessGroup, wrapInCgroups, type CgroupLeaf, type MemoryCgroup } from './platform/index.js';
 
 /** The file descriptor of the message channel in the worker. */
 export const CHANNEL_FD = 3;
@@ -21,7 +21,7 @@ export interface WorkerSpawnSpec {
   /** A cgroup of its own, where the platform offers one: the worker enters it before it execs. */
   cgroup: CgroupLeaf | null;
   /** Its cgroup v1 memory leaf (hard cap, peaks, OOM kills), where that controller is writable. */
-  memory: MemoryLeaf | null;
+  memory: MemoryCgroup | null;
 }
 
 export interface WorkerExit {
@@ -50,7 +50,7 @@ export class WorkerProcess {
   private readonly child: ChildProcess;
   private readonly channel: Duplex | null;
   private readonly cgroup: CgroupLeaf | null;
-  readonly memory: MemoryLeaf | null;
+  readonly memory: MemoryCgroup | null;
   private killReason: KillReason | null = null;
   private exited = false;
   private readonly exitListeners: Array<() => void> = [];

@@ -7,16 +7,23 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
+import { enableMemoryController, V2MemoryLeaf, v2RunPeak } from './cgroup-v2-memory.js';
 import { sweepStaleRuns } from './stale-runs.js';
 
 const CANDIDATE_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
 
 export class CgroupTree {
+  /** The v2 memory controller is enabled for the run and its leaves (the ladder's first rung). */
+  memoryEnabled = false;
+
   private constructor(readonly root: string) {}
 
-  /** The run's own cgroup under the first writable v2 hierarchy with cgroup.kill, or null. */
-  static create(runName: string): CgroupTree | null {
-    for (const mount of CANDIDATE_MOUNTS) {
+  /**
+   * The run's own cgroup under the first writable v2 hierarchy with cgroup.kill, or null. With
+   * `memory`, the memory controller is enabled for it where the hierarchy allows, capped at the budget.
+   */
+  static create(runName: string, memory: { budgetBytes: number | null } | null = null, mounts: readonly string[] = CANDIDATE_MOUNTS): CgroupTree | null {
+    for (const mount of mounts) {
       if (!existsSync(join(mount, 'cgroup.procs')) || !existsSync(join(mount, 'cgroup.controllers'))) continue;
       const own = ownCgroup();
       const parent = own !== null && existsSync(join(mount, own)) ? join(mount, own) : mount;
@@ -29,12 +36,26 @@ export class CgroupTree {
           rmdirSync(root);
           continue;
         }
-        return new CgroupTree(root);
+        const tree = new CgroupTree(root);
+        if (memory !== null) tree.memoryEnabled = enableMemoryController(parent, root, memory.budgetBytes);
+        return tree;
       } catch {
         continue;
       }
     }
     return null;
+  }
+
+  /** A worker's leaf under the v2 memory controller with its cap, or null where it is not enabled. */
+  memoryLeaf(leaf: CgroupLeaf, capBytes: number | null): V2MemoryLeaf | null {
+    if (!this.memoryEnabled) return null;
+    const memory = new V2MemoryLeaf(leaf.path, capBytes);
+    return memory.apply() ? memory : null;
+  }
+
+  /** The run's memory peak, where the v2 controller keeps it. */
+  memoryPeakBytes(): number | null {
+    return this.memoryEnabled ? v2RunPeak(this.root) : null;
   }
 
   leaf(name: string): CgroupLeaf | null {
