@@ -16,6 +16,7 @@ import type { SchedulerCommand, SchedulerInput } from '../scheduler/types.js';
 import { checkDeadlines } from '../supervisor/watchdog.js';
 import { CollectionPhase } from './collection-phase.js';
 import { LockService } from './lock-service.js';
+import { StallWatch } from './stall-watch.js';
 import { RunMemory } from './run-memory.js';
 import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
@@ -46,6 +47,7 @@ export class RunLoop {
   private readonly collection: CollectionPhase;
   private readonly memory: RunMemory;
   private readonly locks: LockService;
+  private readonly stall: StallWatch;
   /** Each test's resolved settings, by index; null: no resolver (every test has the defaults). */
   private settings: TestSettings[] | null = null;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
@@ -63,6 +65,7 @@ export class RunLoop {
       poolSize: options.workers,
       capacity: runCapacity(options.memory.budgetBytes, options.workers, options.resources),
     });
+    this.stall = new StallWatch(deps.now, (message) => deps.emit({ type: 'notice', message }));
     this.locks = new LockService({
       send: (worker, command) => {
         const slot = this.pool.get(worker);
@@ -169,6 +172,7 @@ export class RunLoop {
       this.pool.terminate(order.worker, reason, order.dumpStacks);
     }
     this.pool.checkMemory();
+    this.stall.check(this.end === null ? this.scheduler.stallReport() : null);
     this.memory.checkPressure(this.pool, (index) => this.tests[index]?.id ?? `#${index}`);
   }
 

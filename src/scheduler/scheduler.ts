@@ -176,6 +176,23 @@ export class Scheduler {
     return this.queue.size;
   }
 
+  /**
+   * Tests are queued, workers are known, and none of them runs a test: nothing will start until
+   * something changes. Returns what each worker holds and why it waits, for the run to report
+   * when this lasts; null when work is moving.
+   */
+  stallReport(): string | null {
+    if (!this.collected || this.stopped || this.queue.size === 0 || this.workers.size === 0) return null;
+    for (const worker of this.workers.values()) if (worker.running !== null) return null;
+    const workers = [...this.workers].map(
+      ([id, w]) =>
+        `worker ${id}: ${w.phase}, holds [${w.assigned.join(', ')}]${w.blocked ? ', waits for room' : ''}${w.flushing ? ', told to flush' : ''}` +
+        `, baseline ${Math.round(w.baselineBytes / 1024 ** 2)} MiB`,
+    );
+    const held = this.pressureHold ? '; memory pressure holds admission' : '';
+    return `${this.queue.size} tests queued${held}${this.stealFrom !== null ? `; a steal from worker ${this.stealFrom} is unanswered` : ''}; ${workers.join('; ')}`;
+  }
+
   // -- feeding ---------------------------------------------------------------------------------
 
   /** Workers holding one test first: a successor lets that test start. */

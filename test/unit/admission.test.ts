@@ -158,6 +158,18 @@ test('scheduler: under memory pressure nothing new is admitted until it clears',
   assert.deepEqual(assigned(scheduler.handle({ type: 'pressure', hold: false })), [0, 1, 2, 3].slice(0, 2));
 });
 
+test('stallReport: queued tests and nobody running one, with why each worker waits; null while work moves', () => {
+  const tests = suite([3]);
+  const scheduler = new Scheduler({ poolSize: 1 });
+  scheduler.handle({ type: 'collected', tests });
+  scheduler.handle({ type: 'pressure', hold: true });
+  scheduler.handle({ type: 'worker_ready', worker: 1, baselineBytes: 64 * M });
+  assert.equal(scheduler.stallReport(), '3 tests queued; memory pressure holds admission; worker 1: active, holds [], waits for room, baseline 64 MiB');
+  scheduler.handle({ type: 'pressure', hold: false });
+  scheduler.handle({ type: 'test_started', worker: 1, index: 0 });
+  assert.equal(scheduler.stallReport(), null);
+});
+
 // -- randomized: every constraint at once --------------------------------------------------------
 
 function randomDemands(count: number, random: () => number, budget: number): TestDemand[] {
