@@ -4,7 +4,7 @@
  * worker; everything that happens is emitted as an event for the reporters. Worker processes,
  * their lifecycle and their deaths are handled in worker-pool.ts.
  */
-import { PROTOCOL_VERSION, decodeWorkerLine, isLockRequest, encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
+import { encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
 import { assertNever } from '../model/assert-never.js';
 import { blamesTest, type ExitCause } from '../model/cause.js';
 import { describeDeath } from './worker-exit.js';
@@ -16,6 +16,7 @@ import type { SchedulerCommand, SchedulerInput } from '../scheduler/types.js';
 import { checkDeadlines } from '../supervisor/watchdog.js';
 import { CollectionPhase } from './collection-phase.js';
 import { LockService } from './lock-service.js';
+import { routeWorkerLine, type MessageHandlers } from './worker-messages.js';
 import { StallWatch } from './stall-watch.js';
 import { RunMemory } from './run-memory.js';
 import { runCapacity } from './test-demands.js';
@@ -188,75 +189,35 @@ export class RunLoop {
   }
 
   private onLine(slot: WorkerSlot, line: string): void {
-    if (slot.protocolViolation !== null) return;
-    const decoded = decodeWorkerLine(line);
-    if (!decoded.ok) {
-      this.violation(slot, decoded.error);
-      return;
-    }
-    if (isLockRequest(decoded.message)) this.locks.onMessage(slot.id, decoded.message);
-    else this.onMessage(slot, decoded.message);
+    routeWorkerLine(slot, line, this.messageHandlers);
   }
 
-  private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
-    switch (message.type) {
-      case 'hello':
-        if (message.protocol !== PROTOCOL_VERSION) {
-          this.violation(slot, `protocol version ${message.protocol}, expected ${PROTOCOL_VERSION}`);
-          return;
-        }
-        slot.pid = message.pid;
-        slot.state = 'collecting';
-        break;
-      case 'heartbeat':
-        slot.lastHeartbeat = this.deps.now();
-        break;
-      case 'session':
-        this.collection.onSession(message);
-        break;
-      case 'collect_error':
-        slot.collectErrors.push(message.report);
-        break;
-      case 'collect_skip':
-        slot.collectSkips.push(message.report);
-        break;
-      case 'collected':
-        this.collection.onCollected(slot, message);
-        break;
-      case 'started':
-        this.onStarted(slot, message.id);
-        break;
-      case 'report':
-        if (slot.running === null) {
-          this.violation(slot, `a report for ${message.report.testId} outside a test`);
-          return;
-        }
-        if (this.book.addReport(slot.running, slot.id, message.report)) this.checkMaxfail();
-        break;
-      case 'finished':
-        this.onFinished(slot, message);
-        break;
-      case 'warning':
-        // Warnings raised while collecting or configuring happen once in every worker: take the
-        // reference worker's only, as one pytest process would have raised them once.
-        if ((message.warning.when === 'collect' || message.warning.when === 'config') && slot !== this.collection.referenceSlot) break;
-        this.deps.emit({ type: 'warning', warning: message.warning });
-        break;
-      case 'stolen':
-        this.removeAssigned(slot, message.indices);
-        this.apply({ type: 'returned', worker: slot.id, indices: message.indices });
-        break;
-      case 'internal_error':
-        this.internalError = true;
-        this.deps.emit({ type: 'notice', message: `INTERNALERROR in ${slot.name}:\n${message.text}` });
-        break;
-      case 'done':
-        slot.sessionDone = true;
-        break;
-      default:
-        assertNever(message);
-    }
-  }
+  private readonly messageHandlers: MessageHandlers = {
+    now: () => this.deps.now(),
+    violation: (slot, detail) => this.violation(slot, detail),
+    lock: (slot, request) => this.locks.onMessage(slot.id, request),
+    session: (message) => this.collection.onSession(message),
+    collected: (slot, message) => this.collection.onCollected(slot, message),
+    started: (slot, id) => this.onStarted(slot, id),
+    report: (slot, index, report) => {
+      if (this.book.addReport(index, slot.id, report)) this.checkMaxfail();
+    },
+    finished: (slot, message) => this.onFinished(slot, message),
+    warning: (slot, warning) => {
+      // Warnings raised while collecting or configuring happen once in every worker: take the
+      // reference worker's only, as one pytest process would have raised them once.
+      if ((warning.when === 'collect' || warning.when === 'config') && slot !== this.collection.referenceSlot) return;
+      this.deps.emit({ type: 'warning', warning });
+    },
+    stolen: (slot, indices) => {
+      this.removeAssigned(slot, indices);
+      this.apply({ type: 'returned', worker: slot.id, indices });
+    },
+    internalError: (slot, text) => {
+      this.internalError = true;
+      this.deps.emit({ type: 'notice', message: `INTERNALERROR in ${slot.name}:\n${text}` });
+    },
+  };
 
   /** The suite is known: settle each test's settings and expected needs, and start scheduling. */
   private schedule(tests: TestInfo[]): void {
