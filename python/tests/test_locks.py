@@ -470,7 +470,7 @@ def test_plain_pytest_in_process_has_the_fixture(pytester: pytest.Pytester, monk
 
 
 def test_pytest_xdist_workers_run_the_locks_as_no_ops(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from test_worker import xdist_env
+    from worker_helpers import xdist_env
 
     env = xdist_env(tmp_path_factory.mktemp("xdist"), sys.executable)
     pytester.makepyfile(test_portable=textwrap.dedent(PORTABLE_SUITE))
