@@ -17,6 +17,7 @@
 import type { TestInfo, WorkerId } from '../model/test.js';
 import { Admission, type Reservation, type WorkerHold } from './admission.js';
 import { GROUP_PREFIX, pickChunk } from './chunk.js';
+import { describeStall, newWorker, type WorkerState } from './worker-state.js';
 import { ScopeQueue } from './scope-queue.js';
 import type { Capacity, SchedulerCommand, SchedulerInput, SchedulerOptions, TestDemand } from './types.js';
 import { assertNever } from '../model/assert-never.js';
@@ -24,24 +25,6 @@ import { assertNever } from '../model/assert-never.js';
 /** A worker holding fewer unstarted tests than this is fed. */
 const LOW_WATER = 2;
 
-
-type WorkerPhase = 'active' | 'finishing' | 'stopping';
-
-interface WorkerState {
-  phase: WorkerPhase;
-  /** The test this worker was started to retry alone, if it was. */
-  isolatedFor: number | null;
-  /** Handed to the worker, not started yet, in the order the worker will run them. */
-  assigned: number[];
-  running: number | null;
-  scope: string | null;
-  /** Its resident memory, idle (updated after every test). */
-  baselineBytes: number;
-  /** Fed, and could take nothing the budget admits: fed again whenever anything changes. */
-  blocked: boolean;
-  /** Told to run its lone test alone; not again until that test starts. */
-  flushing: boolean;
-}
 
 export class Scheduler {
   private readonly options: SchedulerOptions;
@@ -184,14 +167,9 @@ export class Scheduler {
   stallReport(): string | null {
     if (!this.collected || this.stopped || this.queue.size === 0 || this.workers.size === 0) return null;
     for (const worker of this.workers.values()) if (worker.running !== null) return null;
-    const workers = [...this.workers].map(
-      ([id, w]) =>
-        `worker ${id}: ${w.phase}, holds [${w.assigned.join(', ')}]${w.blocked ? ', waits for room' : ''}${w.flushing ? ', told to flush' : ''}` +
-        `, baseline ${Math.round(w.baselineBytes / 1024 ** 2)} MiB`,
-    );
-    const held = this.pressureHold ? '; memory pressure holds admission' : '';
-    return `${this.queue.size} tests queued${held}${this.stealFrom !== null ? `; a steal from worker ${this.stealFrom} is unanswered` : ''}; ${workers.join('; ')}`;
+    return describeStall(this.queue.size, this.pressureHold, this.stealFrom, this.workers);
   }
+
 
   // -- feeding ---------------------------------------------------------------------------------
 
@@ -412,10 +390,6 @@ export class Scheduler {
     worker.phase = 'stopping';
     out.push({ type: 'stop', worker: id });
   }
-}
-
-function newWorker(phase: WorkerPhase, isolatedFor: number | null, baselineBytes = 0): WorkerState {
-  return { phase, isolatedFor, assigned: [], running: null, scope: null, baselineBytes, blocked: false, flushing: false };
 }
 
 /** Without a declared demand: one CPU slot, no memory to speak of, its own family. */
