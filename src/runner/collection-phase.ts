@@ -45,6 +45,14 @@ export class CollectionPhase {
     }
   }
 
+  /**
+   * Warnings raised while collecting or configuring happen once in every worker: the reference
+   * worker's only are taken, as one pytest process would have raised them once.
+   */
+  takesWarning(slot: WorkerSlot, when: string): boolean {
+    return (when !== 'collect' && when !== 'config') || slot === this.referenceSlot;
+  }
+
   onCollected(slot: WorkerSlot, message: Collected): void {
     slot.collectedIds = message.tests.map((test) => test.id);
     const reference = this.referenceSlot ? { name: this.referenceSlot.name, ids: this.referenceSlot.collectedIds ?? [] } : null;

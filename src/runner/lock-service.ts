@@ -5,6 +5,7 @@
  */
 import type { LockRequest, WorkerCommand } from '../adapters/pytest/protocol.js';
 import { assertNever } from '../model/assert-never.js';
+import type { KillReason } from '../model/cause.js';
 import type { WorkerId } from '../model/test.js';
 import { LockTable, type LockGrant } from '../scheduler/lock-table.js';
 
@@ -51,6 +52,13 @@ export class LockService {
     this.gone.add(worker);
     this.requestedAt.delete(worker);
     this.deliver(this.table.releaseWorker(worker));
+  }
+
+  /** Time in line for a lock counts towards a timeout: a timeout kill says which lock, and who held it. */
+  explainKill(worker: WorkerId, reason: KillReason): KillReason {
+    if (reason.kind !== 'timeout') return reason;
+    const waits = this.waitsOf(worker);
+    return waits.length > 0 ? { ...reason, waitingFor: waits } : reason;
   }
 
   /** The names `worker` is waiting for, with who holds each: for a timeout's explanation. */

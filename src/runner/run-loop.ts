@@ -161,16 +161,8 @@ export class RunLoop {
   // -- deadlines ------------------------------------------------------------------------------
 
   private tick(): void {
-    const limits = {
-      startupTimeoutSeconds: this.options.startupTimeoutSeconds,
-      heartbeatTimeoutSeconds: this.options.heartbeatTimeoutSeconds,
-    };
-    for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), limits)) {
-      let reason = order.reason;
-      // Time in line for a lock counts towards the timeout: say which lock, and who held it.
-      const waits = reason.kind === 'timeout' ? this.locks.waitsOf(order.worker) : [];
-      if (reason.kind === 'timeout' && waits.length > 0) reason = { ...reason, waitingFor: waits };
-      this.pool.terminate(order.worker, reason, order.dumpStacks);
+    for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), this.options)) {
+      this.pool.terminate(order.worker, this.locks.explainKill(order.worker, order.reason), order.dumpStacks);
     }
     this.pool.checkMemory();
     this.stall.check(this.end === null ? this.scheduler.stallReport() : null);
@@ -204,13 +196,10 @@ export class RunLoop {
     },
     finished: (slot, message) => this.onFinished(slot, message),
     warning: (slot, warning) => {
-      // Warnings raised while collecting or configuring happen once in every worker: take the
-      // reference worker's only, as one pytest process would have raised them once.
-      if ((warning.when === 'collect' || warning.when === 'config') && slot !== this.collection.referenceSlot) return;
-      this.deps.emit({ type: 'warning', warning });
+      if (this.collection.takesWarning(slot, warning.when)) this.deps.emit({ type: 'warning', warning });
     },
     stolen: (slot, indices) => {
-      this.removeAssigned(slot, indices);
+      slot.dropAssigned(indices);
       this.apply({ type: 'returned', worker: slot.id, indices });
     },
     internalError: (slot, text) => {
@@ -251,7 +240,7 @@ export class RunLoop {
       this.apply({ type: 'worker_ready', worker: slot.id, isolatedFor: slot.isolatedFor });
       return;
     }
-    this.apply({ type: 'worker_ready', worker: slot.id, baselineBytes: this.pool.residentBytes(slot) });
+    this.apply({ type: 'worker_ready', worker: slot.id, baselineBytes: this.pool.memory.residentBytes(slot) });
   }
 
   private onStarted(slot: WorkerSlot, id: string): void {
@@ -291,13 +280,6 @@ export class RunLoop {
     const maxfail = this.collection.session?.maxfail ?? 0;
     if (maxfail > 0 && this.book.failures >= maxfail && this.end === null) {
       this.stopRun({ kind: 'maxfail', failures: this.book.failures }, ExitCode.TESTS_FAILED);
-    }
-  }
-
-  private removeAssigned(slot: WorkerSlot, indices: readonly number[]): void {
-    const given = new Set(indices);
-    for (let i = slot.assigned.length - 1; i >= 0; i -= 1) {
-      if (given.has(slot.assigned[i]!)) slot.assigned.splice(i, 1);
     }
   }
 
@@ -406,8 +388,8 @@ export class RunLoop {
     for (const index of this.scheduler.notRun()) this.book.notRun(index, notRunReason);
     // Any test that never got a final outcome (there should be none) is listed, never lost.
     this.tests.forEach((_, index) => this.book.notRun(index, notRunReason));
-    const exitCode = this.exitCode();
-    this.deps.emit({ type: 'memory_summary', runPeakBytes: this.pool.runPeakBytes(), budgetBytes: this.options.memory.budgetBytes });
+    const exitCode = runExitCode(this.end, this.internalError, this.book.failures + this.collection.collectErrors);
+    this.deps.emit({ type: 'memory_summary', runPeakBytes: this.pool.memory.runPeakBytes(), budgetBytes: this.options.memory.budgetBytes });
     this.deps.emit({
       type: 'run_finished',
       exitCode,
@@ -415,9 +397,5 @@ export class RunLoop {
       durationSeconds: (this.deps.now() - this.startedAt) / 1000,
     });
     return exitCode;
-  }
-
-  private exitCode(): number {
-    return runExitCode(this.end, this.internalError, this.book.failures + this.collection.collectErrors);
   }
 }

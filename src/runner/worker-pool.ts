@@ -48,7 +48,8 @@ export class WorkerPool {
   private readonly slots = new Map<number, WorkerSlot>();
   private readonly policy: RestartPolicy;
   private readonly cgroups: CgroupTree | null;
-  private readonly memory: PoolMemory;
+  /** The memory rung in force: caps, the run's peak, a worker's resident size. */
+  readonly memory: PoolMemory;
   private nextId = 1;
   private pendingStarts = 0;
   private stopped = false;
@@ -80,17 +81,7 @@ export class WorkerPool {
   }
 
   watched(): WatchedWorker[] {
-    return [...this.slots.values()]
-      .filter((slot) => slot.state !== 'exited')
-      .map((slot) => ({
-        id: slot.id,
-        ready: slot.readyAt !== null,
-        startedAt: slot.startedAt,
-        readyAt: slot.readyAt,
-        lastHeartbeat: slot.lastHeartbeat,
-        running: slot.running !== null && slot.runningSince !== null ? { startedAt: slot.runningSince, timeoutSeconds: slot.runningTimeout } : null,
-        terminating: slot.process?.terminating ?? false,
-      }));
+    return this.live().map((slot) => slot.watched());
   }
 
   /** Workers not yet exited. */
@@ -228,16 +219,6 @@ export class WorkerPool {
     this.timers.forEach(clearTimeout);
     this.cgroups?.remove();
     this.memory.dispose();
-  }
-
-  /** The whole run's memory peak, where the kernel kept it (or the RSS watchdog saw it). */
-  runPeakBytes(): number | null {
-    return this.memory.runPeakBytes();
-  }
-
-  /** A worker's resident memory now (its process tree's RSS), or 0 when unknown. */
-  residentBytes(slot: WorkerSlot): number {
-    return this.memory.residentBytes(slot);
   }
 
   /** The last rung's RSS watchdog: kills a worker whose process tree grew past its cap. */

@@ -1,4 +1,5 @@
 import type { CollectErrorReport, CollectSkipReport } from '../model/report.js';
+import type { WatchedWorker } from '../supervisor/watchdog.js';
 import type { WorkerProcess } from '../supervisor/worker-process.js';
 
 /** The lifecycle of one worker, in order. Every transition is announced. */
@@ -53,6 +54,27 @@ export class WorkerSlot {
     if (previous === next || previous === 'exited') return;
     this.stateValue = next;
     this.onTransition(this, previous, next);
+  }
+
+  /** What the watchdog needs to judge its deadlines. */
+  watched(): WatchedWorker {
+    return {
+      id: this.id,
+      ready: this.readyAt !== null,
+      startedAt: this.startedAt,
+      readyAt: this.readyAt,
+      lastHeartbeat: this.lastHeartbeat,
+      running: this.running !== null && this.runningSince !== null ? { startedAt: this.runningSince, timeoutSeconds: this.runningTimeout } : null,
+      terminating: this.process?.terminating ?? false,
+    };
+  }
+
+  /** Tests it gave back (stolen, or dropped when it stopped) are no longer held. */
+  dropAssigned(indices: readonly number[]): void {
+    const given = new Set(indices);
+    for (let i = this.assigned.length - 1; i >= 0; i -= 1) {
+      if (given.has(this.assigned[i]!)) this.assigned.splice(i, 1);
+    }
   }
 
   /** Started and not yet told to end: it still counts towards its pool. */
