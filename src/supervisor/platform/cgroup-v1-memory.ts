@@ -3,10 +3,11 @@
  * layout of our machines): a run cgroup capped at the budget, one leaf per worker with its hard
  * cap, per-test peaks from `memory.max_usage_in_bytes`, and OOM kills from `memory.oom_control`.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { sweepStaleRuns } from './stale-runs.js';
+import { readNumber, removeQuietly } from './cgroup-files.js';
 
 const MOUNT = '/sys/fs/cgroup/memory';
 
@@ -107,21 +108,4 @@ function ownV1MemoryPath(): string | null {
     // not Linux
   }
   return null;
-}
-
-function readNumber(path: string): number | null {
-  try {
-    const value = Number(readFileSync(path, 'utf8').trim());
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    rmdirSync(path);
-  } catch {
-    // still has tasks, or already gone
-  }
 }

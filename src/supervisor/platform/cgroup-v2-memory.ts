@@ -12,13 +12,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readNumber, readWords, tryWrite } from './cgroup-files.js';
 
 /** Enables the memory controller for the run's cgroup and its leaves; false where it cannot. */
 export function enableMemoryController(parent: string, root: string, budgetBytes: number | null): boolean {
-  const controllers = words(join(parent, 'cgroup.controllers'));
+  const controllers = readWords(join(parent, 'cgroup.controllers'));
   if (!controllers.includes('memory')) return false;
   try {
-    if (!words(join(parent, 'cgroup.subtree_control')).includes('memory')) writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory');
+    if (!readWords(join(parent, 'cgroup.subtree_control')).includes('memory')) writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory');
     if (budgetBytes !== null) writeFileSync(join(root, 'memory.max'), String(budgetBytes));
     writeFileSync(join(root, 'cgroup.subtree_control'), '+memory');
     return true;
@@ -72,29 +73,4 @@ export class V2MemoryLeaf {
 
 export function v2RunPeak(root: string): number | null {
   return readNumber(join(root, 'memory.peak'));
-}
-
-function words(path: string): string[] {
-  try {
-    return readFileSync(path, 'utf8').trim().split(/\s+/);
-  } catch {
-    return [];
-  }
-}
-
-function readNumber(path: string): number | null {
-  try {
-    const value = Number(readFileSync(path, 'utf8').trim());
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-function tryWrite(path: string, value: string): void {
-  try {
-    writeFileSync(path, value);
-  } catch {
-    // optional knob
-  }
 }

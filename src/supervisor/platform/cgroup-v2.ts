@@ -9,6 +9,7 @@ import { join } from 'node:path';
 
 import { enableMemoryController, V2MemoryLeaf, v2RunPeak } from './cgroup-v2-memory.js';
 import { sweepStaleRuns } from './stale-runs.js';
+import { removeQuietly } from './cgroup-files.js';
 
 const CANDIDATE_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
 
@@ -117,14 +118,6 @@ function ownCgroup(): string | null {
     return line ? line.slice(3) : null;
   } catch {
     return null;
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    rmdirSync(path);
-  } catch {
-    // still populated (a process in uninterruptible sleep) or gone: nothing more to do here
   }
 }
 

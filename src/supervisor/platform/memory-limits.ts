@@ -3,8 +3,9 @@
  * ancestors (cgroup v2 `memory.max` and v1 `memory.limit_in_bytes`), and MemAvailable — never the
  * host's total, which a container or a CI runner's cgroup makes a lie.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readLines, readNumber } from './cgroup-files.js';
 
 /** v1 reports "no limit" as a huge page-aligned number. */
 const UNLIMITED = 2 ** 62;
@@ -97,23 +98,4 @@ export function memoryPressure(): number | null {
   const line = readLines('/proc/pressure/memory').find((entry) => entry.startsWith('some'));
   const match = line ? /avg10=([\d.]+)/.exec(line) : null;
   return match ? Number(match[1]) : null;
-}
-
-function readNumber(path: string): number | null {
-  try {
-    const text = readFileSync(path, 'utf8').trim();
-    if (text === 'max') return null;
-    const value = Number(text);
-    return Number.isFinite(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-function readLines(path: string): string[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
 }
