@@ -22,6 +22,7 @@ from .memory import make_meter
 from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
+from .stack_watch import stack_watch_from_env
 from .thread_caps import ThreadCaps
 
 
@@ -46,6 +47,7 @@ class WorkerSession:
         # Processes already reported as left behind by a test, by (pid, start time).
         self.reported_leaks: set = set()
         self.locks = LockClient(channel.send)
+        self.stack_watch = stack_watch_from_env(config)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -238,12 +240,16 @@ class WorkerSession:
         self.channel.send({"type": "started", "id": nodeid})
         if self.meter is not None:
             self.meter.start()
+        if self.stack_watch is not None:
+            self.stack_watch.arm()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         message = self.renderer.test_report(report, self.report_passed_sections)
         self.channel.send({"type": "report", "report": message}, flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        if self.stack_watch is not None:
+            self.stack_watch.disarm()
         leaked = []
         for process in living_descendants(os.getpid(), multiprocessing_helpers()):
             key = (process["pid"], process["startTime"])

@@ -29,7 +29,7 @@ program
   .option('--retries <n>', 'isolated re-runs of a test that crashed, timed out or ran out of memory (0 disables) [default: 1]')
   .option('--mp-start-method <method>', "multiprocessing start method set in every worker before tests are imported: fork, spawn or forkserver")
   .addOption(new Option('--no-thread-caps', 'do not cap OMP/BLAS/MKL/numexpr/numba threads per worker'))
-  .option('--flaky-passes', 'count a test that crashed only under parallel load (passed alone) as a flaky pass')
+  .option('--fail-on-flaky', 'count a flaky test (it crashed, ran out of memory or timed out only under parallel load, and passed alone) as failed')
   .option('--memory-budget <size>', 'memory the run may use in all, as bytes (4G) or a percentage of the effective limit (80%)')
   .option('--worker-memory-max <size>', 'hard memory cap per worker (cgroup, or RLIMIT_DATA + RSS watchdog)')
   .option('--worker-recycle-memory <size>', 'replace a worker between tests once its idle memory grows past this (a suite that leaks)')
@@ -61,7 +61,7 @@ const LIST_DEFAULTS: RunFlags = {
   heartbeatTimeout: '30',
   killGrace: '5',
   cancelGrace: '10',
-  flakyPasses: false,
+  failOnFlaky: false,
   cgroups: true,
   memoryControl: 'auto',
 };

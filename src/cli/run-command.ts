@@ -31,7 +31,7 @@ export interface RunFlags {
   killGrace: string;
   cancelGrace: string;
   retries?: string;
-  flakyPasses: boolean;
+  failOnFlaky: boolean;
   cgroups: boolean;
   memoryBudget?: string;
   workerMemoryMax?: string;
@@ -86,7 +86,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
       ...timeouts,
       heartbeatIntervalSeconds: Math.min(1, timeouts.heartbeatTimeoutSeconds / 4),
       retries: merged.retries,
-      flakyPasses: flags.flakyPasses,
+      failOnFlaky: flags.failOnFlaky,
       restart: DEFAULT_RESTART_POLICY,
       useCgroups: flags.cgroups,
       memory,

@@ -37,10 +37,10 @@ export function measuredDuration(outcome: FinalOutcome, duration: number): numbe
     case 'skipped':
     case 'xfailed':
     case 'xpassed':
+    case 'flaky': // what it took when it passed alone
       return duration;
     case 'crashed':
       return outcome.crash.cause.kind === 'timeout' ? outcome.crash.cause.limitSeconds : null;
-    case 'flaky':
     case 'interrupted':
     case 'not_run':
       return null;

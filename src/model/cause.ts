@@ -1,4 +1,5 @@
 import { assertNever } from './assert-never.js';
+import { formatBytes } from './format-bytes.js';
 
 /**
  * Why a worker process ended. A closed union: every exit maps to exactly one of these, and a
@@ -9,13 +10,35 @@ export type ExitCause =
   | { kind: 'signal'; signal: string }
   | { kind: 'exit_code'; code: number }
   | { kind: 'timeout'; limitSeconds: number; waitingFor?: LockWaitState[] }
-  | { kind: 'unresponsive'; silentSeconds: number }
-  | { kind: 'oom'; limitBytes: number | null; peakBytes: number | null }
+  /** Silent and making no progress (no CPU time gained, or stopped): a deadlock or a SIGSTOP. */
+  | { kind: 'unresponsive'; silentSeconds: number; stopped?: boolean }
+  | OomCause
   | { kind: 'memory_pressure' }
   | { kind: 'startup_failure'; code: number | null; signal: string | null; detail: string | null }
   | { kind: 'protocol_violation'; detail: string }
   | { kind: 'interrupted'; detail: string }
   | { kind: 'stopped'; reason: string };
+
+/**
+ * Which limit a worker ran into when it ran out of memory:
+ * - `worker_cap`: its own cap (--worker-memory-max, or a config override);
+ * - `lone_cap`: the cap of a test running alone (an isolated retry), all the memory there was;
+ * - `run_budget`: the run's budget, shared by every worker (the tests beside it count);
+ * - `machine`: the kernel's OOM killer outside bulkhead's limits (the machine, or a cgroup above).
+ */
+export type MemoryLimitKind = 'worker_cap' | 'lone_cap' | 'run_budget' | 'machine';
+
+export interface OomCause {
+  kind: 'oom';
+  /** The limit that was exceeded, where known. */
+  limitBytes: number | null;
+  /** The worker's peak (its baseline included), where measured. */
+  peakBytes: number | null;
+  /** Which limit it was; absent where it could not be told. */
+  limit?: MemoryLimitKind;
+  /** The worker's size when the test began (what the peak includes besides the test). */
+  baselineBytes?: number | null;
+}
 
 /**
  * A cross-worker lock a test was still waiting for when it was killed, and the workers that held
@@ -29,13 +52,13 @@ export interface LockWaitState {
 /** Why we kill a worker, recorded before the signal is sent (the first reason wins). */
 export type KillReason =
   | { kind: 'timeout'; limitSeconds: number; waitingFor?: LockWaitState[] }
-  | { kind: 'unresponsive'; silentSeconds: number }
+  | { kind: 'unresponsive'; silentSeconds: number; stopped?: boolean }
   | { kind: 'startup_timeout'; limitSeconds: number }
   | { kind: 'protocol_violation'; detail: string }
   | { kind: 'interrupted'; detail: string }
   | { kind: 'memory_pressure' }
   /** Over its cap, seen by our RSS watchdog (where no cgroup can enforce the cap). */
-  | { kind: 'memory_cap'; limitBytes: number; rssBytes: number }
+  | { kind: 'memory_cap'; limitBytes: number; rssBytes: number; limit: MemoryLimitKind }
   | { kind: 'shutdown'; detail: string };
 
 /** Causes for which the running test is to blame (and may be retried alone). */
@@ -84,9 +107,11 @@ export function describeCause(cause: ExitCause): string {
     case 'timeout':
       return `was killed after the test passed its timeout of ${cause.limitSeconds}s${describeLockWaits(cause.waitingFor ?? [])}`;
     case 'unresponsive':
-      return `was unresponsive (no heartbeat for ${cause.silentSeconds.toFixed(1)}s) and was killed`;
+      return cause.stopped
+        ? `was stopped (SIGSTOP or a debugger) with no heartbeat for ${cause.silentSeconds.toFixed(1)}s, and was killed`
+        : `was unresponsive (no heartbeat and no CPU time used for ${cause.silentSeconds.toFixed(1)}s: a deadlock?) and was killed`;
     case 'oom':
-      return `ran out of memory${cause.limitBytes !== null ? ` (limit ${cause.limitBytes} bytes` : ''}${cause.peakBytes !== null ? `${cause.limitBytes !== null ? ', ' : ' ('}peak ${cause.peakBytes} bytes)` : cause.limitBytes !== null ? ')' : ''}`;
+      return describeOom(cause);
     case 'memory_pressure':
       return 'was killed to relieve memory pressure';
     case 'startup_failure':
@@ -113,4 +138,21 @@ function describeLockWaits(waits: readonly LockWaitState[]): string {
     return `lock '${name}'${holders}`;
   });
   return ` (waiting for ${each.join('; ')})`;
+}
+
+const LIMIT_WORDS: Record<MemoryLimitKind, string> = {
+  worker_cap: 'its worker cap',
+  lone_cap: 'all the memory a test alone could have',
+  run_budget: "the run's memory budget, shared with the tests beside it",
+  machine: "the machine's memory (outside bulkhead's limits)",
+};
+
+/** "ran out of memory: over the run's memory budget ... of 20.5 GiB (peak 6.2 GiB, 1.1 GiB of it the worker's baseline)" */
+function describeOom(cause: OomCause): string {
+  const limit = cause.limit !== undefined ? LIMIT_WORDS[cause.limit] : 'its limit';
+  const over = cause.limitBytes !== null ? `: over ${limit} of ${formatBytes(cause.limitBytes)}` : cause.limit !== undefined ? `: over ${limit}` : '';
+  const numbers: string[] = [];
+  if (cause.peakBytes !== null) numbers.push(`peak ${formatBytes(cause.peakBytes)}`);
+  if (cause.baselineBytes) numbers.push(`${formatBytes(cause.baselineBytes)} of it the worker's baseline`);
+  return `ran out of memory${over}${numbers.length > 0 ? ` (${numbers.join(', ')})` : ''}`;
 }

@@ -64,6 +64,23 @@ export type RunEventBody =
       /** The cross-worker locks it took (`bulkhead_lock`), in order, with how long it waited for each. */
       locks: LockWait[];
     }
+  /**
+   * A test's worker has sent no heartbeat for longer than the limit, but it keeps using the CPU (a
+   * long C call holding the GIL): busy, not hung. It runs on; its timeout, if any, decides. Sent
+   * when the silence passes the limit, then each time it doubles.
+   */
+  | {
+      type: 'test_slow';
+      testId: string;
+      worker: number;
+      silentSeconds: number;
+      /** Its share of one CPU lately, in percent, where measured. */
+      cpuPercent: number | null;
+      /** Where it is now: the innermost frame of its main thread, from the latest stacks dump. */
+      where: string | null;
+      /** The file faulthandler's watchdog keeps refreshing with the test's Python stacks. */
+      stacksFile: string | null;
+    }
   /** A test took its worker down; its final outcome follows once any isolated retry is done. */
   | { type: 'test_crashed'; testId: string; crash: CrashReport; willRetry: boolean }
   | { type: 'worker_state'; worker: number; from: string; to: string }

@@ -1,5 +1,6 @@
 import type { ExitCause } from './cause.js';
 import { describeCause } from './cause.js';
+import { formatBytes } from './format-bytes.js';
 
 /** One attempt at a test that ended with its worker's death. */
 export interface CrashReport {
@@ -10,7 +11,26 @@ export interface CrashReport {
   stderrTail: string;
   /** Python stacks of all threads (faulthandler), dumped at the crash or before the kill. */
   stacks: string;
+  /**
+   * The tests running in other workers when it died (or that died with it, moments before), with
+   * their memory then: under parallel load, they are half of the story. Absent: none recorded.
+   */
+  beside?: BesideTest[];
 }
+
+/** A test that ran in another worker when a worker died. */
+export interface BesideTest {
+  worker: number;
+  testId: string;
+  /** Its worker's memory then (its peak so far, baseline included), where measured. */
+  memoryBytes: number | null;
+}
+
+/**
+ * Why a test that passed in the end is flaky. `load`: it crashed, ran out of memory or timed out
+ * only under parallel load, and passed when run alone. (A later kind: failed, then passed on a rerun.)
+ */
+export type FlakyKind = 'load';
 
 /** What running a crashed test again, alone in a fresh worker, showed. */
 export type IsolatedRetry =
@@ -31,8 +51,11 @@ export type FinalOutcome =
   | { kind: 'xfailed'; reason: string }
   | { kind: 'xpassed' }
   | { kind: 'crashed'; crash: CrashReport; retry: IsolatedRetry | null }
-  /** Crashed under parallel load, passed alone, and the run counts such tests as flaky passes. */
-  | { kind: 'flaky'; crash: CrashReport }
+  /**
+   * Passed in the end, after a first attempt that did not (`crash`: the attempt under parallel
+   * load). Counted as passed unless --fail-on-flaky.
+   */
+  | { kind: 'flaky'; flaky: FlakyKind; crash: CrashReport }
   | { kind: 'interrupted'; detail: string }
   | { kind: 'not_run'; reason: string };
 
@@ -54,7 +77,7 @@ export const OUTCOME_KINDS: readonly OutcomeKind[] = [
 export function describeRetry(retry: IsolatedRetry): string {
   switch (retry.verdict) {
     case 'crashes_alone':
-      return 'crashes on its own: it crashed again when run alone in a fresh worker';
+      return `crashes on its own: run alone in a fresh worker, it ${retry.attempt.cause.kind === 'finished' ? 'ended' : describeCause(retry.attempt.cause)} again`;
     case 'passed_alone':
       return 'passed alone: crashed only under parallel load';
     case 'failed_alone':
@@ -68,6 +91,20 @@ export function describeRetry(retry: IsolatedRetry): string {
 export function describeCrash(testId: string, crash: CrashReport): string {
   const pid = crash.pid === null ? '' : ` (pid ${crash.pid})`;
   return `worker ${crash.worker}${pid} ${describeCause(crash.cause)} while running ${testId}`;
+}
+
+/** "beside it: worker 2 running tests/test_b.py::test_big (15.8 GiB)", or '' when nothing ran beside it. */
+export function describeBeside(crash: CrashReport): string {
+  const beside = crash.beside ?? [];
+  if (beside.length === 0) return '';
+  const each = beside.map((test) => `worker ${test.worker} running ${test.testId}${test.memoryBytes !== null ? ` (${formatBytes(test.memoryBytes)})` : ''}`);
+  return `beside it: ${each.join('; ')}`;
+}
+
+/** The whole story of a crash in one line: its cause and numbers, then what ran beside it. */
+export function describeCrashFully(testId: string, crash: CrashReport): string {
+  const beside = describeBeside(crash);
+  return beside ? `${describeCrash(testId, crash)}; ${beside}` : describeCrash(testId, crash);
 }
 
 /** The JUnit/JSON name of a cause: `crashed` for signals and exit codes, else the cause itself. */

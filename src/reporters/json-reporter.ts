@@ -6,7 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExitCause } from '../model/cause.js';
 import type { RunEndReason, RunEvent } from '../model/event.js';
-import { OUTCOME_KINDS, describeCrash, describeRetry, type FinalOutcome, type OutcomeKind } from '../model/outcome.js';
+import { OUTCOME_KINDS, describeCrash, describeRetry, type BesideTest, type FinalOutcome, type FlakyKind, type OutcomeKind } from '../model/outcome.js';
 import type { Phase } from '../model/report.js';
 import type { TestInfo } from '../model/test.js';
 import type { Reporter } from './reporter.js';
@@ -33,8 +33,14 @@ interface JsonTest {
   stderrTail: string | null;
   /** Python stacks of all threads when the worker died (faulthandler). */
   stacks: string | null;
-  /** What running it again alone showed, for a test that crashed. */
+  /** What running it again alone showed, for a test that crashed (or a flaky one: it passed alone). */
   isolatedRetry: string | null;
+  /** The isolated retry's own death, when it crashed again alone: its cause and numbers. */
+  retryCause: ExitCause | null;
+  /** Why a test that passed in the end is flaky (`load`: it failed only under parallel load); null otherwise. */
+  flaky: FlakyKind | null;
+  /** The tests running in other workers when its worker died, with their memory then. */
+  beside: BesideTest[];
   /** Peak memory above the worker's baseline while it ran, where measured. */
   peakMemoryBytes: number | null;
   /** Processes the test left running. */
@@ -102,7 +108,15 @@ export class JsonReporter implements Reporter {
           test.stderrTail = crash.stderrTail;
           test.stacks = crash.stacks;
           test.worker = crash.worker;
-          test.isolatedRetry = event.outcome.kind === 'crashed' && event.outcome.retry ? describeRetry(event.outcome.retry) : null;
+          test.beside = crash.beside ?? [];
+          if (event.outcome.kind === 'flaky') {
+            test.flaky = event.outcome.flaky;
+            test.isolatedRetry = describeRetry({ verdict: 'passed_alone' });
+          } else {
+            const retry = event.outcome.retry;
+            test.isolatedRetry = retry ? describeRetry(retry) : null;
+            test.retryCause = retry?.verdict === 'crashes_alone' ? retry.attempt.cause : null;
+          }
         }
         break;
       }
@@ -160,6 +174,9 @@ export class JsonReporter implements Reporter {
       stderrTail: null,
       stacks: null,
       isolatedRetry: null,
+      retryCause: null,
+      flaky: null,
+      beside: [],
       leaked: [],
       locks: [],
       peakMemoryBytes: null,

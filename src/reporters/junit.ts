@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { RunEvent } from '../model/event.js';
-import { crashType, describeCrash, describeRetry, type CrashReport, type FinalOutcome } from '../model/outcome.js';
+import { crashType, describeBeside, describeCrash, describeCrashFully, describeRetry, type CrashReport, type FinalOutcome } from '../model/outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport } from '../model/report.js';
 import type { Reporter } from './reporter.js';
 import {
@@ -153,8 +153,9 @@ export class JunitReporter implements Reporter {
     const message = binXmlEscape(describeCrash(id, crash));
     const body = binXmlEscape(crashBody(crash));
     if (outcome.kind === 'flaky') {
-      // Counted as a pass: the crash under load stays visible, as Surefire shows a flaky rerun.
-      testCase.nodes.push(element('flakyError', [['type', crashType(crash)], ['message', message]], body));
+      // Counted as a pass: the attempt that crashed under load stays visible, written as Surefire
+      // writes a flaky test (the passing testcase, and a <flakyError> holding the first attempt).
+      testCase.nodes.push(flakyError(id, crash));
       testCase.counted = true;
       this.stats.passed += 1;
     } else {
@@ -259,8 +260,18 @@ function toXml(testCase: TestCase): XmlElement {
   return node;
 }
 
+/** Surefire's `<flakyError message type><stackTrace/><system-err/></flakyError>`: the attempt that did not pass. */
+function flakyError(id: string, crash: CrashReport): XmlElement {
+  const children: XmlElement[] = [];
+  if (crash.stacks.trim()) children.push(element('stackTrace', [], binXmlEscape(crash.stacks.trim())));
+  if (crash.stderrTail.trim()) children.push(element('system-err', [], binXmlEscape(crash.stderrTail.trim())));
+  return element('flakyError', [['message', binXmlEscape(describeCrashFully(id, crash))], ['type', crashType(crash)]], null, children);
+}
+
 function crashBody(crash: CrashReport): string {
   const parts: string[] = [];
+  const beside = describeBeside(crash);
+  if (beside) parts.push(beside);
   if (crash.stacks.trim()) parts.push(`Python stacks (faulthandler):\n${crash.stacks.trim()}`);
   if (crash.stderrTail.trim()) parts.push(`worker stderr (last lines):\n${crash.stderrTail.trim()}`);
   return parts.join('\n\n');

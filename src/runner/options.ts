@@ -29,8 +29,11 @@ export interface RunOptions {
   cancelGraceSeconds: number;
   /** Isolated re-runs of a test that crashed, timed out or ran out of memory (0 disables). */
   retries: number;
-  /** Count a test that crashed only under parallel load (passed alone) as a flaky pass. */
-  flakyPasses: boolean;
+  /**
+   * Count a flaky test (it crashed, ran out of memory or timed out only under parallel load, and
+   * passed alone) as failed. By default it counts as passed, loudly reported.
+   */
+  failOnFlaky: boolean;
   restart: RestartPolicyOptions;
   /** Put each worker in a cgroup of its own where the platform allows (false: process groups only). */
   useCgroups: boolean;

@@ -4,17 +4,33 @@
  * where it is writable (either way a run cgroup capped at the budget and a leaf per worker with
  * its hard cap), else RLIMIT_DATA on each worker plus an RSS watchdog.
  */
+import type { MemoryLimitKind } from '../model/cause.js';
 import type { MemoryControl } from '../model/event.js';
-import { MemoryCgroupTree, type CgroupLeaf, type CgroupTree, type MemoryCgroup } from '../supervisor/platform/index.js';
+import { availableMemory, MemoryCgroupTree, type CgroupLeaf, type CgroupTree, type MemoryCgroup } from '../supervisor/platform/index.js';
 import { treeRssBytes } from '../supervisor/platform/process-tree.js';
 import type { RunOptions } from './options.js';
 import { sampleWorkerMemory } from './worker-exit.js';
 import type { WorkerSlot } from './worker-slot.js';
 
+const MiB = 1024 ** 2;
+/** How recently a charge must have run into the run's limit for an OOM kill to be put down to it. */
+const RUN_HIT_WINDOW_MS = 5_000;
+
+/** What ran out when a worker was OOM-killed: the limit, its size, and the worker's peak. */
+export interface OomFacts {
+  limit: MemoryLimitKind;
+  limitBytes: number | null;
+  peakBytes: number | null;
+}
+
 export class PoolMemory {
   readonly control: MemoryControl;
   private readonly tree: MemoryCgroupTree | null;
   private sampledRunPeak: number | null = null;
+  /** The cap of each worker running a test alone, fixed when it starts. */
+  private readonly loneCaps = new Map<number, number>();
+  private runHits = 0;
+  private runHitAt = -Infinity;
 
   constructor(
     private readonly options: RunOptions,
@@ -34,14 +50,86 @@ export class PoolMemory {
     };
   }
 
-  /** A worker's hard cap: --worker-memory-max, except a test retried alone, which gets the whole budget. */
+  /**
+   * A worker's hard cap: --worker-memory-max, except a test running alone (an isolated retry),
+   * which may have what plain pytest would have had (see loneCap).
+   */
   capFor(slot: WorkerSlot): number | null {
-    if (slot.role === 'isolated') return this.options.memory.budgetBytes;
+    if (slot.role === 'isolated') return this.loneCaps.get(slot.id) ?? this.options.memory.budgetBytes;
     return this.options.memory.workerMaxBytes;
+  }
+
+  /**
+   * The cap of a test about to run alone: all the memory that can be had now (MemAvailable, and
+   * the room under every limited cgroup above bulkhead), less a small margin, and never less than
+   * the budget. No other worker of ours is alive then, so this is what the test would have under
+   * plain pytest; the budget's reserve exists to keep parallel workers from stampeding, and a test
+   * that passes alone under pytest must not run out of memory alone under bulkhead. The run's own
+   * cgroup is raised to match for as long as the test runs (see releaseLone).
+   */
+  private loneCap(): number {
+    const budget = this.options.memory.budgetBytes;
+    const available = availableMemory();
+    if (available === null) return budget;
+    const margin = Math.max(64 * MiB, Math.floor(this.options.memory.limitBytes * 0.02));
+    return Math.max(budget, available - margin);
+  }
+
+  /** A ready spare becomes the worker of a test alone: its cap (and the run's limit) go up. */
+  makeLone(slot: WorkerSlot): void {
+    this.reserveLone(slot);
+    slot.process?.memory?.setCap(this.capFor(slot));
+  }
+
+  private reserveLone(slot: WorkerSlot): void {
+    const lone = this.loneCap();
+    this.loneCaps.set(slot.id, lone);
+    this.setRunLimit(lone);
+  }
+
+  /** The run's cgroup limit goes back to the budget once the test that ran alone is over. */
+  releaseLone(slot: WorkerSlot): void {
+    if (!this.loneCaps.delete(slot.id) || this.loneCaps.size > 0) return;
+    this.setRunLimit(this.options.memory.budgetBytes);
+  }
+
+  private setRunLimit(bytes: number): void {
+    if (this.options.memory.forceRlimit) return;
+    if (this.v2?.memoryEnabled) this.v2.setMemoryLimit(bytes);
+    else this.tree?.setLimit(bytes);
+  }
+
+  /**
+   * What a worker the kernel's OOM killer took ran into: its own cap (its cgroup counted charges
+   * against it since its test began), else the run's budget (charges ran into the run's limit just
+   * now), else the machine or a cgroup above bulkhead.
+   */
+  oomFacts(slot: WorkerSlot, leaf: MemoryCgroup): OomFacts {
+    const peakBytes = leaf.peakBytes();
+    if (leaf.capBytes !== null && leaf.limitHits() > 0) {
+      return { limit: slot.role === 'isolated' ? 'lone_cap' : 'worker_cap', limitBytes: leaf.capBytes, peakBytes };
+    }
+    if (this.ranIntoRunLimit()) {
+      const limitBytes = (this.v2?.memoryEnabled ? this.v2.memoryLimitBytes() : this.tree?.limitBytes()) ?? this.options.memory.budgetBytes;
+      return { limit: 'run_budget', limitBytes, peakBytes };
+    }
+    return { limit: 'machine', limitBytes: this.options.memory.limitBytes, peakBytes };
+  }
+
+  private ranIntoRunLimit(): boolean {
+    const hits = this.v2?.memoryEnabled ? this.v2.memoryLimitHits() : (this.tree?.limitHits() ?? 0);
+    const now = Date.now();
+    if (hits > this.runHits) {
+      this.runHits = hits;
+      this.runHitAt = now;
+    }
+    // Two workers killed by one OOM at the budget exit one after the other: both are its.
+    return now - this.runHitAt <= RUN_HIT_WINDOW_MS;
   }
 
   /** Puts a worker about to start under its cap: its cgroup leaf (v2, else v1), or RLIMIT_DATA through its env. */
   confine(slot: WorkerSlot, env: Record<string, string | undefined>, killLeaf: CgroupLeaf | null): MemoryCgroup | null {
+    if (slot.role === 'isolated') this.reserveLone(slot);
     const cap = this.capFor(slot);
     // v2: the worker's kill leaf is its memory cgroup too (a process is in one v2 cgroup only).
     const v2Leaf = killLeaf !== null ? (this.v2?.memoryLeaf(killLeaf, cap) ?? null) : null;
@@ -68,6 +156,13 @@ export class PoolMemory {
   /** A worker's resident memory now (its process tree's RSS), or 0 when unknown. */
   residentBytes(slot: WorkerSlot): number {
     return slot.pid !== null ? treeRssBytes(slot.pid) : 0;
+  }
+
+  /** A worker's peak since its current test began (its cgroup resets it per test), else its size now. */
+  testPeakBytes(slot: WorkerSlot): number | null {
+    const leaf = slot.process?.memory;
+    if (leaf) return leaf.peakBytes();
+    return slot.pid !== null ? treeRssBytes(slot.pid) : null;
   }
 
   runPeakBytes(): number | null {

@@ -25,7 +25,7 @@ export class ResultBook {
 
   constructor(
     private readonly emit: (event: RunEventBody) => void,
-    private readonly options: { retries: number; flakyPasses: boolean },
+    private readonly options: { retries: number; failOnFlaky: boolean },
   ) {}
 
   setTests(tests: readonly TestInfo[]): void {
@@ -43,7 +43,10 @@ export class ResultBook {
     return this.retriesFor?.(index) ?? this.options.retries;
   }
 
-  /** Failures so far as pytest counts them for --maxfail, crashes included. */
+  /**
+   * Failures so far as pytest counts them for --maxfail, crashes included. A crash waiting for its
+   * isolated retry is not one yet: if it passes alone it is flaky, which fails nothing by default.
+   */
   get failures(): number {
     return this.failureCount;
   }
@@ -81,6 +84,7 @@ export class ResultBook {
   finishNormally(index: number, worker: number, leaked: LeakedProcess[], memory: TestMemory | null = null, locks: LockWait[] = []): boolean {
     const reports = this.reports.get(index) ?? [];
     const outcome = outcomeFromReports(reports);
+    const duration = reports.reduce((sum, report) => sum + report.duration, 0);
     const pending = this.pending.get(index);
     if (pending) {
       pending.attempts += 1;
@@ -90,10 +94,9 @@ export class ResultBook {
       const retry: IsolatedRetry = passed
         ? { verdict: 'passed_alone' }
         : { verdict: 'failed_alone', outcome: outcome.kind === 'failed' ? 'failed' : 'error' };
-      this.settleCrash(index, worker, retry, leaked, memory, locks);
+      this.settleCrash(index, worker, retry, leaked, memory, locks, duration);
       return false;
     }
-    const duration = reports.reduce((sum, report) => sum + report.duration, 0);
     this.finish(index, worker, outcome, duration, leaked, memory, locks);
     return false;
   }
@@ -110,12 +113,12 @@ export class ResultBook {
       return false;
     }
     const willRetry = retryable && this.retriesOf(index) > 0;
-    this.failureCount += 1;
     this.emit({ type: 'test_crashed', testId: this.idOf(index), crash, willRetry });
     if (willRetry) {
       this.pending.set(index, { crash, attempts: 0, passes: 0 });
       return true;
     }
+    this.failureCount += 1;
     this.finish(index, crash.worker, { kind: 'crashed', crash, retry: null }, 0, []);
     return false;
   }
@@ -138,8 +141,9 @@ export class ResultBook {
       this.discardAttempt(index);
       return { runAgainAlone: true, countsAsFailure: false };
     }
+    const before = this.failureCount;
     const retry = this.crashed(index, crash, blamesTest(cause) && cause.kind !== 'protocol_violation');
-    return { runAgainAlone: retry, countsAsFailure: !this.isFinished(index) || retry };
+    return { runAgainAlone: retry, countsAsFailure: this.failureCount > before };
   }
 
   interrupted(index: number, worker: number, detail: string): void {
@@ -166,15 +170,17 @@ export class ResultBook {
     leaked: LeakedProcess[],
     memory: TestMemory | null = null,
     locks: LockWait[] = [],
+    /** The last attempt's duration: what a flaky test took when it passed alone. */
+    duration = 0,
   ): void {
     const pending = this.pending.get(index)!;
     this.pending.delete(index);
+    // Crashed under load and passed alone: flaky, a pass unless --fail-on-flaky. The first attempt
+    // stays in the outcome, with its cause and what ran beside it.
     const outcome: FinalOutcome =
-      retry.verdict === 'passed_alone' && this.options.flakyPasses
-        ? { kind: 'flaky', crash: pending.crash }
-        : { kind: 'crashed', crash: pending.crash, retry };
-    if (outcome.kind === 'flaky') this.failureCount -= 1;
-    this.finish(index, worker || pending.crash.worker, outcome, 0, leaked, memory, locks);
+      retry.verdict === 'passed_alone' ? { kind: 'flaky', flaky: 'load', crash: pending.crash } : { kind: 'crashed', crash: pending.crash, retry };
+    if (outcome.kind === 'crashed' || this.options.failOnFlaky) this.failureCount += 1;
+    this.finish(index, worker || pending.crash.worker, outcome, outcome.kind === 'flaky' ? duration : 0, leaked, memory, locks);
   }
 
   private finish(

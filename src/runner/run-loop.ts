@@ -27,6 +27,8 @@ import { planSuite, threadsFor, timeoutOf } from './suite-plan.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
+import { BesideLog, type RunningTest } from './beside.js';
+import { slowNotice } from './slow-test.js';
 
 export interface RunLoopDeps {
   emit(event: RunEventBody): void;
@@ -49,6 +51,7 @@ export class RunLoop {
   private readonly memory: RunMemory;
   private readonly locks: LockService;
   private readonly stall: StallWatch;
+  private readonly beside = new BesideLog();
   /** Each test's resolved settings, by index; null: no resolver (every test has the defaults). */
   private settings: TestSettings[] | null = null;
   private end: { reason: RunEndReason; exitCode: number } | null = null;
@@ -161,8 +164,17 @@ export class RunLoop {
   // -- deadlines ------------------------------------------------------------------------------
 
   private tick(): void {
-    for (const order of checkDeadlines(this.pool.watched(), this.deps.now(), this.options)) {
+    this.pool.sampleProgress();
+    const { kills, busy } = checkDeadlines(this.pool.watched(), this.deps.now(), this.options);
+    for (const order of kills) {
       this.pool.terminate(order.worker, this.locks.explainKill(order.worker, order.reason), order.dumpStacks);
+    }
+    for (const entry of busy) {
+      const slot = this.pool.get(entry.worker);
+      const index = slot?.running ?? null;
+      if (!slot || index === null) continue;
+      const notice = slowNotice(slot, entry, this.tests[index]?.id ?? `#${index}`, this.options.heartbeatTimeoutSeconds);
+      if (notice) this.deps.emit(notice);
     }
     this.pool.checkMemory();
     this.stall.check(this.end === null ? this.scheduler.stallReport() : null);
@@ -184,6 +196,16 @@ export class RunLoop {
     routeWorkerLine(slot, line, this.messageHandlers);
   }
 
+  /**
+   * A worker being killed because of its running test (a timeout, a hang, its memory cap): the
+   * verdict is in. What it still says about that test (a late `passed`, after the test was cut
+   * short or woken by the stack dump's signal) must not change it.
+   */
+  private verdictIn(slot: WorkerSlot): boolean {
+    const reason = slot.process?.killReason;
+    return reason !== null && reason !== undefined && (reason.kind === 'timeout' || reason.kind === 'unresponsive' || reason.kind === 'memory_cap');
+  }
+
   private readonly messageHandlers: MessageHandlers = {
     now: () => this.deps.now(),
     violation: (slot, detail) => this.violation(slot, detail),
@@ -192,9 +214,12 @@ export class RunLoop {
     collected: (slot, message) => this.collection.onCollected(slot, message),
     started: (slot, id) => this.onStarted(slot, id),
     report: (slot, index, report) => {
+      if (this.verdictIn(slot)) return;
       if (this.book.addReport(index, slot.id, report)) this.checkMaxfail();
     },
-    finished: (slot, message) => this.onFinished(slot, message),
+    finished: (slot, message) => {
+      if (!this.verdictIn(slot)) this.onFinished(slot, message);
+    },
     warning: (slot, warning) => {
       if (this.collection.takesWarning(slot, warning.when)) this.deps.emit({ type: 'warning', warning });
     },
@@ -235,12 +260,13 @@ export class RunLoop {
 
   /** Called by the pool once a worker may take tests (a standby only when it is promoted). */
   private onReady(slot: WorkerSlot): void {
+    slot.baselineBytes = this.pool.memory.residentBytes(slot);
     if (slot.role === 'isolated' && slot.isolatedFor !== null) {
       this.book.beginAttempt(slot.isolatedFor);
       this.apply({ type: 'worker_ready', worker: slot.id, isolatedFor: slot.isolatedFor });
       return;
     }
-    this.apply({ type: 'worker_ready', worker: slot.id, baselineBytes: this.pool.memory.residentBytes(slot) });
+    this.apply({ type: 'worker_ready', worker: slot.id, baselineBytes: slot.baselineBytes });
   }
 
   private onStarted(slot: WorkerSlot, id: string): void {
@@ -253,6 +279,7 @@ export class RunLoop {
     slot.running = index;
     slot.runningSince = this.deps.now();
     slot.runningTimeout = timeoutOf(this.settings, this.tests[index], index, this.options.timeoutSeconds, this.collection.session?.iniTimeout ?? null);
+    slot.nextBusyNotice = null;
     slot.ranTests = true;
     this.pool.testRan();
     this.deps.emit({ type: 'test_started', testId: id, worker: slot.id });
@@ -269,7 +296,10 @@ export class RunLoop {
     slot.running = null;
     slot.runningSince = null;
     slot.leaked.push(...leaked);
+    if (memory?.residentBytes !== null && memory?.residentBytes !== undefined) slot.baselineBytes = memory.residentBytes;
     const again = this.book.finishNormally(index, slot.id, leaked, memory, locks);
+    // A test that crashed under load and now passed alone is settled: flaky, a failure only with --fail-on-flaky.
+    this.checkMaxfail();
     // Recycling first: a worker being replaced must not be handed more tests by test_finished.
     this.memory.afterTest(slot, id, memory);
     this.apply({ type: 'test_finished', worker: slot.id, index, peakBytes: memory?.peakBytes ?? null, residentBytes: memory?.residentBytes ?? null });
@@ -291,7 +321,13 @@ export class RunLoop {
     this.locks.workerGone(slot.id);
     const running = slot.running;
     slot.running = null;
-    if (running !== null) this.blame(running, cause, crash);
+    if (running !== null) {
+      const now = this.deps.now();
+      crash.beside = this.beside.beside(slot.id, now, this.runningTests());
+      const testId = this.tests[running]?.id ?? `#${running}`;
+      this.beside.died({ worker: slot.id, testId, memoryBytes: cause.kind === 'oom' ? cause.peakBytes : null }, now);
+      this.blame(running, cause, crash);
+    }
     else if (slot.ranTests && blamesTest(cause)) {
       // Between tests no test is to blame, but a worker that dies there is still news (a session
       // fixture's teardown, a leak the kernel's OOM killer took): say so, with its stderr's last line.
@@ -304,6 +340,14 @@ export class RunLoop {
     }
     slot.assigned.length = 0;
     this.checkDone();
+  }
+
+  /** Every test running now, with its worker's memory (its peak since the test began). */
+  private runningTests(): RunningTest[] {
+    return this.pool
+      .live()
+      .filter((slot) => slot.running !== null)
+      .map((slot) => ({ worker: slot.id, testId: this.tests[slot.running!]?.id ?? `#${slot.running}`, memoryBytes: this.pool.memory.testPeakBytes(slot) }));
   }
 
   private blame(index: number, cause: ExitCause, crash: WorkerDeath['crash']): void {

@@ -3,16 +3,16 @@
  * left behind, a short description of its death, and the RSS sample of the last memory rung.
  */
 import type { ExitCause } from '../model/cause.js';
-import { processStartTime, signalProcess } from '../supervisor/platform/index.js';
+import { processStartTime, signalProcess, type MemoryCgroup } from '../supervisor/platform/index.js';
 import { treeRssBytes } from '../supervisor/platform/process-tree.js';
 import type { WorkerExit } from '../supervisor/worker-process.js';
 import type { WorkerSlot } from './worker-slot.js';
 
-export /** The kernel's OOM killer struck in the worker's memory cgroup and the worker died by SIGKILL. */
-function oomEvidence(slot: WorkerSlot, exit: WorkerExit): { limitBytes: number | null; peakBytes: number | null } | null {
+/** The worker's memory cgroup, when the kernel's OOM killer struck there and the worker died by SIGKILL. */
+export function oomKilledLeaf(slot: WorkerSlot, exit: WorkerExit): MemoryCgroup | null {
   const leaf = slot.process?.memory;
   if (!leaf || exit.signal !== 'SIGKILL' || leaf.oomKills() === 0) return null;
-  return { limitBytes: leaf.capBytes, peakBytes: leaf.peakBytes() };
+  return leaf;
 }
 
 /**

@@ -11,15 +11,15 @@ import type { RunEndReason, RunEventBody } from '../model/event.js';
 import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import { classifyExit } from '../supervisor/classify-exit.js';
-import { readCrashStacks } from '../supervisor/crash-file.js';
-import { CgroupTree } from '../supervisor/platform/index.js';
+import { readCrashStacks, readLatestDump } from '../supervisor/crash-file.js';
+import { CgroupTree, processProgress } from '../supervisor/platform/index.js';
 import { PoolMemory } from './pool-memory.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
-import { describeDeath, killLeaked, oomEvidence } from './worker-exit.js';
+import { describeDeath, killLeaked, oomKilledLeaf } from './worker-exit.js';
 
 export interface WorkerDeath {
   slot: WorkerSlot;
@@ -183,11 +183,17 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Kills a worker in stages. Its stacks come from faulthandler's watchdog where it already dumped
+   * the running test's; only where it has not (a test younger than the dump period, pytest's own
+   * faulthandler_timeout in charge, a worker still starting) are they asked for with SIGUSR1.
+   */
   terminate(id: number, reason: KillReason, dumpStacks: boolean): void {
     const slot = this.slots.get(id);
     if (!slot?.process) return;
+    const dumped = slot.running !== null && readLatestDump(slot.stacksFile) !== '';
     terminateWorker(slot.process, reason, {
-      dumpStacksMs: dumpStacks ? 500 : 0,
+      dumpStacksMs: dumpStacks && !dumped ? 500 : 0,
       graceMs: this.options.killGraceSeconds * 1000,
     });
   }
@@ -224,7 +230,18 @@ export class WorkerPool {
   /** The last rung's RSS watchdog: kills a worker whose process tree grew past its cap. */
   checkMemory(): void {
     for (const over of this.memory.overCap(this.slots.values())) {
-      this.terminate(over.slot.id, { kind: 'memory_cap', limitBytes: over.capBytes, rssBytes: over.rssBytes }, false);
+      const limit = over.slot.role === 'isolated' ? 'lone_cap' : 'worker_cap';
+      this.terminate(over.slot.id, { kind: 'memory_cap', limitBytes: over.capBytes, rssBytes: over.rssBytes, limit }, false);
+    }
+  }
+
+  /** One reading of the CPU time of every worker running a test: busy or hung, when it is silent. */
+  sampleProgress(): void {
+    const now = this.hooks.now();
+    for (const slot of this.slots.values()) {
+      if (slot.running === null || slot.pid === null || slot.state === 'exited') continue;
+      const progress = processProgress(slot.pid);
+      if (progress !== null) slot.progress.sample(now, progress.cpuTicks, progress.stopped);
     }
   }
 
@@ -258,7 +275,8 @@ export class WorkerPool {
   private spawn(role: SlotRole, slotIndex: number, isolatedFor: number | null): void {
     const id = this.nextId++;
     const crashFile = join(this.options.scratchDir, `worker-${id}.crash`);
-    const slot = new WorkerSlot(id, slotIndex, role, isolatedFor, this.hooks.now(), crashFile, (s, from, to) => this.transition(s, from, to));
+    const stacksFile = join(this.options.scratchDir, `worker-${id}.stacks`);
+    const slot = new WorkerSlot(id, slotIndex, role, isolatedFor, this.hooks.now(), crashFile, stacksFile, (s, from, to) => this.transition(s, from, to));
     this.slots.set(id, slot);
     const launch = workerLaunch({
       python: this.options.python,
@@ -270,6 +288,7 @@ export class WorkerPool {
       supervisorPid: process.pid,
       crashFile,
       heartbeatSeconds: this.options.heartbeatIntervalSeconds,
+      stacks: { file: stacksFile, everySeconds: stackDumpPeriod(this.options.heartbeatTimeoutSeconds) },
       // Each worker's share of the CPUs for BLAS/OpenMP pools, so nested parallelism does not
       // oversubscribe the machine.
       threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
@@ -310,6 +329,7 @@ export class WorkerPool {
     spare.role = 'isolated';
     spare.slotIndex = -1;
     spare.isolatedFor = index;
+    this.memory.makeLone(spare);
     return spare;
   }
 
@@ -327,22 +347,25 @@ export class WorkerPool {
     killLeaked(current);
     const wasReady = current.readyAt !== null;
     current.state = 'exited';
-    const cause = classifyExit({
+    const oomLeaf = oomKilledLeaf(current, exit);
+    let cause = classifyExit({
       code: exit.code,
       signal: exit.signal,
       killReason: exit.killReason,
       spawnError: exit.spawnError ? `${exit.spawnError.code ?? ''} ${exit.spawnError.message}`.trim() : null,
       sessionDone: current.sessionDone,
       wasReady,
-      oom: oomEvidence(current, exit),
+      oom: oomLeaf ? this.memory.oomFacts(current, oomLeaf) : null,
     });
+    if (cause.kind === 'oom' && current.baselineBytes !== null) cause = { ...cause, baselineBytes: current.baselineBytes };
+    this.memory.releaseLone(current);
     const stderrTail = current.process?.log.stderrTail.lastLines(40) ?? '';
     const crash: CrashReport = {
       worker: current.id,
       pid: current.pid,
       cause,
       stderrTail,
-      stacks: current.running !== null || cause.kind === 'startup_failure' ? readCrashStacks(current.crashFile) : '',
+      stacks: this.stacksAtExit(current, cause),
     };
     this.hooks.emit({
       type: 'worker_exited',
@@ -355,6 +378,17 @@ export class WorkerPool {
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
     this.startIsolatedWhenAlone();
+  }
+
+  /**
+   * The Python stacks for a death's report: what faulthandler wrote at a fatal signal (or on
+   * SIGUSR1), else the newest dump its watchdog took of the running test.
+   */
+  private stacksAtExit(slot: WorkerSlot, cause: ExitCause): string {
+    if (slot.running === null && cause.kind !== 'startup_failure') return '';
+    const crashed = readCrashStacks(slot.crashFile);
+    if (crashed !== '' || slot.running === null) return crashed;
+    return readLatestDump(slot.stacksFile);
   }
 
   /** Restart backoff and the crash-loop breaker, for deaths that were not our doing. */
@@ -394,4 +428,13 @@ export class WorkerPool {
     }
     if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
   }
+}
+
+/**
+ * How often faulthandler's watchdog dumps a running test's stacks: twice within the heartbeat
+ * limit, so a worker silent for that long always has a dump of its silence; at most every 10 s
+ * (a long test's dumps add up), at least every half second.
+ */
+export function stackDumpPeriod(heartbeatTimeoutSeconds: number): number {
+  return Math.max(0.5, Math.min(heartbeatTimeoutSeconds / 2, 10));
 }

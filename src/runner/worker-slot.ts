@@ -1,4 +1,5 @@
 import type { CollectErrorReport, CollectSkipReport } from '../model/report.js';
+import { ProgressMeter } from '../supervisor/progress-meter.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import type { WorkerProcess } from '../supervisor/worker-process.js';
 
@@ -29,6 +30,12 @@ export class WorkerSlot {
   /** Processes its tests left running, as reported: killed when the worker ends. */
   readonly leaked: Array<{ pid: number; startTime: number }> = [];
   lastHeartbeat: number | null = null;
+  /** Its CPU time, sampled while it runs a test: busy or hung when the heartbeat is silent. */
+  readonly progress = new ProgressMeter();
+  /** Silence (seconds) at which the next "busy without a heartbeat" notice is due for its test. */
+  nextBusyNotice: number | null = null;
+  /** Its resident size when its current test began, as last measured (for OOM reports). */
+  baselineBytes: number | null = null;
 
   constructor(
     readonly id: number,
@@ -38,6 +45,8 @@ export class WorkerSlot {
     public isolatedFor: number | null,
     readonly startedAt: number,
     readonly crashFile: string,
+    /** Where faulthandler's watchdog writes the running test's stacks, without a signal. */
+    readonly stacksFile: string,
     private readonly onTransition: (slot: WorkerSlot, from: SlotState, to: SlotState) => void,
   ) {}
 
@@ -65,6 +74,8 @@ export class WorkerSlot {
       readyAt: this.readyAt,
       lastHeartbeat: this.lastHeartbeat,
       running: this.running !== null && this.runningSince !== null ? { startedAt: this.runningSince, timeoutSeconds: this.runningTimeout } : null,
+      lastProgress: this.progress.lastProgress,
+      stopped: this.progress.stopped,
       terminating: this.process?.terminating ?? false,
     };
   }

@@ -1,4 +1,4 @@
-import type { ExitCause, KillReason } from '../model/cause.js';
+import type { ExitCause, KillReason, OomCause } from '../model/cause.js';
 import { assertNever } from '../model/assert-never.js';
 
 export interface ExitFacts {
@@ -12,7 +12,7 @@ export interface ExitFacts {
   /** The worker had collected and become ready. */
   wasReady: boolean;
   /** Evidence that the kernel's OOM killer (or our memory watchdog) took it. */
-  oom: { limitBytes: number | null; peakBytes: number | null } | null;
+  oom: Omit<OomCause, 'kind'> | null;
 }
 
 /**
@@ -47,7 +47,7 @@ function causeOfKill(reason: KillReason, facts: ExitFacts): ExitCause {
     case 'memory_pressure':
       return { kind: 'memory_pressure' };
     case 'memory_cap':
-      return { kind: 'oom', limitBytes: reason.limitBytes, peakBytes: reason.rssBytes };
+      return { kind: 'oom', limitBytes: reason.limitBytes, peakBytes: reason.rssBytes, limit: reason.limit };
     case 'shutdown':
       return facts.sessionDone ? { kind: 'finished' } : { kind: 'stopped', reason: reason.detail };
     default:

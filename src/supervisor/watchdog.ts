@@ -1,11 +1,16 @@
 /**
  * The deadlines of workers, checked on every tick. Pure: given what is known of each worker and
- * the time, it says which to kill and why.
+ * the time, it says which to kill and why, and which are busy without a heartbeat.
  *
  * - startup: a worker that is not ready (collected) within the startup limit;
- * - timeout: the running test passed its own limit (the stacks are dumped before the kill);
- * - unresponsive: no heartbeat for the heartbeat limit while a test runs. There is no heartbeat
- *   deadline before the worker is ready, so a slow start (heavy imports) is never taken for a hang.
+ * - timeout: the running test passed its own limit (the stacks are taken before the kill);
+ * - unresponsive: no heartbeat for the heartbeat limit while a test runs *and* no progress for as
+ *   long: its CPU time did not grow, or it is stopped (SIGSTOP). That is a deadlock or a stop.
+ *   A worker that is silent but keeps burning CPU (a long C call holding the GIL, a 16 GiB list
+ *   being filled) is busy, not hung: it is reported as such and left to the test's timeout, if it
+ *   has one. The heartbeat alone never fails a test that is computing.
+ *   There is no heartbeat deadline before the worker is ready, so a slow start (heavy imports) is
+ *   never taken for a hang.
  */
 import type { KillReason } from '../model/cause.js';
 
@@ -16,6 +21,10 @@ export interface WatchedWorker {
   readyAt: number | null;
   lastHeartbeat: number | null;
   running: { startedAt: number; timeoutSeconds: number | null } | null;
+  /** When its CPU time was last seen growing (see ProgressMeter); null: never sampled. */
+  lastProgress: number | null;
+  /** Stopped (SIGSTOP, a tracer) at the last sample. */
+  stopped: boolean;
   /** Already being killed: nothing more to decide. */
   terminating: boolean;
 }
@@ -31,28 +40,50 @@ export interface KillOrder {
   dumpStacks: boolean;
 }
 
-export function checkDeadlines(workers: readonly WatchedWorker[], now: number, limits: WatchdogLimits): KillOrder[] {
-  const orders: KillOrder[] = [];
+/** A worker running a test without a heartbeat for longer than the limit, but making progress. */
+export interface BusyWorker {
+  worker: number;
+  silentSeconds: number;
+}
+
+export interface WatchVerdicts {
+  kills: KillOrder[];
+  busy: BusyWorker[];
+}
+
+export function checkDeadlines(workers: readonly WatchedWorker[], now: number, limits: WatchdogLimits): WatchVerdicts {
+  const kills: KillOrder[] = [];
+  const busy: BusyWorker[] = [];
+  const limitMs = limits.heartbeatTimeoutSeconds * 1000;
   for (const worker of workers) {
     if (worker.terminating) continue;
     if (!worker.ready) {
       if (now - worker.startedAt > limits.startupTimeoutSeconds * 1000) {
-        orders.push({ worker: worker.id, reason: { kind: 'startup_timeout', limitSeconds: limits.startupTimeoutSeconds }, dumpStacks: true });
+        kills.push({ worker: worker.id, reason: { kind: 'startup_timeout', limitSeconds: limits.startupTimeoutSeconds }, dumpStacks: true });
       }
       continue;
     }
     const running = worker.running;
     if (running === null) continue;
     if (running.timeoutSeconds !== null && running.timeoutSeconds > 0 && now - running.startedAt > running.timeoutSeconds * 1000) {
-      orders.push({ worker: worker.id, reason: { kind: 'timeout', limitSeconds: running.timeoutSeconds }, dumpStacks: true });
+      kills.push({ worker: worker.id, reason: { kind: 'timeout', limitSeconds: running.timeoutSeconds }, dumpStacks: true });
       continue;
     }
     // Silence counts from the last sign of life: a heartbeat, becoming ready, or the test's start.
     const lastSign = Math.max(worker.lastHeartbeat ?? 0, worker.readyAt ?? 0, running.startedAt);
     const silent = now - lastSign;
-    if (silent > limits.heartbeatTimeoutSeconds * 1000) {
-      orders.push({ worker: worker.id, reason: { kind: 'unresponsive', silentSeconds: silent / 1000 }, dumpStacks: true });
+    if (silent <= limitMs) continue;
+    // Progress counts the same way, from the last sign of life or the last CPU time gained.
+    const stalled = now - Math.max(lastSign, worker.lastProgress ?? 0);
+    if (worker.stopped || stalled > limitMs) {
+      kills.push({
+        worker: worker.id,
+        reason: { kind: 'unresponsive', silentSeconds: silent / 1000, stopped: worker.stopped },
+        dumpStacks: true,
+      });
+    } else {
+      busy.push({ worker: worker.id, silentSeconds: silent / 1000 });
     }
   }
-  return orders;
+  return { kills, busy };
 }

@@ -51,7 +51,7 @@ export class WorkerProcess {
   private readonly channel: Duplex | null;
   private readonly cgroup: CgroupLeaf | null;
   readonly memory: MemoryCgroup | null;
-  private killReason: KillReason | null = null;
+  private reasonForKill: KillReason | null = null;
   private exited = false;
   private readonly exitListeners: Array<() => void> = [];
 
@@ -103,7 +103,7 @@ export class WorkerProcess {
     this.reapTree();
     void this.log.close();
     for (const listener of this.exitListeners.splice(0)) listener();
-    this.events.onExit({ ...exit, killReason: this.killReason });
+    this.events.onExit({ ...exit, killReason: this.reasonForKill });
     // Only now: the exit's cause was read from this cgroup (its OOM count and peak).
     if (this.memory) removeWhenEmpty(this.memory);
   }
@@ -128,7 +128,12 @@ export class WorkerProcess {
 
   /** Records why we are about to kill it. The first reason wins. */
   recordKillReason(reason: KillReason): void {
-    this.killReason ??= reason;
+    this.reasonForKill ??= reason;
+  }
+
+  /** Why we are killing it, once we decided to; null while nobody means to. */
+  get killReason(): KillReason | null {
+    return this.reasonForKill;
   }
 
   /** Signals the worker's whole process group. */

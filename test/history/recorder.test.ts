@@ -24,7 +24,7 @@ test('outcome keys: the kind, and a crash with its cause', () => {
   assert.equal(outcomeKey({ kind: 'skipped', reason: 'no gpu' }), 'skipped');
   assert.equal(outcomeKey({ kind: 'crashed', crash: SEGV, retry: null }), 'crashed:signal');
   assert.equal(outcomeKey({ kind: 'crashed', crash: OOM, retry: { verdict: 'crashes_alone', attempt: OOM } }), 'crashed:oom');
-  assert.equal(outcomeKey({ kind: 'flaky', crash: SEGV }), 'flaky');
+  assert.equal(outcomeKey({ kind: 'flaky', flaky: 'load', crash: SEGV }), 'flaky');
 });
 
 test('a finished run is written when the recorder closes', async (t) => {
@@ -43,7 +43,7 @@ test('a finished run is written when the recorder closes', async (t) => {
     finished('t.py::segfaults', { kind: 'crashed', crash: SEGV, retry: null }, 0),
     finished('t.py::eats', { kind: 'crashed', crash: OOM, retry: { verdict: 'crashes_alone', attempt: OOM } }, 0),
     finished('t.py::hangs', { kind: 'crashed', crash: TIMEOUT, retry: null }, 0),
-    finished('t.py::flaky', { kind: 'flaky', crash: SEGV }, 0, 5_000_000),
+    finished('t.py::flaky', { kind: 'flaky', flaky: 'load', crash: SEGV }, 1.5, 5_000_000),
     finished('t.py::late', { kind: 'not_run', reason: 'interrupted' }, 0),
     { type: 'run_finished', exitCode: 1, reason: { kind: 'completed' }, durationSeconds: 120 },
   ];
@@ -60,7 +60,7 @@ test('a finished run is written when the recorder closes', async (t) => {
     't.py::segfaults': { durationSeconds: null, peakBytes: null, runs: 1, lastOutcome: 'crashed:signal' },
     't.py::eats': { durationSeconds: null, peakBytes: 1_900_000_000, runs: 1, lastOutcome: 'crashed:oom' },
     't.py::hangs': { durationSeconds: 30, peakBytes: null, runs: 1, lastOutcome: 'crashed:timeout' },
-    't.py::flaky': { durationSeconds: null, peakBytes: 5_000_000, runs: 1, lastOutcome: 'flaky' },
+    't.py::flaky': { durationSeconds: 1.5, peakBytes: 5_000_000, runs: 1, lastOutcome: 'flaky' }, // what it took alone
     't.py::late': { durationSeconds: null, peakBytes: null, runs: 1, lastOutcome: 'not_run' },
   });
 

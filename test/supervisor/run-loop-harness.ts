@@ -66,7 +66,7 @@ export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Prom
     killGraceSeconds: 2,
     cancelGraceSeconds: 2,
     retries: 1,
-    flakyPasses: false,
+    failOnFlaky: false,
     restart: DEFAULT_RESTART_POLICY,
     useCgroups: false,
     memory: { limitBytes: 8 * 1024 ** 3, limitSource: 'test', budgetBytes: 4 * 1024 ** 3, workerMaxBytes: null, forceRlimit: false, recycleBytes: null },

@@ -33,7 +33,7 @@ function guardWith(readings: Reading[], clock: { now: number }): MemoryGuard {
 }
 
 function slot(id: number, runningSince: number | null, role: SlotRole = 'pool', terminating = false): WorkerSlot {
-  const worker = new WorkerSlot(id, id - 1, role, role === 'isolated' ? 0 : null, 0, `/nonexistent/worker-${id}.crash`, () => {});
+  const worker = new WorkerSlot(id, id - 1, role, role === 'isolated' ? 0 : null, 0, `/nonexistent/worker-${id}.crash`, `/nonexistent/worker-${id}.stacks`, () => {});
   worker.state = 'ready';
   if (runningSince !== null) {
     worker.running = id * 10;

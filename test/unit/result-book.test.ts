@@ -10,7 +10,7 @@ import type { Phase, PhaseReport } from '../../src/model/report.js';
 import type { TestInfo } from '../../src/model/test.js';
 import { ResultBook } from '../../src/runner/result-book.js';
 
-const TESTS: TestInfo[] = ['a', 'b', 'c'].map((name, i) => ({
+const TESTS: TestInfo[] = ['a', 'b', 'c', 'd'].map((name, i) => ({
   id: `tests/test_m.py::test_${name}`,
   file: 'tests/test_m.py',
   line: i,
@@ -57,7 +57,7 @@ class Harness {
   readonly events: RunEventBody[] = [];
   readonly book: ResultBook;
 
-  constructor(options: { retries: number; flakyPasses: boolean }) {
+  constructor(options: { retries: number; failOnFlaky: boolean }) {
     this.book = new ResultBook((event) => this.events.push(event), options);
     this.book.setTests(TESTS);
   }
@@ -90,7 +90,7 @@ class Harness {
 }
 
 test('a normal test: its reports are emitted, then one test_finished with the summed duration', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   assert.deepEqual(h.run(A, 2, 'passed'), [false, false, false]);
   assert.equal(h.book.isFinished(A), false);
   assert.equal(h.book.finishNormally(A, 2, []), false, 'no retry for a normal test');
@@ -101,7 +101,7 @@ test('a normal test: its reports are emitted, then one test_finished with the su
 });
 
 test('normal outcomes: failed, setup error, skipped, xfailed', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   assert.deepEqual(h.run(A, 1, 'failed'), [false, true, false]);
   h.book.finishNormally(A, 1, []);
   assert.deepEqual(h.outcome(ID_A), { kind: 'failed' });
@@ -117,7 +117,7 @@ test('normal outcomes: failed, setup error, skipped, xfailed', () => {
 });
 
 test('leaked processes are carried to test_finished', () => {
-  const h = new Harness({ retries: 0, flakyPasses: false });
+  const h = new Harness({ retries: 0, failOnFlaky: true });
   h.run(A, 1, 'passed');
   const leaked = [{ pid: 42, cmd: 'sleep 100', startTime: 7 }];
   h.book.finishNormally(A, 1, leaked);
@@ -125,7 +125,7 @@ test('leaked processes are carried to test_finished', () => {
 });
 
 test('the locks a test took, with their waits, are carried to test_finished', () => {
-  const h = new Harness({ retries: 0, flakyPasses: false });
+  const h = new Harness({ retries: 0, failOnFlaky: true });
   h.run(A, 1, 'passed');
   const locks = [{ name: 'model-init', waitedSeconds: 0.5 }, { name: 'gpu', waitedSeconds: 0 }];
   h.book.finishNormally(A, 1, [], null, locks);
@@ -133,7 +133,7 @@ test('the locks a test took, with their waits, are carried to test_finished', ()
 });
 
 test('crash without retries: test_crashed (willRetry false), then a final crashed with no retry', () => {
-  const h = new Harness({ retries: 0, flakyPasses: false });
+  const h = new Harness({ retries: 0, failOnFlaky: true });
   h.book.addReport(A, 3, report(A, 'setup', 'passed'));
   const c = crash(3);
   assert.equal(h.book.crashed(A, c, true), false);
@@ -145,7 +145,7 @@ test('crash without retries: test_crashed (willRetry false), then a final crashe
 });
 
 test('crash not retryable (e.g. a protocol violation): no retry even with retries on', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   const c = crash(1, { cause: { kind: 'protocol_violation', detail: 'x' } });
   assert.equal(h.book.crashed(A, c, false), false);
   assert.deepEqual(h.types(), ['test_crashed', 'test_finished']);
@@ -153,40 +153,40 @@ test('crash not retryable (e.g. a protocol violation): no retry even with retrie
   assert.deepEqual(h.outcome(ID_A), { kind: 'crashed', crash: c, retry: null });
 });
 
-test('crash with retries, then passes alone: test_crashed now, a final crashed/passed_alone after the retry', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+test('crash with retries, then passes alone, with --fail-on-flaky: test_crashed now, flaky after the retry, and a failure', () => {
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   h.book.addReport(A, 1, report(A, 'setup', 'passed'));
   const c = crash(1);
   assert.equal(h.book.crashed(A, c, true), true, 'run it again alone');
   assert.deepEqual(h.types(), ['test_report', 'test_crashed']);
   assert.equal((h.events[1] as Extract<RunEventBody, { type: 'test_crashed' }>).willRetry, true);
   assert.equal(h.book.isFinished(A), false, 'the verdict waits for the retry');
-  assert.equal(h.book.failures, 1, 'the crash counts for --maxfail at once');
+  assert.equal(h.book.failures, 0, 'a crash waiting for its retry is no failure yet');
 
   h.book.beginAttempt(A);
   assert.deepEqual(h.run(A, 5, 'passed'), [false, false, false]);
   assert.equal(h.book.finishNormally(A, 5, []), false);
   // The retry's reports are evidence for the verdict, not shown as results of their own.
   assert.deepEqual(h.types(), ['test_report', 'test_crashed', 'test_finished']);
-  assert.deepEqual(h.outcome(ID_A), { kind: 'crashed', crash: c, retry: { verdict: 'passed_alone' } });
+  assert.deepEqual(h.outcome(ID_A), { kind: 'flaky', flaky: 'load', crash: c });
   assert.equal(h.finished(ID_A)[0]!.worker, 5, 'finished on the isolated worker');
-  assert.equal(h.book.failures, 1, 'still a crash: still a failure');
+  assert.equal(h.book.failures, 1, '--fail-on-flaky: flaky counts as failed');
 });
 
-test('crash with retries and --flaky-passes, passing alone: flaky, and no longer a failure', () => {
-  const h = new Harness({ retries: 1, flakyPasses: true });
+test('crash with retries, passing alone (the default): flaky, and no failure', () => {
+  const h = new Harness({ retries: 1, failOnFlaky: false });
   const c = crash(1);
   assert.equal(h.book.crashed(A, c, true), true);
-  assert.equal(h.book.failures, 1);
+  assert.equal(h.book.failures, 0);
   h.book.beginAttempt(A);
   h.run(A, 4, 'passed');
   assert.equal(h.book.finishNormally(A, 4, []), false);
-  assert.deepEqual(h.outcome(ID_A), { kind: 'flaky', crash: c });
+  assert.deepEqual(h.outcome(ID_A), { kind: 'flaky', flaky: 'load', crash: c });
   assert.equal(h.book.failures, 0, 'a flaky pass does not count for --maxfail');
 });
 
 test('crash with retries, crashes again alone: crashed/crashes_alone carrying the second crash', () => {
-  const h = new Harness({ retries: 1, flakyPasses: true });
+  const h = new Harness({ retries: 1, failOnFlaky: false });
   const first = crash(1);
   const second = crash(6, { cause: { kind: 'exit_code', code: 3 } });
   assert.equal(h.book.crashed(A, first, true), true);
@@ -200,7 +200,7 @@ test('crash with retries, crashes again alone: crashed/crashes_alone carrying th
 });
 
 test('crash with retries, fails alone: crashed/failed_alone (failed or error)', () => {
-  const h = new Harness({ retries: 1, flakyPasses: true });
+  const h = new Harness({ retries: 1, failOnFlaky: false });
   const c = crash(1);
   h.book.crashed(A, c, true);
   h.book.beginAttempt(A);
@@ -218,7 +218,7 @@ test('crash with retries, fails alone: crashed/failed_alone (failed or error)', 
 });
 
 test('beginAttempt: the reports of the crashed attempt do not leak into the verdict', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   // The crashed attempt had a failed call before the worker died in teardown.
   h.book.addReport(A, 1, report(A, 'setup', 'passed'));
   h.book.addReport(A, 1, report(A, 'call', 'failed'));
@@ -227,11 +227,11 @@ test('beginAttempt: the reports of the crashed attempt do not leak into the verd
   h.book.beginAttempt(A);
   h.run(A, 2, 'passed');
   h.book.finishNormally(A, 2, []);
-  assert.deepEqual(h.outcome(ID_A), { kind: 'crashed', crash: c, retry: { verdict: 'passed_alone' } });
+  assert.deepEqual(h.outcome(ID_A), { kind: 'flaky', flaky: 'load', crash: c });
 });
 
 test('beginAttempt on a test with no pending crash keeps its reports', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   h.book.addReport(A, 1, report(A, 'setup', 'passed'));
   h.book.addReport(A, 1, report(A, 'call', 'failed'));
   h.book.beginAttempt(A);
@@ -241,7 +241,7 @@ test('beginAttempt on a test with no pending crash keeps its reports', () => {
 });
 
 test('retries=2: one pass asks for another run; two passes give passed_alone', () => {
-  const h = new Harness({ retries: 2, flakyPasses: false });
+  const h = new Harness({ retries: 2, failOnFlaky: true });
   const c = crash(1);
   assert.equal(h.book.crashed(A, c, true), true);
   h.book.beginAttempt(A);
@@ -252,12 +252,12 @@ test('retries=2: one pass asks for another run; two passes give passed_alone', (
   h.book.beginAttempt(A);
   h.run(A, 3, 'passed');
   assert.equal(h.book.finishNormally(A, 3, []), false);
-  assert.deepEqual(h.outcome(ID_A), { kind: 'crashed', crash: c, retry: { verdict: 'passed_alone' } });
+  assert.deepEqual(h.outcome(ID_A), { kind: 'flaky', flaky: 'load', crash: c });
   assert.equal(h.finished(ID_A)[0]!.worker, 3);
 });
 
 test('retries=2: a pass, then a crash alone: crashes_alone', () => {
-  const h = new Harness({ retries: 2, flakyPasses: true });
+  const h = new Harness({ retries: 2, failOnFlaky: false });
   const c = crash(1);
   h.book.crashed(A, c, true);
   h.book.beginAttempt(A);
@@ -270,7 +270,7 @@ test('retries=2: a pass, then a crash alone: crashes_alone', () => {
 });
 
 test('retries=2: a pass, then a failure alone: failed_alone', () => {
-  const h = new Harness({ retries: 2, flakyPasses: true });
+  const h = new Harness({ retries: 2, failOnFlaky: false });
   const c = crash(1);
   h.book.crashed(A, c, true);
   h.book.beginAttempt(A);
@@ -284,7 +284,7 @@ test('retries=2: a pass, then a failure alone: failed_alone', () => {
 });
 
 test('notRun of a pending crash: crashed/not_run with the reason, on the crashed worker', () => {
-  const h = new Harness({ retries: 1, flakyPasses: true });
+  const h = new Harness({ retries: 1, failOnFlaky: false });
   const c = crash(7);
   h.book.crashed(A, c, true);
   h.book.notRun(A, 'stopping after 1 failures');
@@ -294,7 +294,7 @@ test('notRun of a pending crash: crashed/not_run with the reason, on the crashed
 });
 
 test('interrupted during the isolated retry: crashed/not_run with the detail', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   const c = crash(1);
   h.book.crashed(A, c, true);
   h.book.beginAttempt(A);
@@ -305,7 +305,7 @@ test('interrupted during the isolated retry: crashed/not_run with the detail', (
 });
 
 test('interrupted and notRun of ordinary tests', () => {
-  const h = new Harness({ retries: 1, flakyPasses: false });
+  const h = new Harness({ retries: 1, failOnFlaky: true });
   h.book.addReport(A, 2, report(A, 'setup', 'passed'));
   h.book.interrupted(A, 2, 'ctrl-c');
   h.book.notRun(B, 'run deadline');
@@ -314,8 +314,8 @@ test('interrupted and notRun of ordinary tests', () => {
   assert.equal(h.book.failures, 0);
 });
 
-test('--maxfail counting: failed reports and first crashes count; xfail failures, retries and flaky passes do not', () => {
-  const h = new Harness({ retries: 1, flakyPasses: true });
+test('--maxfail counting: failed reports and settled crashes count; xfail failures, pending retries and flaky passes do not', () => {
+  const h = new Harness({ retries: 1, failOnFlaky: false });
   // A failed call and a failed teardown of one test: two, as pytest counts reports.
   h.book.addReport(A, 1, report(A, 'setup', 'passed'));
   assert.equal(h.book.addReport(A, 1, report(A, 'call', 'failed')), true);
@@ -326,17 +326,20 @@ test('--maxfail counting: failed reports and first crashes count; xfail failures
   assert.equal(h.book.addReport(B, 1, report(B, 'call', 'failed', { wasxfail: 'reason' })), false);
   h.book.finishNormally(B, 1, []);
   assert.equal(h.book.failures, 2);
-  // A crash counts at once; its flaky pass takes it back.
+  // A crash waiting for its retry counts only once settled; a flaky pass never does.
   h.book.crashed(2, crash(1), true);
-  assert.equal(h.book.failures, 3);
+  assert.equal(h.book.failures, 2);
   h.book.beginAttempt(2);
   h.run(2, 4, 'passed');
   h.book.finishNormally(2, 4, []);
   assert.equal(h.book.failures, 2);
+  // A crash without a retry counts at once.
+  h.book.crashed(3, crash(1), false);
+  assert.equal(h.book.failures, 3);
 });
 
 test('exactly one test_finished per test, whatever is called after its end', () => {
-  const h = new Harness({ retries: 1, flakyPasses: true });
+  const h = new Harness({ retries: 1, failOnFlaky: false });
   // A: normal, then everything else thrown at it.
   h.run(A, 1, 'passed');
   h.book.finishNormally(A, 1, []);
@@ -352,14 +355,14 @@ test('exactly one test_finished per test, whatever is called after its end', () 
   // C: only the end of the run.
   h.book.notRun(2, 'end');
   h.book.notRun(2, 'end again');
-  for (const t of TESTS) assert.equal(h.finished(t.id).length, 1, t.id);
+  for (const t of TESTS.slice(0, 3)) assert.equal(h.finished(t.id).length, 1, t.id);
   assert.deepEqual(h.outcome(ID_A), { kind: 'passed' });
   assert.equal(h.outcome(ID_B).kind, 'flaky');
   assert.deepEqual(h.outcome(TESTS[2]!.id), { kind: 'not_run', reason: 'end' });
 });
 
 test('a test unknown to the book is named by its index', () => {
-  const h = new Harness({ retries: 0, flakyPasses: false });
+  const h = new Harness({ retries: 0, failOnFlaky: true });
   h.book.notRun(17, 'x');
   assert.equal(h.finished()[0]!.testId, '#17');
 });

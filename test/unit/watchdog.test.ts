@@ -1,15 +1,16 @@
 /**
- * checkDeadlines: which workers to kill, and why, at a given moment. Pure and table-driven.
+ * checkDeadlines: which workers to kill, and why, and which are busy without a heartbeat, at a
+ * given moment. Pure and table-driven.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkDeadlines, type KillOrder, type WatchedWorker, type WatchdogLimits } from '../../src/supervisor/watchdog.js';
+import { checkDeadlines, type BusyWorker, type KillOrder, type WatchedWorker, type WatchdogLimits } from '../../src/supervisor/watchdog.js';
 
 const LIMITS: WatchdogLimits = { startupTimeoutSeconds: 10, heartbeatTimeoutSeconds: 3 };
 
 /** A ready worker, started at 0 and ready at 1000 ms, running nothing. */
 function worker(over: Partial<WatchedWorker> = {}): WatchedWorker {
-  return { id: 1, ready: true, startedAt: 0, readyAt: 1000, lastHeartbeat: null, running: null, terminating: false, ...over };
+  return { id: 1, ready: true, startedAt: 0, readyAt: 1000, lastHeartbeat: null, running: null, lastProgress: null, stopped: false, terminating: false, ...over };
 }
 
 function notReady(over: Partial<WatchedWorker> = {}): WatchedWorker {
@@ -23,6 +24,8 @@ interface Case {
   limits?: WatchdogLimits;
   /** Expected orders; silentSeconds is compared rounded to ms. */
   orders: KillOrder[];
+  /** Expected busy workers (silent, making progress); none when absent. */
+  busy?: BusyWorker[];
 }
 
 const CASES: Case[] = [
@@ -97,7 +100,7 @@ const CASES: Case[] = [
     name: 'silent, within its timeout: unresponsive',
     workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: 60 }, lastHeartbeat: 2_500 })],
     now: 6_000,
-    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.5 }, dumpStacks: true }],
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.5, stopped: false }, dumpStacks: true }],
   },
   // -- silence counts from the latest sign of life --------------------------------------------
   {
@@ -110,7 +113,7 @@ const CASES: Case[] = [
     name: 'silence from the latest heartbeat, just past',
     workers: [worker({ readyAt: 1_000, lastHeartbeat: 8_000, running: { startedAt: 4_000, timeoutSeconds: null } })],
     now: 11_001,
-    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.001 }, dumpStacks: true }],
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.001, stopped: false }, dumpStacks: true }],
   },
   {
     name: 'silence from the test start (an old heartbeat from before the test)',
@@ -122,7 +125,7 @@ const CASES: Case[] = [
     name: 'silence from the test start, just past',
     workers: [worker({ readyAt: 1_000, lastHeartbeat: 1_500, running: { startedAt: 9_000, timeoutSeconds: null } })],
     now: 12_500,
-    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.5 }, dumpStacks: true }],
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.5, stopped: false }, dumpStacks: true }],
   },
   {
     name: 'silence from ready (no heartbeat yet, the test started before ready was recorded)',
@@ -134,7 +137,7 @@ const CASES: Case[] = [
     name: 'silence from ready, just past',
     workers: [worker({ readyAt: 20_000, lastHeartbeat: null, running: { startedAt: 19_000, timeoutSeconds: null } })],
     now: 23_100,
-    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.1 }, dumpStacks: true }],
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.1, stopped: false }, dumpStacks: true }],
   },
   // -- terminating workers ------------------------------------------------------------------
   {
@@ -160,7 +163,7 @@ const CASES: Case[] = [
     orders: [
       { worker: 4, reason: { kind: 'startup_timeout', limitSeconds: 10 }, dumpStacks: true },
       { worker: 5, reason: { kind: 'timeout', limitSeconds: 2 }, dumpStacks: true },
-      { worker: 6, reason: { kind: 'unresponsive', silentSeconds: 4 }, dumpStacks: true },
+      { worker: 6, reason: { kind: 'unresponsive', silentSeconds: 4, stopped: false }, dumpStacks: true },
     ],
   },
   {
@@ -169,6 +172,58 @@ const CASES: Case[] = [
     now: 2_000,
     limits: { startupTimeoutSeconds: 1.5, heartbeatTimeoutSeconds: 100 },
     orders: [{ worker: 1, reason: { kind: 'startup_timeout', limitSeconds: 1.5 }, dumpStacks: true }],
+  },
+  // -- busy is not hung: silent, but its CPU time keeps growing --------------------------------
+  {
+    name: 'silent past the limit, CPU time gained a moment ago: busy, not killed',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 9_800 })],
+    now: 10_000,
+    orders: [],
+    busy: [{ worker: 1, silentSeconds: 8 }],
+  },
+  {
+    name: 'busy for minutes without a heartbeat: still busy (only a timeout may end it)',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 599_900 })],
+    now: 600_000,
+    orders: [],
+    busy: [{ worker: 1, silentSeconds: 598 }],
+  },
+  {
+    name: 'busy, then its own timeout passes: the timeout decides',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: 20 }, lastHeartbeat: 2_000, lastProgress: 22_000 })],
+    now: 22_100,
+    orders: [{ worker: 1, reason: { kind: 'timeout', limitSeconds: 20 }, dumpStacks: true }],
+  },
+  {
+    name: 'computed for a while, then no CPU time for longer than the limit (a deadlock): unresponsive',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 6_000 })],
+    now: 9_100,
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 7.1, stopped: false }, dumpStacks: true }],
+  },
+  {
+    name: 'computed for a while, no CPU time since, but not yet for the limit: neither',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 6_000 })],
+    now: 8_900,
+    orders: [],
+    busy: [{ worker: 1, silentSeconds: 6.9 }],
+  },
+  {
+    name: 'stopped (SIGSTOP), silent past the limit: unresponsive at once, whatever its CPU time did before',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 4_900, stopped: true })],
+    now: 5_100,
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.1, stopped: true }, dumpStacks: true }],
+  },
+  {
+    name: 'stopped, but its heartbeat is within the limit: nothing yet',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 4_000, stopped: true })],
+    now: 6_000,
+    orders: [],
+  },
+  {
+    name: 'progress from before the test started does not count for it',
+    workers: [worker({ running: { startedAt: 5_000, timeoutSeconds: null }, lastHeartbeat: 1_000, lastProgress: 4_000 })],
+    now: 8_100,
+    orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 3.1, stopped: false }, dumpStacks: true }],
   },
 ];
 
@@ -182,7 +237,9 @@ function rounded(orders: KillOrder[]): KillOrder[] {
 
 for (const c of CASES) {
   test(`checkDeadlines: ${c.name}`, () => {
-    assert.deepEqual(rounded(checkDeadlines(c.workers, c.now, c.limits ?? LIMITS)), c.orders);
+    const verdicts = checkDeadlines(c.workers, c.now, c.limits ?? LIMITS);
+    assert.deepEqual(rounded(verdicts.kills), c.orders);
+    assert.deepEqual(verdicts.busy.map((b) => ({ ...b, silentSeconds: Math.round(b.silentSeconds * 1000) / 1000 })), c.busy ?? []);
   });
 }
 
@@ -190,7 +247,7 @@ test('checkDeadlines: a slow start is never unresponsive, at any moment before t
   // Heartbeats are irrelevant before ready: whatever they say, the only possible order is startup.
   for (let now = 0; now <= 30_000; now += 250) {
     for (const lastHeartbeat of [null, 0, 100]) {
-      const orders = checkDeadlines([notReady({ lastHeartbeat })], now, LIMITS);
+      const orders = checkDeadlines([notReady({ lastHeartbeat })], now, LIMITS).kills;
       const expected = now > 10_000 ? ['startup_timeout'] : [];
       assert.deepEqual(orders.map((o) => o.reason.kind), expected, `now ${now}, heartbeat ${lastHeartbeat}`);
     }

@@ -35,6 +35,11 @@ export interface WorkerLaunchOptions {
   crashFile: string;
   heartbeatSeconds: number;
   /**
+   * Where faulthandler's watchdog thread dumps the running test's stacks, and how often: stacks
+   * taken without a signal (see stack_watch.py). Absent: none (stacks come by SIGUSR1).
+   */
+  stacks?: { file: string; everySeconds: number } | null;
+  /**
    * Threads each native thread pool of a worker may start (THREAD_CAP_VARIABLES, and Hugging Face
    * tokenizers' parallelism off); a variable the user's environment sets is left as it is.
    * null or absent: no cap.
@@ -60,6 +65,7 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       COLUMNS: String(options.columns),
       BULKHEAD_CRASH_FILE: options.crashFile,
       BULKHEAD_HEARTBEAT_SECONDS: String(options.heartbeatSeconds),
+      ...(options.stacks ? { BULKHEAD_STACKS_FILE: options.stacks.file, BULKHEAD_STACKS_SECONDS: String(options.stacks.everySeconds) } : {}),
       PYTHONUNBUFFERED: '1',
       ...threadCapEnv(options.threadCap ?? null, options.baseEnv),
       ...(options.mpStartMethod ? { BULKHEAD_MP_START_METHOD: options.mpStartMethod } : {}),

@@ -3,7 +3,7 @@
  * PASSES, slowest durations, short test summary info, and the final stats line.
  */
 import { causeLabel } from '../../model/cause.js';
-import { describeCrash, describeRetry } from '../../model/outcome.js';
+import { describeBeside, describeCrash, describeCrashFully, describeRetry } from '../../model/outcome.js';
 import { formatBytes } from '../../util/bytes.js';
 import type { RunEndReason, SessionInfo } from '../../model/event.js';
 import type { PhaseReport } from '../../model/report.js';
@@ -39,6 +39,7 @@ export function writeSummary(
   }
   writeWarnings(tw, stats);
   writeLeaks(tw, stats);
+  writeFlaky(tw, stats);
   if ((session?.verbosity ?? 0) >= 0) writeMemory(tw, stats);
   if ((session?.verbosity ?? 0) >= 0) writeLocks(tw, stats);
   if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
@@ -104,6 +105,8 @@ function writeCrash(tw: TermWriter, entry: Crash): void {
   const { crash } = entry.outcome;
   tw.sep('_', entry.testId, { red: true, bold: true });
   tw.line(tw.markup(`E   ${crashText(entry)}`, { red: true, bold: true }));
+  const beside = describeBeside(crash);
+  if (beside) tw.line(tw.markup(`E   ${beside}`, { red: true }));
   if (entry.outcome.kind === 'crashed' && entry.outcome.retry !== null) {
     const retry = entry.outcome.retry;
     tw.line(tw.markup(`E   isolated retry: ${describeRetry(retry)}`, { red: retry.verdict === 'crashes_alone', yellow: retry.verdict !== 'crashes_alone' }));
@@ -115,6 +118,25 @@ function writeCrash(tw: TermWriter, entry: Crash): void {
   if (crash.stderrTail.trim()) {
     tw.sep('-', 'worker stderr (last lines)');
     tw.line(crash.stderrTail.replace(/\s+$/, ''));
+  }
+}
+
+/**
+ * Tests that failed only under parallel load and passed alone: they count as passed (unless
+ * --fail-on-flaky), so they are told loudly here, each with its first attempt's cause, numbers,
+ * and what ran beside it.
+ */
+function writeFlaky(tw: TermWriter, stats: RunStats): void {
+  const flaky = stats.crashes.filter((crash) => crash.outcome.kind === 'flaky');
+  if (flaky.length === 0) return;
+  tw.sep('=', 'flaky: failed only under parallel load, passed alone', { yellow: true });
+  for (const entry of flaky) {
+    tw.line(tw.markup(`FLAKY ${entry.testId}`, { yellow: true, bold: true }));
+    tw.line(`    under load: ${describeCrash(entry.testId, entry.outcome.crash)}`);
+    const beside = describeBeside(entry.outcome.crash);
+    if (beside) tw.line(`    ${beside}`);
+    const alone = stats.memory.find((memory) => memory.testId === entry.testId);
+    tw.line(`    alone in a fresh worker: passed${alone ? ` (peak ${formatBytes(alone.peakBytes)} above its worker's baseline)` : ''}`);
   }
 }
 
@@ -243,7 +265,7 @@ function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo
         for (const report of stats.reports.get('failed') ?? []) lines.push(report.summaryLine);
         for (const crash of stats.crashes) {
           if (crash.outcome.kind === 'flaky') {
-            lines.push(`${word('FLAKY', 'yellow')} ${crash.testId} - ${describeRetry({ verdict: 'passed_alone' })}: ${crashText(crash)}`);
+            lines.push(`${word('FLAKY', 'yellow')} ${crash.testId} - ${describeRetry({ verdict: 'passed_alone' })}: ${describeCrashFully(crash.testId, crash.outcome.crash)}`);
             continue;
           }
           const retry = crash.outcome.retry ? ` [${describeRetry(crash.outcome.retry).split(':')[0]}]` : '';

@@ -86,6 +86,18 @@ export class TerminalReporter implements Reporter {
           this.stats.addCrash({ testId: event.testId, outcome: event.outcome });
         }
         break;
+      case 'test_slow': {
+        this.lineBreak();
+        const cpu = event.cpuPercent !== null ? ` (${event.cpuPercent}% of a CPU)` : '';
+        const where = event.where ? `; now in ${event.where}` : '';
+        const stacks = event.stacksFile ? `; its Python stacks, kept fresh: ${event.stacksFile}` : '';
+        this.tw.line(
+          `bulkhead: SLOW [w${event.worker}] ${event.testId}: no heartbeat for ${event.silentSeconds.toFixed(0)}s, but busy on the CPU${cpu} ` +
+            `(a long call in C holding the GIL?): it runs on, its timeout decides${where}${stacks}`,
+          { yellow: true },
+        );
+        break;
+      }
       case 'test_crashed': {
         this.reported.add(event.testId);
         const label = causeLabel(event.crash.cause);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 
 import { sweepStaleRuns } from './stale-runs.js';
-import { readNumber, removeQuietly } from './cgroup-files.js';
+import { readNumber, removeQuietly, tryWrite } from './cgroup-files.js';
 
 const MOUNT = '/sys/fs/cgroup/memory';
 
@@ -49,6 +49,27 @@ export class MemoryCgroupTree {
     return readNumber(join(this.root, 'memory.max_usage_in_bytes'));
   }
 
+  /** The run's limit now. */
+  limitBytes(): number | null {
+    return readNumber(join(this.root, 'memory.limit_in_bytes'));
+  }
+
+  /**
+   * Changes the run's limit: raised for a test that runs alone (it may have all there is), lowered
+   * back once it is over. False when the kernel refused (lowering below what is in use).
+   */
+  setLimit(bytes: number): boolean {
+    return tryWrite(join(this.root, 'memory.limit_in_bytes'), String(bytes));
+  }
+
+  /**
+   * Times a charge ran into the run's own limit (`memory.failcnt`, counted only at the level whose
+   * limit was hit): how an OOM kill at the run's budget is told from one at a worker's cap.
+   */
+  limitHits(): number {
+    return readNumber(join(this.root, 'memory.failcnt')) ?? 0;
+  }
+
   /** Removes the run's cgroup, with any worker leaf not removed yet (their processes are dead). */
   remove(): void {
     try {
@@ -65,8 +86,17 @@ export class MemoryCgroupTree {
 export class MemoryLeaf {
   constructor(
     readonly path: string,
-    readonly capBytes: number | null,
+    private cap: number | null,
   ) {}
+
+  get capBytes(): number | null {
+    return this.cap;
+  }
+
+  /** A new cap (a spare that becomes the worker of a test alone); kept only if the kernel took it. */
+  setCap(bytes: number | null): void {
+    if (bytes !== null && tryWrite(join(this.path, 'memory.limit_in_bytes'), String(bytes))) this.cap = bytes;
+  }
 
   usageBytes(): number | null {
     return readNumber(join(this.path, 'memory.usage_in_bytes'));
@@ -88,8 +118,11 @@ export class MemoryLeaf {
     }
   }
 
-  /** memory.failcnt: times usage hit the limit (reclaim or OOM), evidence on older kernels. */
-  failCount(): number {
+  /**
+   * Times a charge ran into this leaf's own cap since the worker's current test began (the worker
+   * resets `memory.failcnt` with the peak): a cap hit, as opposed to the run's budget above it.
+   */
+  limitHits(): number {
     return readNumber(join(this.path, 'memory.failcnt')) ?? 0;
   }
 

@@ -32,8 +32,17 @@ export function enableMemoryController(parent: string, root: string, budgetBytes
 export class V2MemoryLeaf {
   constructor(
     readonly path: string,
-    readonly capBytes: number | null,
+    private cap: number | null,
   ) {}
+
+  get capBytes(): number | null {
+    return this.cap;
+  }
+
+  /** A new cap (a spare that becomes the worker of a test alone); kept only if the kernel took it. */
+  setCap(bytes: number | null): void {
+    if (bytes !== null && tryWrite(join(this.path, 'memory.max'), String(bytes))) this.cap = bytes;
+  }
 
   /** Sets the cap; false when the kernel refused it (the caller then has no memory leaf). */
   apply(): boolean {
@@ -58,16 +67,26 @@ export class V2MemoryLeaf {
 
   /** How many times the OOM killer struck in this cgroup (`memory.events`' oom_kill). */
   oomKills(): number {
-    try {
-      const match = /^oom_kill (\d+)$/m.exec(readFileSync(join(this.path, 'memory.events'), 'utf8'));
-      return match ? Number(match[1]) : 0;
-    } catch {
-      return 0;
-    }
+    return memoryEvent(this.path, 'oom_kill');
+  }
+
+  /** Times usage ran into this leaf's `memory.max` (`memory.events`' max): a cap hit. */
+  limitHits(): number {
+    return memoryEvent(this.path, 'max');
   }
 
   remove(): void {
     // The leaf is the kill leaf too: CgroupLeaf removes it.
+  }
+}
+
+/** A counter of `memory.events` (oom_kill, max, ...), 0 where the file or the key is missing. */
+export function memoryEvent(dir: string, key: string): number {
+  try {
+    const match = new RegExp(`^${key} (\\d+)$`, 'm').exec(readFileSync(join(dir, 'memory.events'), 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -7,9 +7,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
-import { enableMemoryController, V2MemoryLeaf, v2RunPeak } from './cgroup-v2-memory.js';
+import { enableMemoryController, memoryEvent, V2MemoryLeaf, v2RunPeak } from './cgroup-v2-memory.js';
 import { sweepStaleRuns } from './stale-runs.js';
-import { removeQuietly } from './cgroup-files.js';
+import { readNumber, removeQuietly, tryWrite } from './cgroup-files.js';
 
 const CANDIDATE_MOUNTS = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
 
@@ -57,6 +57,21 @@ export class CgroupTree {
   /** The run's memory peak, where the v2 controller keeps it. */
   memoryPeakBytes(): number | null {
     return this.memoryEnabled ? v2RunPeak(this.root) : null;
+  }
+
+  /** The run's `memory.max` now, where the controller is enabled ("max": no limit, null). */
+  memoryLimitBytes(): number | null {
+    return this.memoryEnabled ? readNumber(join(this.root, 'memory.max')) : null;
+  }
+
+  /** Changes the run's `memory.max` (raised for a test alone, lowered back after it). */
+  setMemoryLimit(bytes: number): boolean {
+    return this.memoryEnabled && tryWrite(join(this.root, 'memory.max'), String(bytes));
+  }
+
+  /** Times usage ran into the run's own `memory.max`: an OOM at the budget, not at a worker's cap. */
+  memoryLimitHits(): number {
+    return this.memoryEnabled ? memoryEvent(this.root, 'max') : 0;
   }
 
   leaf(name: string): CgroupLeaf | null {

@@ -1,4 +1,4 @@
-export { signalProcessGroup, signalProcess, isProcessAlive, processStartTime, SPAWN_DETACHED } from './linux.js';
+export { signalProcessGroup, signalProcess, isProcessAlive, processStartTime, processProgress, SPAWN_DETACHED, type ProcessProgress } from './linux.js';
 export { CgroupTree, CgroupLeaf, wrapInCgroups } from './cgroup-v2.js';
 export { MemoryCgroupTree, MemoryLeaf } from './cgroup-v1-memory.js';
 export { V2MemoryLeaf } from './cgroup-v2-memory.js';

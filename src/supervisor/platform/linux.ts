@@ -46,3 +46,32 @@ export function processStartTime(pid: number): number | null {
     return null;
   }
 }
+
+/**
+ * What the kernel says a process is doing: the CPU time it has used (user + system, every thread,
+ * in clock ticks) and whether it is stopped (SIGSTOP, or a tracer's stop). A worker whose
+ * heartbeat is silent is busy while this CPU time grows, hung while it does not.
+ */
+export interface ProcessProgress {
+  cpuTicks: number;
+  stopped: boolean;
+}
+
+export function processProgress(pid: number): ProcessProgress | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). */
+export function parseProcStat(stat: string): ProcessProgress | null {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // proc(5): state is field 3, utime 14, stime 15 (1-based, counting pid and comm).
+  const state = fields[0];
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (state === undefined || !Number.isFinite(utime) || !Number.isFinite(stime)) return null;
+  return { cpuTicks: utime + stime, stopped: state === 'T' || state === 't' };
+}
