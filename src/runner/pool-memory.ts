@@ -29,6 +29,8 @@ export class PoolMemory {
   private sampledRunPeak: number | null = null;
   /** The cap of each worker running a test alone, fixed when it starts. */
   private readonly loneCaps = new Map<number, number>();
+  /** The run's limit was raised for a test alone and is not back at the budget yet. */
+  private runLimitRaised = false;
   private runHits = 0;
   private runHitAt = -Infinity;
 
@@ -55,8 +57,9 @@ export class PoolMemory {
    * which may have what plain pytest would have had (see loneCap).
    */
   capFor(slot: WorkerSlot): number | null {
-    if (slot.role === 'isolated') return this.loneCaps.get(slot.id) ?? this.options.memory.budgetBytes;
-    return this.options.memory.workerMaxBytes;
+    const lone = this.loneCaps.get(slot.id);
+    if (lone !== undefined) return lone;
+    return slot.role === 'isolated' ? this.options.memory.budgetBytes : this.options.memory.workerMaxBytes;
   }
 
   /**
@@ -75,7 +78,11 @@ export class PoolMemory {
     return Math.max(budget, available - margin);
   }
 
-  /** A ready spare becomes the worker of a test alone: its cap (and the run's limit) go up. */
+  /**
+   * A worker that is about to run a test alone (a spare adopted for an isolated retry, or a pool
+   * worker given a test predicted larger than the whole budget, which the scheduler runs with
+   * nothing beside it): its cap, and the run's limit, go up to what a test alone may have.
+   */
   makeLone(slot: WorkerSlot): void {
     this.reserveLone(slot);
     slot.process?.memory?.setCap(this.capFor(slot));
@@ -84,19 +91,34 @@ export class PoolMemory {
   private reserveLone(slot: WorkerSlot): void {
     const lone = this.loneCap();
     this.loneCaps.set(slot.id, lone);
-    this.setRunLimit(lone);
+    this.raiseRunLimit(lone);
   }
 
   /** The run's cgroup limit goes back to the budget once the test that ran alone is over. */
   releaseLone(slot: WorkerSlot): void {
-    if (!this.loneCaps.delete(slot.id) || this.loneCaps.size > 0) return;
-    this.setRunLimit(this.options.memory.budgetBytes);
+    if (!this.loneCaps.delete(slot.id)) return;
+    if (slot.role !== 'isolated' && slot.state !== 'exited') slot.process?.memory?.setCap(this.options.memory.workerMaxBytes);
+    this.settleRunLimit();
   }
 
-  private setRunLimit(bytes: number): void {
-    if (this.options.memory.forceRlimit) return;
-    if (this.v2?.memoryEnabled) this.v2.setMemoryLimit(bytes);
-    else this.tree?.setLimit(bytes);
+  /**
+   * Puts the run's limit back at the budget once no test runs alone. The kernel refuses a limit
+   * below what is in use, so a worker that still holds the memory of its lone test keeps it up
+   * until its exit (the pool calls this on every exit).
+   */
+  settleRunLimit(): void {
+    if (!this.runLimitRaised || this.loneCaps.size > 0) return;
+    if (this.setRunLimit(this.options.memory.budgetBytes)) this.runLimitRaised = false;
+  }
+
+  private raiseRunLimit(bytes: number): void {
+    if (this.setRunLimit(bytes)) this.runLimitRaised = true;
+  }
+
+  private setRunLimit(bytes: number): boolean {
+    if (this.options.memory.forceRlimit) return false;
+    if (this.v2?.memoryEnabled) return this.v2.setMemoryLimit(bytes);
+    return this.tree?.setLimit(bytes) ?? false;
   }
 
   /**

@@ -12,7 +12,7 @@ import type { RunEndReason, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import type { SchedulerCommand, SchedulerInput } from '../scheduler/types.js';
+import type { SchedulerCommand, SchedulerInput, TestDemand } from '../scheduler/types.js';
 import { checkDeadlines } from '../supervisor/watchdog.js';
 import { CollectionPhase } from './collection-phase.js';
 import { LockService } from './lock-service.js';
@@ -54,6 +54,8 @@ export class RunLoop {
   private readonly beside = new BesideLog();
   /** Each test's resolved settings, by index; null: no resolver (every test has the defaults). */
   private settings: TestSettings[] | null = null;
+  /** What each test is expected to need, by index, as admission sees it. */
+  private demands: readonly TestDemand[] = [];
   private end: { reason: RunEndReason; exitCode: number } | null = null;
   private internalError = false;
   private resolveDone: (() => void) | null = null;
@@ -255,6 +257,7 @@ export class RunLoop {
       this.stopRun({ kind: 'completed' }, ExitCode.OK);
       return;
     }
+    this.demands = plan.demands;
     this.apply({ type: 'collected', tests, demands: plan.demands });
   }
 
@@ -281,6 +284,9 @@ export class RunLoop {
     slot.runningTimeout = timeoutOf(this.settings, this.tests[index], index, this.options.timeoutSeconds, this.collection.session?.iniTimeout ?? null);
     slot.nextBusyNotice = null;
     slot.ranTests = true;
+    // Predicted larger than the whole budget, it runs with nothing beside it (admission sees to
+    // that): it may have all the memory a test alone has, as under plain pytest.
+    if ((this.demands[index]?.memoryBytes ?? 0) > this.options.memory.budgetBytes) this.pool.memory.makeLone(slot);
     this.pool.testRan();
     this.deps.emit({ type: 'test_started', testId: id, worker: slot.id });
     this.apply({ type: 'test_started', worker: slot.id, index });
@@ -297,6 +303,7 @@ export class RunLoop {
     slot.runningSince = null;
     slot.leaked.push(...leaked);
     if (memory?.residentBytes !== null && memory?.residentBytes !== undefined) slot.baselineBytes = memory.residentBytes;
+    this.pool.memory.releaseLone(slot);
     const again = this.book.finishNormally(index, slot.id, leaked, memory, locks);
     // A test that crashed under load and now passed alone is settled: flaky, a failure only with --fail-on-flaky.
     this.checkMaxfail();

@@ -359,6 +359,7 @@ export class WorkerPool {
     });
     if (cause.kind === 'oom' && current.baselineBytes !== null) cause = { ...cause, baselineBytes: current.baselineBytes };
     this.memory.releaseLone(current);
+    this.memory.settleRunLimit();
     const stderrTail = current.process?.log.stderrTail.lastLines(40) ?? '';
     const crash: CrashReport = {
       worker: current.id,

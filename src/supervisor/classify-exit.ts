@@ -37,7 +37,7 @@ function causeOfKill(reason: KillReason, facts: ExitFacts): ExitCause {
         ? { kind: 'timeout', limitSeconds: reason.limitSeconds, waitingFor: reason.waitingFor }
         : { kind: 'timeout', limitSeconds: reason.limitSeconds };
     case 'unresponsive':
-      return { kind: 'unresponsive', silentSeconds: reason.silentSeconds };
+      return { kind: 'unresponsive', silentSeconds: reason.silentSeconds, ...(reason.stopped !== undefined ? { stopped: reason.stopped } : {}) };
     case 'startup_timeout':
       return { kind: 'startup_failure', code: facts.code, signal: facts.signal, detail: `not ready after ${reason.limitSeconds}s` };
     case 'protocol_violation':

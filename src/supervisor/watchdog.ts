@@ -14,6 +14,13 @@
  */
 import type { KillReason } from '../model/cause.js';
 
+/**
+ * Busy means CPU time gained lately: the progress meter judges windows of about a second, so a
+ * computing worker has shown progress within this. A worker that last computed longer ago (at its
+ * test's start, say) is neither busy nor yet hung until the limit passes without progress.
+ */
+const RECENT_PROGRESS_MS = 2_500;
+
 export interface WatchedWorker {
   id: number;
   ready: boolean;
@@ -81,7 +88,7 @@ export function checkDeadlines(workers: readonly WatchedWorker[], now: number, l
         reason: { kind: 'unresponsive', silentSeconds: silent / 1000, stopped: worker.stopped },
         dumpStacks: true,
       });
-    } else {
+    } else if (worker.lastProgress !== null && now - worker.lastProgress <= RECENT_PROGRESS_MS) {
       busy.push({ worker: worker.id, silentSeconds: silent / 1000 });
     }
   }

@@ -201,11 +201,23 @@ const CASES: Case[] = [
     orders: [{ worker: 1, reason: { kind: 'unresponsive', silentSeconds: 7.1, stopped: false }, dumpStacks: true }],
   },
   {
-    name: 'computed for a while, no CPU time since, but not yet for the limit: neither',
+    name: 'computed a moment ago, none since: still busy',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 6_000 })],
+    now: 8_400,
+    orders: [],
+    busy: [{ worker: 1, silentSeconds: 6.4 }],
+  },
+  {
+    name: 'computed a while ago, no CPU time since, but not yet for the limit: neither busy nor hung',
     workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 6_000 })],
     now: 8_900,
     orders: [],
-    busy: [{ worker: 1, silentSeconds: 6.9 }],
+  },
+  {
+    name: 'a deadlock right after the test started: its start-up CPU does not make it look busy',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 2_600 })],
+    now: 5_200,
+    orders: [],
   },
   {
     name: 'stopped (SIGSTOP), silent past the limit: unresponsive at once, whatever its CPU time did before',

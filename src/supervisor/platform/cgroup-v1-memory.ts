@@ -93,9 +93,9 @@ export class MemoryLeaf {
     return this.cap;
   }
 
-  /** A new cap (a spare that becomes the worker of a test alone); kept only if the kernel took it. */
+  /** A new cap (null: none), for a test that runs alone and after it; kept only if the kernel took it. */
   setCap(bytes: number | null): void {
-    if (bytes !== null && tryWrite(join(this.path, 'memory.limit_in_bytes'), String(bytes))) this.cap = bytes;
+    if (tryWrite(join(this.path, 'memory.limit_in_bytes'), bytes === null ? '-1' : String(bytes))) this.cap = bytes;
   }
 
   usageBytes(): number | null {

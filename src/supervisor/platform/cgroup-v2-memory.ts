@@ -39,9 +39,9 @@ export class V2MemoryLeaf {
     return this.cap;
   }
 
-  /** A new cap (a spare that becomes the worker of a test alone); kept only if the kernel took it. */
+  /** A new cap (null: none), for a test that runs alone and after it; kept only if the kernel took it. */
   setCap(bytes: number | null): void {
-    if (bytes !== null && tryWrite(join(this.path, 'memory.max'), String(bytes))) this.cap = bytes;
+    if (tryWrite(join(this.path, 'memory.max'), bytes === null ? 'max' : String(bytes))) this.cap = bytes;
   }
 
   /** Sets the cap; false when the kernel refused it (the caller then has no memory leaf). */
