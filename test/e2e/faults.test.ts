@@ -1,14 +1,14 @@
 /**
  * Every worker death becomes an attributed result, on the `faults` project: a segfault, abort,
  * os._exit(3), SIGKILL to itself, a sleep past its timeout, a SIGTERM-ignoring loop past its
- * timeout, a GIL-holding regex hang (unresponsive), a leaked setsid daemon, 200 MB straight to
+ * timeout, a GIL-holding regex that never ends (busy, so its timeout decides), a leaked setsid daemon, 200 MB straight to
  * fd 1, fake protocol lines, and a test that crashes only while another worker is alive, among
  * passing tests. One run with `--workers 2 --heartbeat-timeout 3 --json --junit` is checked test
  * by test: outcome, cause, isolated-retry verdict, faulthandler stacks, JUnit error type, counts,
  * exit code, leftover processes, and bulkhead's own memory while the 200 MB go through it.
  *
  * Then: the crash-loop breaker (every worker segfaults importing conftest), a session fixture
- * whose teardown segfaults (`teardown-segfault`), --flaky-passes, a leaked daemon whose worker
+ * whose teardown segfaults (`teardown-segfault`), --fail-on-flaky, a leaked daemon whose worker
  * crashes later, and cancelling a run on `slow-suite`: Ctrl-C, a second Ctrl-C, --run-timeout.
  */
 import { after, before, test } from 'node:test';
@@ -45,7 +45,9 @@ function testsOf(json: JsonResults): Map<string, FaultTest> {
 }
 
 const OUTCOME_KINDS = ['passed', 'failed', 'error', 'skipped', 'xfailed', 'xpassed', 'crashed', 'flaky', 'interrupted', 'not_run'];
-const CRASHES_ALONE = 'crashes on its own: it crashed again when run alone in a fresh worker';
+/** The isolated retry's verdict when the test crashed again alone, with the retry's own cause. */
+const alone = (cause: string): string => `crashes on its own: run alone in a fresh worker, it ${cause} again`;
+const CRASHES_ALONE_SEGV = alone('was killed by SIGSEGV');
 const PASSED_ALONE = 'passed alone: crashed only under parallel load';
 
 const CONCURRENCY = 'tests/test_concurrency_sensitive.py::test_crashes_only_under_parallel_load';
@@ -75,11 +77,12 @@ interface Expected {
 }
 
 const EXPECTED: Record<string, Expected> = {
-  [CONCURRENCY]: { outcome: 'crashed', cause: { kind: 'exit_code', code: 9 }, retry: PASSED_ALONE, junit: 'crashed', label: 'CRASHED' },
+  // Crashed only under parallel load and passed alone: flaky, which fails nothing by default.
+  [CONCURRENCY]: { outcome: 'flaky', cause: { kind: 'exit_code', code: 9 }, retry: PASSED_ALONE, junit: 'flaky', label: 'FLAKY' },
   [SEGFAULT]: {
     outcome: 'crashed',
     cause: { kind: 'signal', signal: 'SIGSEGV' },
-    retry: CRASHES_ALONE,
+    retry: CRASHES_ALONE_SEGV,
     stackFrame: 'test_segfault',
     junit: 'crashed',
     label: 'CRASHED',
@@ -87,17 +90,17 @@ const EXPECTED: Record<string, Expected> = {
   [ABORT]: {
     outcome: 'crashed',
     cause: { kind: 'signal', signal: 'SIGABRT' },
-    retry: CRASHES_ALONE,
+    retry: alone('was killed by SIGABRT'),
     stackFrame: 'test_abort',
     junit: 'crashed',
     label: 'CRASHED',
   },
-  [EXIT_3]: { outcome: 'crashed', cause: { kind: 'exit_code', code: 3 }, retry: CRASHES_ALONE, junit: 'crashed', label: 'CRASHED' },
-  [SIGKILL]: { outcome: 'crashed', cause: { kind: 'signal', signal: 'SIGKILL' }, retry: CRASHES_ALONE, junit: 'crashed', label: 'CRASHED' },
+  [EXIT_3]: { outcome: 'crashed', cause: { kind: 'exit_code', code: 3 }, retry: alone('exited with code 3'), junit: 'crashed', label: 'CRASHED' },
+  [SIGKILL]: { outcome: 'crashed', cause: { kind: 'signal', signal: 'SIGKILL' }, retry: alone('was killed by SIGKILL'), junit: 'crashed', label: 'CRASHED' },
   [SLEEPS]: {
     outcome: 'crashed',
     cause: { kind: 'timeout', limitSeconds: 2 },
-    retry: CRASHES_ALONE,
+    retry: alone('was killed after the test passed its timeout of 2s'),
     stackFrame: 'test_sleeps_forever',
     junit: 'timeout',
     label: 'TIMEOUT',
@@ -105,18 +108,18 @@ const EXPECTED: Record<string, Expected> = {
   [IGNORES_TERM]: {
     outcome: 'crashed',
     cause: { kind: 'timeout', limitSeconds: 2 },
-    retry: CRASHES_ALONE,
+    retry: alone('was killed after the test passed its timeout of 2s'),
     stackFrame: 'test_ignores_sigterm_and_loops',
     junit: 'timeout',
     label: 'TIMEOUT',
   },
   [REGEX]: {
     outcome: 'crashed',
-    cause: { kind: 'unresponsive' },
-    retry: CRASHES_ALONE,
+    cause: { kind: 'timeout', limitSeconds: 5 },
+    retry: alone('was killed after the test passed its timeout of 5s'),
     stackFrame: 'test_regex_backtracking_holds_the_gil',
-    junit: 'unresponsive',
-    label: 'UNRESPONSIVE',
+    junit: 'timeout',
+    label: 'TIMEOUT',
   },
   [LEAK]: { outcome: 'passed', junit: 'none' },
   [BIG_WRITE]: { outcome: 'passed', junit: 'none' },
@@ -207,9 +210,12 @@ test('every collected test has exactly one outcome, and the counts add up', () =
   assert.equal(sum, json.summary.total);
   assert.deepEqual(
     Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, json.summary[kind]])),
-    { passed: 10, failed: 1, error: 0, skipped: 0, xfailed: 0, xpassed: 0, crashed: 8, flaky: 0, interrupted: 0, not_run: 0 },
+    { passed: 10, failed: 1, error: 0, skipped: 0, xfailed: 0, xpassed: 0, crashed: 7, flaky: 1, interrupted: 0, not_run: 0 },
   );
-  assert.equal(statsLine(bulk.stdout), '1 failed, 10 passed, 5 crashed, 2 timed out, 1 unresponsive');
+  // pytest's own categories first, in pytest's order; bulkhead's follow in the order first seen.
+  const parts = statsLine(bulk.stdout)!.split(', ');
+  assert.deepEqual(parts.slice(0, 2), ['1 failed', '10 passed']);
+  assert.deepEqual(parts.slice(2).sort(), ['1 flaky', '3 timed out', '4 crashed']);
 });
 
 test('each test: its exact outcome and cause', () => {
@@ -217,7 +223,7 @@ test('each test: its exact outcome and cause', () => {
   assert.deepEqual(jsonOutcomes(bulk.json!), Object.fromEntries(Object.entries(EXPECTED).map(([id, e]) => [id, e.outcome])));
   for (const [id, expected] of Object.entries(EXPECTED)) {
     const entry = byId.get(id)!;
-    if (expected.outcome !== 'crashed') {
+    if (expected.cause === undefined) {
       assert.equal(entry.cause, null, `${id} has no cause`);
       continue;
     }
@@ -292,9 +298,10 @@ test('terminal: one short-summary line per failure, with its label and retry ver
     if (!expected.label) continue;
     const mine = lines.filter((line) => line.startsWith(`${expected.label} ${id} `));
     assert.equal(mine.length, 1, `${id}:\n${lines.join('\n')}`);
-    if (expected.retry) {
-      const verdict = expected.retry === CRASHES_ALONE ? '[crashes on its own]' : '[passed alone]';
-      assert.ok(mine[0]!.endsWith(verdict), mine[0]);
+    if (expected.outcome === 'flaky') {
+      assert.ok(mine[0]!.startsWith(`FLAKY ${id} - ${PASSED_ALONE}: worker `), mine[0]);
+    } else if (expected.retry) {
+      assert.ok(mine[0]!.endsWith('[crashes on its own]'), mine[0]);
     }
   }
   assert.equal(lines.length, 9, lines.join('\n'));
@@ -309,6 +316,12 @@ test('--junit: an <error> typed crashed / timeout / unresponsive for each death'
     const children = testcase.children.filter((child) => ['failure', 'error', 'skipped'].includes(child.tag));
     if (expected.junit === 'none') {
       assert.deepEqual(children, [], id);
+    } else if (expected.junit === 'flaky') {
+      // As Surefire writes a flaky test: the passing testcase, with the first attempt in <flakyError>.
+      assert.deepEqual(children, [], id);
+      const flaky = testcase.children.filter((child) => child.tag === 'flakyError');
+      assert.equal(flaky.length, 1, id);
+      assert.equal(flaky[0]!.attrs.type, 'crashed', id);
     } else if (expected.junit === 'failure') {
       assert.deepEqual(children.map((child) => child.tag), ['failure'], id);
     } else {
@@ -347,17 +360,17 @@ test("bulkhead's own memory does not grow with the 200 MB a test writes to fd 1"
 
 // -- further runs on the faults project ---------------------------------------------------------
 
-test('--flaky-passes: the load-sensitive crash counts as flaky, and the exit code is 0', async () => {
+test('--fail-on-flaky: the load-sensitive crash is still flaky, and now fails the run', async () => {
   const markers = tempDir('faults-flaky');
   try {
     const result = await runCli({
       cwd: project.dir,
       workers: 2,
-      options: ['--flaky-passes'],
+      options: ['--fail-on-flaky'],
       env: { BULKHEAD_FAULTS_DIR: markers.dir },
       pytestArgs: ['tests/test_concurrency_sensitive.py', 'tests/test_passing.py'],
     });
-    assert.equal(result.code, 0, describeRun(result));
+    assert.equal(result.code, 1, describeRun(result));
     const json = result.json!;
     assert.deepEqual(jsonOutcomes(json), { [CONCURRENCY]: 'flaky', ...Object.fromEntries(PASSING.map((id) => [id, 'passed'])) });
     assert.equal(json.summary.flaky, 1);
@@ -446,7 +459,7 @@ function checkTeardownCrash(entry: FaultTest): void {
   assert.deepEqual(entry.cause, { kind: 'signal', signal: 'SIGSEGV' }, entry.id);
   assert.match(entry.stacks ?? '', /line \d+ in resource_whose_teardown_segfaults\b/, `${entry.id}: ${entry.stacks}`);
   // Run alone, it sets up the (autouse) session fixture, tears it down, and crashes again.
-  assert.equal(entry.isolatedRetry, CRASHES_ALONE, entry.id);
+  assert.equal(entry.isolatedRetry, CRASHES_ALONE_SEGV, entry.id);
   assert.ok(!entry.phases.some((phase) => phase.when === 'teardown'), `${entry.id}: its teardown is what crashed`);
 }
 

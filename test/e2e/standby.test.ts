@@ -77,7 +77,7 @@ function checkRun(measured: Measured, standby: number): void {
   assert.deepEqual(json.run.end, { kind: 'completed' });
   const crashed = json.tests.find((entry) => entry.id === CRASH) as JsonTest & { isolatedRetry: string | null };
   assert.deepEqual(crashed.cause, { kind: 'exit_code', code: 5 });
-  assert.equal(crashed.isolatedRetry, 'crashes on its own: it crashed again when run alone in a fresh worker');
+  assert.equal(crashed.isolatedRetry, 'crashes on its own: run alone in a fresh worker, it exited with code 5 again');
   // Each steady test ran exactly once; the crashing one twice (the isolated retry).
   const starts = measured.log.filter((line) => line.event === 'start').map((line) => line.id);
   assert.deepEqual([...starts].sort(), [CRASH, CRASH, ...STEADY].sort());
