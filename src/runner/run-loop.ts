@@ -28,7 +28,7 @@ import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
 import { BesideLog, type RunningTest } from './beside.js';
-import { slowNotice } from './slow-test.js';
+import { slowNotices } from './slow-test.js';
 
 export interface RunLoopDeps {
   emit(event: RunEventBody): void;
@@ -171,12 +171,8 @@ export class RunLoop {
     for (const order of kills) {
       this.pool.terminate(order.worker, this.locks.explainKill(order.worker, order.reason), order.dumpStacks);
     }
-    for (const entry of busy) {
-      const slot = this.pool.get(entry.worker);
-      const index = slot?.running ?? null;
-      if (!slot || index === null) continue;
-      const notice = slowNotice(slot, entry, this.tests[index]?.id ?? `#${index}`, this.options.heartbeatTimeoutSeconds);
-      if (notice) this.deps.emit(notice);
+    for (const notice of slowNotices(busy, (id) => this.pool.get(id), (index) => this.tests[index]?.id ?? `#${index}`, this.options.heartbeatTimeoutSeconds)) {
+      this.deps.emit(notice);
     }
     this.pool.checkMemory();
     this.stall.check(this.end === null ? this.scheduler.stallReport() : null);
@@ -198,16 +194,6 @@ export class RunLoop {
     routeWorkerLine(slot, line, this.messageHandlers);
   }
 
-  /**
-   * A worker being killed because of its running test (a timeout, a hang, its memory cap): the
-   * verdict is in. What it still says about that test (a late `passed`, after the test was cut
-   * short or woken by the stack dump's signal) must not change it.
-   */
-  private verdictIn(slot: WorkerSlot): boolean {
-    const reason = slot.process?.killReason;
-    return reason !== null && reason !== undefined && (reason.kind === 'timeout' || reason.kind === 'unresponsive' || reason.kind === 'memory_cap');
-  }
-
   private readonly messageHandlers: MessageHandlers = {
     now: () => this.deps.now(),
     violation: (slot, detail) => this.violation(slot, detail),
@@ -216,11 +202,11 @@ export class RunLoop {
     collected: (slot, message) => this.collection.onCollected(slot, message),
     started: (slot, id) => this.onStarted(slot, id),
     report: (slot, index, report) => {
-      if (this.verdictIn(slot)) return;
+      if (slot.killedForItsTest) return;
       if (this.book.addReport(index, slot.id, report)) this.checkMaxfail();
     },
     finished: (slot, message) => {
-      if (!this.verdictIn(slot)) this.onFinished(slot, message);
+      if (!slot.killedForItsTest) this.onFinished(slot, message);
     },
     warning: (slot, warning) => {
       if (this.collection.takesWarning(slot, warning.when)) this.deps.emit({ type: 'warning', warning });

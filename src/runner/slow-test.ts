@@ -27,3 +27,20 @@ export function slowNotice(slot: WorkerSlot, busy: BusyWorker, testId: string, h
     stacksFile: dump ? slot.stacksFile : null,
   };
 }
+
+/** The notices due now for the busy workers of one tick. */
+export function slowNotices(
+  busy: readonly BusyWorker[],
+  slotOf: (worker: number) => WorkerSlot | undefined,
+  testIdOf: (index: number) => string,
+  heartbeatTimeoutSeconds: number,
+): TestSlow[] {
+  const notices: TestSlow[] = [];
+  for (const entry of busy) {
+    const slot = slotOf(entry.worker);
+    if (!slot || slot.running === null) continue;
+    const notice = slowNotice(slot, entry, testIdOf(slot.running), heartbeatTimeoutSeconds);
+    if (notice) notices.push(notice);
+  }
+  return notices;
+}

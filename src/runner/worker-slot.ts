@@ -88,6 +88,16 @@ export class WorkerSlot {
     }
   }
 
+  /**
+   * Being killed because of its running test (a timeout, a hang, its memory cap): the verdict is
+   * in, and what it still says about that test (a late `passed`, after the test was cut short or
+   * woken by a signal) must not change it.
+   */
+  get killedForItsTest(): boolean {
+    const kind = this.process?.killReason?.kind;
+    return kind === 'timeout' || kind === 'unresponsive' || kind === 'memory_cap';
+  }
+
   /** Started and not yet told to end: it still counts towards its pool. */
   get isLive(): boolean {
     return this.stateValue === 'starting' || this.stateValue === 'collecting' || this.stateValue === 'ready';
