@@ -140,17 +140,18 @@ function describeLockWaits(waits: readonly LockWaitState[]): string {
   return ` (waiting for ${each.join('; ')})`;
 }
 
-const LIMIT_WORDS: Record<MemoryLimitKind, string> = {
-  worker_cap: 'its worker cap',
-  lone_cap: 'all the memory a test alone could have',
-  run_budget: "the run's memory budget, shared with the tests beside it",
-  machine: "the machine's memory (outside bulkhead's limits)",
+/** The limit's name, and what to say after its size. */
+const LIMIT_WORDS: Record<MemoryLimitKind, [string, string]> = {
+  worker_cap: ['its worker cap', ''],
+  lone_cap: ['all the memory a test alone could have', ''],
+  run_budget: ["the run's memory budget", ', shared with the tests beside it'],
+  machine: ["the machine's memory", ", outside bulkhead's limits"],
 };
 
-/** "ran out of memory: over the run's memory budget ... of 20.5 GiB (peak 6.2 GiB, 1.1 GiB of it the worker's baseline)" */
+/** "ran out of memory: over the run's memory budget of 20.5 GiB, shared with ... (peak 6.2 GiB, 1.1 GiB of it the worker's baseline)" */
 function describeOom(cause: OomCause): string {
-  const limit = cause.limit !== undefined ? LIMIT_WORDS[cause.limit] : 'its limit';
-  const over = cause.limitBytes !== null ? `: over ${limit} of ${formatBytes(cause.limitBytes)}` : cause.limit !== undefined ? `: over ${limit}` : '';
+  const [name, after] = cause.limit !== undefined ? LIMIT_WORDS[cause.limit] : ['its limit', ''];
+  const over = cause.limitBytes !== null ? `: over ${name} of ${formatBytes(cause.limitBytes)}${after}` : cause.limit !== undefined ? `: over ${name}${after}` : '';
   const numbers: string[] = [];
   if (cause.peakBytes !== null) numbers.push(`peak ${formatBytes(cause.peakBytes)}`);
   if (cause.baselineBytes) numbers.push(`${formatBytes(cause.baselineBytes)} of it the worker's baseline`);
