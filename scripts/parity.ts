@@ -2,7 +2,15 @@
  * Parity check: runs plain pytest and `bulkhead run` on the same pytest arguments, each writing
  * JUnit XML, and compares the outcome of every test case.
  *
- *   node dist/scripts/parity.js [--workers N] [--cwd DIR] [--python PY] [--keep] [--verbose] [--] [pytest args...]
+ *   node dist/scripts/parity.js [--workers N] [--cwd DIR] [--python PY] [--memory-cap SIZE] [--xdist]
+ *                               [--keep] [--verbose] [--] [pytest args...]
+ *
+ * With `--memory-cap 20G` every tool runs inside a cgroup v1 memory cgroup of its own, capped at
+ * that size, made under this process's own memory cgroup and removed after (numpy has three tests
+ * of about 16 GiB: two side by side would take a 24 GiB machine down); the report adds each tool's
+ * peak there and the OOM kills at its cap. With `--xdist`, pytest-xdist (`-n WORKERS`) runs too,
+ * and is compared with plain pytest the same way, as the reference for what parallelism alone
+ * changes (`--xdist-path DIR` goes on PYTHONPATH for that run only, for an interpreter without it).
  *
  * Default pytest arguments: `--pyargs networkx -p no:benchmark`. Runs, one after the other:
  *
@@ -22,6 +30,8 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseBytes } from '../src/util/bytes.js';
+import { CappedCgroup } from '../test/support/memory-cgroup.js';
 
 export const DEFAULT_PYTEST_ARGS = ['--pyargs', 'networkx', '-p', 'no:benchmark'];
 const BULKHEAD_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -304,6 +314,12 @@ export interface ParityOptions {
   outDir: string | null;
   keep: boolean;
   verbose: boolean;
+  /** Run each tool inside a memory cgroup of its own capped at this many bytes; null: no cgroup. */
+  memoryCapBytes: number | null;
+  /** Also run pytest-xdist (`-n workers`) and compare it with plain pytest. */
+  xdist: boolean;
+  /** Put on PYTHONPATH for the xdist run only (an interpreter without xdist can borrow Debian's). */
+  xdistPath: string | null;
 }
 
 interface ToolRun {
@@ -311,13 +327,27 @@ interface ToolRun {
   signal: NodeJS.Signals | null;
   seconds: number;
   log: string;
+  /** In its capped cgroup: the peak, and the OOM kills at the cap itself. */
+  memory: { peakBytes: number; oomKills: number } | null;
 }
 
-function runTool(command: string, args: string[], cwd: string, log: string, verbose: boolean): Promise<ToolRun> {
+async function runTool(command: string, args: string[], cwd: string, log: string, options: ParityOptions, env: NodeJS.ProcessEnv = process.env): Promise<ToolRun> {
+  if (options.memoryCapBytes === null) return { ...(await spawnTool(command, args, cwd, log, options.verbose, env)), memory: null };
+  const cgroup = CappedCgroup.create(`bulkhead-parity-${process.pid}-${Date.now()}`, options.memoryCapBytes);
+  try {
+    const wrapped = cgroup.wrap(command, args);
+    const run = await spawnTool(wrapped.command, wrapped.args, cwd, log, options.verbose, env);
+    return { ...run, memory: { peakBytes: cgroup.peakBytes(), oomKills: cgroup.oomKills() } };
+  } finally {
+    cgroup.remove();
+  }
+}
+
+function spawnTool(command: string, args: string[], cwd: string, log: string, verbose: boolean, env: NodeJS.ProcessEnv): Promise<Omit<ToolRun, 'memory'>> {
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
     const out = verbose ? null : createWriteStream(log);
-    const child = spawn(command, args, { cwd, stdio: verbose ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: verbose ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
     if (out) {
       child.stdout!.pipe(out, { end: false });
       child.stderr!.pipe(out, { end: false });
@@ -341,6 +371,8 @@ export interface ParityResult {
   comparison: Comparison | null;
   pytest: ToolRun;
   bulkhead: ToolRun;
+  /** pytest-xdist and its comparison with plain pytest, when asked for. */
+  xdist: { run: ToolRun; comparison: Comparison | null } | null;
   exitCodesEqual: boolean;
   /** Set when a run wrote no readable XML. */
   error: string | null;
@@ -350,35 +382,44 @@ export async function runParity(options: ParityOptions): Promise<ParityResult> {
   const dir = options.outDir ?? mkdtempSync(join(tmpdir(), 'bulkhead-parity-'));
   const xmlA = join(dir, 'pytest.xml');
   const xmlB = join(dir, 'bulkhead.xml');
+  const xmlC = join(dir, 'xdist.xml');
   try {
-    const pytest = await runTool(
-      options.python,
-      ['-m', 'pytest', '--junitxml', xmlA, ...options.pytestArgs],
-      options.cwd,
-      join(dir, 'pytest.log'),
-      options.verbose,
-    );
+    const pytest = await runTool(options.python, ['-m', 'pytest', '--junitxml', xmlA, ...options.pytestArgs], options.cwd, join(dir, 'pytest.log'), options);
     const bulkhead = await runTool(
       process.execPath,
       [BULKHEAD_CLI, 'run', '--workers', String(options.workers), '--python', options.python, '--junit', xmlB, '--', ...options.pytestArgs],
       options.cwd,
       join(dir, 'bulkhead.log'),
-      options.verbose,
+      options,
     );
+    const xdistRun = options.xdist
+      ? await runTool(options.python, ['-m', 'pytest', '-n', String(options.workers), '--junitxml', xmlC, ...options.pytestArgs], options.cwd, join(dir, 'xdist.log'), options, {
+          ...process.env,
+          ...(options.xdistPath ? { PYTHONPATH: [options.xdistPath, process.env.PYTHONPATH].filter(Boolean).join(':') } : {}),
+        })
+      : null;
     const exitCodesEqual = pytest.exitCode === bulkhead.exitCode;
     let a: JunitFile;
     let b: JunitFile;
+    const xdist = xdistRun ? { run: xdistRun, comparison: null as Comparison | null } : null;
     try {
       a = readJunit(xmlA);
     } catch (error) {
-      return { comparison: null, pytest, bulkhead, exitCodesEqual, error: `pytest's XML: ${String(error)}\n${tail(pytest.log)}` };
+      return { comparison: null, pytest, bulkhead, xdist, exitCodesEqual, error: `pytest's XML: ${String(error)}\n${tail(pytest.log)}` };
+    }
+    if (xdist) {
+      try {
+        xdist.comparison = compareJunit(a, readJunit(xmlC));
+      } catch {
+        xdist.comparison = null; // reported as "no XML"; the bulkhead comparison still stands
+      }
     }
     try {
       b = readJunit(xmlB);
     } catch (error) {
-      return { comparison: null, pytest, bulkhead, exitCodesEqual, error: `bulkhead's XML: ${String(error)}\n${tail(bulkhead.log)}` };
+      return { comparison: null, pytest, bulkhead, xdist, exitCodesEqual, error: `bulkhead's XML: ${String(error)}\n${tail(bulkhead.log)}` };
     }
-    return { comparison: compareJunit(a, b), pytest, bulkhead, exitCodesEqual, error: null };
+    return { comparison: compareJunit(a, b), pytest, bulkhead, xdist, exitCodesEqual, error: null };
   } finally {
     if (options.outDir === null && !options.keep) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`parity: XML files and logs kept in ${dir}\n`);
@@ -389,10 +430,21 @@ export async function runParity(options: ParityOptions): Promise<ParityResult> {
 
 export function formatReport(result: ParityResult, shown = 50): string {
   const lines: string[] = [];
+  const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
   const describe = (run: ToolRun): string =>
-    `exit ${run.exitCode ?? `signal ${run.signal}`} in ${run.seconds.toFixed(1)} s`;
+    `exit ${run.exitCode ?? `signal ${run.signal}`} in ${run.seconds.toFixed(1)} s` +
+    (run.memory ? `; peak ${gib(run.memory.peakBytes)} in its capped cgroup, ${run.memory.oomKills} OOM kills at the cap` : '');
   lines.push(`pytest:   ${describe(result.pytest)}`);
   lines.push(`bulkhead: ${describe(result.bulkhead)}`);
+  if (result.xdist) {
+    lines.push(`xdist:    ${describe(result.xdist.run)}`);
+    const x = result.xdist.comparison;
+    lines.push(
+      x === null
+        ? 'xdist vs pytest: no XML to compare'
+        : `xdist vs pytest: ${x.differences.length} differing ids${x.differences.length > 0 ? `: ${x.differences.slice(0, 10).map((d) => `${d.id} (pytest ${d.pytest.join('|') || 'absent'}, xdist ${d.bulkhead.join('|') || 'absent'})`).join('; ')}` : ''}`,
+    );
+  }
   if (result.error !== null || result.comparison === null) {
     lines.push(`parity: cannot compare: ${result.error ?? 'no comparison'}`);
     return lines.join('\n');
@@ -442,7 +494,7 @@ export function parityHolds(result: ParityResult): boolean {
 // -- command line ------------------------------------------------------------------------------
 
 const USAGE =
-  'usage: node dist/scripts/parity.js [--workers N] [--cwd DIR] [--python PY] [--out DIR] [--keep] [--verbose] [--] [pytest args...]';
+  'usage: node dist/scripts/parity.js [--workers N] [--cwd DIR] [--python PY] [--out DIR] [--memory-cap SIZE] [--xdist] [--xdist-path DIR] [--keep] [--verbose] [--] [pytest args...]';
 
 export function parseArgs(argv: readonly string[]): ParityOptions {
   const options: ParityOptions = {
@@ -453,6 +505,9 @@ export function parseArgs(argv: readonly string[]): ParityOptions {
     outDir: null,
     keep: false,
     verbose: false,
+    memoryCapBytes: null,
+    xdist: false,
+    xdistPath: null,
   };
   let i = 0;
   const value = (flag: string): string => {
@@ -473,6 +528,12 @@ export function parseArgs(argv: readonly string[]): ParityOptions {
     else if (arg === '--python') options.python = value(arg);
     else if (arg === '--out') options.outDir = resolve(value(arg));
     else if (arg === '--keep') options.keep = true;
+    else if (arg === '--xdist') options.xdist = true;
+    else if (arg === '--xdist-path') options.xdistPath = resolve(value(arg));
+    else if (arg === '--memory-cap') {
+      options.memoryCapBytes = parseBytes(value(arg));
+      if (options.memoryCapBytes === null || options.memoryCapBytes <= 0) throw new Error('--memory-cap must be a size such as 20G');
+    }
     else if (arg === '--verbose') options.verbose = true;
     else if (arg === '-h' || arg === '--help') throw new Error('help');
     else break; // the first argument that is not ours starts the pytest arguments

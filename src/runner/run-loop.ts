@@ -200,7 +200,11 @@ export class RunLoop {
     lock: (slot, request) => this.locks.onMessage(slot.id, request),
     session: (message) => this.collection.onSession(message),
     collected: (slot, message) => this.collection.onCollected(slot, message),
-    started: (slot, id) => this.onStarted(slot, id),
+    // A worker killed for its test is left alone with that test: its late reports, its `finished`,
+    // and a successor it went on to start (which stays held, and is re-queued when it dies).
+    started: (slot, id) => {
+      if (!slot.killedForItsTest) this.onStarted(slot, id);
+    },
     report: (slot, index, report) => {
       if (slot.killedForItsTest) return;
       if (this.book.addReport(index, slot.id, report)) this.checkMaxfail();
@@ -320,8 +324,7 @@ export class RunLoop {
       const testId = this.tests[running]?.id ?? `#${running}`;
       this.beside.died({ worker: slot.id, testId, memoryBytes: cause.kind === 'oom' ? cause.peakBytes : null }, now);
       this.blame(running, cause, crash);
-    }
-    else if (slot.ranTests && blamesTest(cause)) {
+    } else if (slot.ranTests && blamesTest(cause)) {
       // Between tests no test is to blame, but a worker that dies there is still news (a session
       // fixture's teardown, a leak the kernel's OOM killer took): say so, with its stderr's last line.
       const last = crash.stderrTail.trim().split('\n').pop() ?? '';

@@ -51,3 +51,33 @@ test('startup timeout: a worker stuck importing a conftest has its stacks dumped
   assert.match(stacks, /stuck_importing_conftest/, `crash file: ${JSON.stringify(stacks)}; exit ${JSON.stringify(exited.cause)}`);
   assert.notEqual(exited.cause.kind === 'startup_failure' ? exited.cause.signal : null, 'SIGUSR1', 'killed by the stacks request itself');
 });
+
+test('a test woken by the stacks signal, passing within the kill window, is still a timeout; its successor is not blamed', async () => {
+  // pytest's own faulthandler_timeout keeps faulthandler's watchdog for itself, so the stacks are
+  // asked for with SIGUSR1, which cuts the sleep in C short: the test returns and reports a pass
+  // before the kill lands. The verdict was in before: timeout. The next test it went on to start
+  // is not the one blamed; it runs again in a fresh worker.
+  const root = project({
+    'pytest.ini': '[pytest]\ntestpaths = tests\nfaulthandler_timeout = 100\n',
+    'tests/test_a.py': [
+      'import ctypes, ctypes.util',
+      'LIBC = ctypes.PyDLL(ctypes.util.find_library("c"))',
+      '',
+      'def test_sleeps_in_c_past_its_timeout():',
+      '    LIBC.sleep(20)',
+      '',
+      'def test_after():',
+      '    pass',
+      '',
+    ].join('\n'),
+  });
+  const { events, exitCode } = await runLoop(root, { workers: 1, timeoutSeconds: 1, retries: 0, killGraceSeconds: 3 });
+  assert.equal(exitCode, 1);
+  const finished = new Map(
+    events.filter((e): e is Extract<RunEventBody, { type: 'test_finished' }> => e.type === 'test_finished').map((e) => [e.testId, e.outcome]),
+  );
+  const slept = finished.get('tests/test_a.py::test_sleeps_in_c_past_its_timeout');
+  assert.equal(slept?.kind, 'crashed', JSON.stringify(slept));
+  assert.deepEqual(slept?.kind === 'crashed' ? slept.crash.cause : null, { kind: 'timeout', limitSeconds: 1 });
+  assert.deepEqual(finished.get('tests/test_a.py::test_after'), { kind: 'passed' });
+});
