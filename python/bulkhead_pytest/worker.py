@@ -67,6 +67,8 @@ class WorkerSession:
         become_subreaper()
         install(self.locks)
         start_heartbeat(self.channel, float(os.environ.get("BULKHEAD_HEARTBEAT_SECONDS", "1")))
+        if self.stack_watch is not None:
+            self.stack_watch.start()
         reader = threading.Thread(target=self._read_commands, name="bulkhead-commands", daemon=True)
         reader.start()
 
@@ -241,15 +243,13 @@ class WorkerSession:
         if self.meter is not None:
             self.meter.start()
         if self.stack_watch is not None:
-            self.stack_watch.arm()
+            self.stack_watch.test_started()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         message = self.renderer.test_report(report, self.report_passed_sections)
         self.channel.send({"type": "report", "report": message}, flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        if self.stack_watch is not None:
-            self.stack_watch.disarm()
         leaked = []
         for process in living_descendants(os.getpid(), multiprocessing_helpers()):
             key = (process["pid"], process["startTime"])

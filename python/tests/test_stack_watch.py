@@ -1,9 +1,10 @@
-"""StackWatch: faulthandler's watchdog dumps the running test's stacks into a file, no signal sent,
-and the file holds only the running test's dumps."""
+"""StackWatch: faulthandler's watchdog dumps the stacks into a file, no signal sent, and the file
+holds only the running test's dumps."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -20,49 +21,45 @@ def wait_for_dumps(path: Path, count: int, timeout: float = 5.0) -> str:
     return path.read_text()
 
 
+@pytest.fixture
+def watch(tmp_path: Path) -> Iterator[StackWatch]:
+    started = StackWatch(str(tmp_path / "worker-1.stacks"), every=0.2)
+    started.start()
+    yield started
+    started.stop()
+
+
 def a_function_of_the_test(path: Path) -> str:
     return wait_for_dumps(path, 2)
 
 
-def test_dumps_while_armed_name_the_running_function(tmp_path: Path) -> None:
+def test_dumps_name_the_running_function(watch: StackWatch, tmp_path: Path) -> None:
     path = tmp_path / "worker-1.stacks"
-    watch = StackWatch(str(path), every=0.2)
-    watch.arm()
-    try:
-        text = a_function_of_the_test(path)
-    finally:
-        watch.disarm()
+    watch.test_started()
+    text = a_function_of_the_test(path)
     assert text.count("Timeout (0:00:00.200000)!") >= 2, text
     assert "in a_function_of_the_test" in text
-    # Disarmed: no more dumps.
-    size = path.stat().st_size
-    time.sleep(0.5)
-    assert path.stat().st_size == size
 
 
-def test_the_next_test_starts_with_an_empty_file(tmp_path: Path) -> None:
+def test_a_test_starts_with_an_empty_file(watch: StackWatch, tmp_path: Path) -> None:
     path = tmp_path / "worker-1.stacks"
-    watch = StackWatch(str(path), every=0.2)
-    watch.arm()
     wait_for_dumps(path, 1)
-    watch.disarm()
-    assert path.stat().st_size > 0
-    watch.arm()
-    try:
-        assert path.read_text() == "", "the earlier test's dumps were emptied"
-        text = wait_for_dumps(path, 1)
-        # Appended after the truncation: at the start of the file, not past a hole.
-        assert text.startswith("Timeout ("), repr(text[:40])
-    finally:
-        watch.disarm()
+    watch.test_started()
+    assert path.stat().st_size < 200, "the earlier dumps were emptied (a new one may have begun)"
+    text = wait_for_dumps(path, 2)
+    # Appended after the truncation: at the start of the file, not past a hole.
+    assert text.startswith("Timeout ("), repr(text[:40])
 
 
-def test_a_short_test_leaves_nothing_to_empty(tmp_path: Path) -> None:
+def test_stopped_it_writes_no_more(tmp_path: Path) -> None:
     path = tmp_path / "worker-1.stacks"
-    watch = StackWatch(str(path), every=5.0)
-    watch.arm()
-    watch.disarm()
-    assert path.read_text() == ""
+    watch = StackWatch(str(path), every=0.1)
+    watch.start()
+    wait_for_dumps(path, 1)
+    watch.stop()
+    size = path.stat().st_size
+    time.sleep(0.4)
+    assert path.stat().st_size == size
 
 
 class FakeConfig:
