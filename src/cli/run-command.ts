@@ -151,6 +151,7 @@ function resolveMemory(merged: ConfigRunOptions, memoryControl: string): MemoryO
     limitBytes: limit.bytes,
     limitSource: limit.source,
     budgetBytes: memoryBudget(limit.bytes, merged.memoryBudget),
+    budgetChosen: merged.memoryBudget.kind !== 'default',
     workerMaxBytes: merged.workerMemoryMaxBytes,
     forceRlimit: memoryControl === 'rlimit',
     recycleBytes: merged.workerRecycleMemoryBytes,

@@ -68,10 +68,12 @@ export class PoolMemory {
    * the budget. No other worker of ours is alive then, so this is what the test would have under
    * plain pytest; the budget's reserve exists to keep parallel workers from stampeding, and a test
    * that passes alone under pytest must not run out of memory alone under bulkhead. The run's own
-   * cgroup is raised to match for as long as the test runs (see releaseLone).
+   * cgroup is raised to match for as long as the test runs (see releaseLone). A budget the user
+   * chose is a limit even for a test alone.
    */
   private loneCap(): number {
     const budget = this.options.memory.budgetBytes;
+    if (this.options.memory.budgetChosen) return budget;
     const available = availableMemory();
     if (available === null) return budget;
     const margin = Math.max(64 * MiB, Math.floor(this.options.memory.limitBytes * 0.02));
