@@ -97,6 +97,11 @@ async function runPair(project: string, out: string, python: string, row: Row): 
   return { pytest, bulkhead, expected: readFileSync(expectedPath, 'utf8'), actual: readFileSync(actualPath, 'utf8') };
 }
 
+/** Where pytest's "generated xml file" line says it wrote, the file's name (each side has its own) set aside. */
+function generatedLine(output: string): string | undefined {
+  return / generated xml file: (\S+)\/(?:pytest|bulkhead)\.xml -+$/m.exec(output)?.[1];
+}
+
 function testcaseTime(xml: string, name: string): number {
   const match = new RegExp(`<testcase [^>]*name="${name}"[^>]* time="([0-9.]+)"`).exec(xml);
   assert.ok(match, `no testcase ${name} in\n${xml}`);
@@ -121,6 +126,12 @@ for (const interpreter of INTERPRETERS) {
           assert.ok((pair.expected.match(/<testcase /g) ?? []).length >= 15, pair.expected);
           const difference = firstDifference(withoutTimes(pair.expected), withoutTimes(pair.actual));
           assert.equal(difference, null, `${difference}\n--- bulkhead\n${describe(pair.bulkhead)}`);
+          // pytest says where it wrote its --junitxml; bulkhead, which wrote it, says the same.
+          if (row.spelling !== 'junit') {
+            const where = generatedLine(pair.pytest.stdout);
+            assert.ok(where, pair.pytest.stdout);
+            assert.equal(generatedLine(pair.bulkhead.stdout), where, pair.bulkhead.stdout);
+          }
           if (row.name === 'defaults') {
             assert.match(pair.actual, /<testsuite [^>]*><properties><property name="ARCH" value="x86_64" \/><property name="STORAGE" value="ceph" \/><\/properties>/);
             assert.ok(testcaseTime(pair.actual, 'test_slow_setup') >= SLOW_SETUP_SECONDS);
