@@ -144,11 +144,14 @@ def _logxml_for(config: pytest.Config, path: str) -> Any:
 def _open_case(reporter: Any, report: pytest.TestReport) -> Dict[str, Any]:
     """A testcase not finalized yet, in parts, for the supervisor to finish if the worker dies.
 
-    pytest names a testcase only once a report opens it (a passed setup does not); the names
-    are taken from a copy named by pytest's own ``record_testreport``, as the next report would.
+    pytest names a testcase only once a report opens it (a passed setup does not); until then
+    the names are taken from a copy named by pytest's own ``record_testreport``, as the next
+    report would name it.
     """
-    named = copy.copy(reporter)
-    named.record_testreport(report)
+    named = reporter
+    if "classname" not in reporter.attrs or "name" not in reporter.attrs:
+        named = copy.copy(reporter)
+        named.record_testreport(report)
     return {
         "attrs": [[name, value] for name, value in named.attrs.items()],
         "time": reporter.duration,
