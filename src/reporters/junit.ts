@@ -152,19 +152,24 @@ export class JunitReporter implements Reporter {
   private finish(id: string, outcome: FinalOutcome): void {
     const state = this.state(id);
     if (state.result !== null) return;
+    state.result = this.casesOf(id, state, outcome);
+    // Only the rendered testcases are kept to the end of the run.
+    state.fragment = null;
+    state.last = null;
+  }
+
+  private casesOf(id: string, state: TestState, outcome: FinalOutcome): TestCases {
     switch (outcome.kind) {
       case 'crashed':
       case 'flaky': {
         const test = this.collected.get(id)?.test;
         const place = { id, file: test?.file ?? null, line: test?.line ?? null };
-        state.result = crashedCases(place, outcome, state.fragment, state.last, this.session);
-        return;
+        return crashedCases(place, outcome, state.fragment, state.last, this.session);
       }
       case 'not_run':
-        state.result = notRunCases(state.fragment);
-        return;
+        return notRunCases(state.fragment);
       default:
-        state.result = reportedCases(state.fragment);
+        return reportedCases(state.fragment);
     }
   }
 
