@@ -22,6 +22,8 @@
  * (passed, failure, error with its kind, skipped with its `type` and `message`). Failure and error
  * texts (tracebacks, timings, pids) are not compared. Also compared: the `<testsuite>` totals and
  * the two exit codes. The texts of `<skipped>` elements are reported as a note, never a failure.
+ * The whole documents are also compared once times, timestamps and hostnames are set aside, and
+ * reported (a note: a full suite's failure texts can hold addresses and timings that differ).
  *
  * Exit status: 0 when identical, 1 when they differ, 2 when a run wrote no XML or usage is wrong.
  */
@@ -374,6 +376,8 @@ export interface ParityResult {
   /** pytest-xdist and its comparison with plain pytest, when asked for. */
   xdist: { run: ToolRun; comparison: Comparison | null } | null;
   exitCodesEqual: boolean;
+  /** Where the whole documents differ once times, timestamps and hostnames are set aside; null when they do not. */
+  documentDifference: string | null;
   /** Set when a run wrote no readable XML. */
   error: string | null;
 }
@@ -402,10 +406,11 @@ export async function runParity(options: ParityOptions): Promise<ParityResult> {
     let a: JunitFile;
     let b: JunitFile;
     const xdist = xdistRun ? { run: xdistRun, comparison: null as Comparison | null } : null;
+    const unread = { comparison: null, pytest, bulkhead, xdist, exitCodesEqual, documentDifference: null };
     try {
       a = readJunit(xmlA);
     } catch (error) {
-      return { comparison: null, pytest, bulkhead, xdist, exitCodesEqual, error: `pytest's XML: ${String(error)}\n${tail(pytest.log)}` };
+      return { ...unread, error: `pytest's XML: ${String(error)}\n${tail(pytest.log)}` };
     }
     if (xdist) {
       try {
@@ -417,13 +422,31 @@ export async function runParity(options: ParityOptions): Promise<ParityResult> {
     try {
       b = readJunit(xmlB);
     } catch (error) {
-      return { comparison: null, pytest, bulkhead, xdist, exitCodesEqual, error: `bulkhead's XML: ${String(error)}\n${tail(bulkhead.log)}` };
+      return { ...unread, error: `bulkhead's XML: ${String(error)}\n${tail(bulkhead.log)}` };
     }
-    return { comparison: compareJunit(a, b), pytest, bulkhead, xdist, exitCodesEqual, error: null };
+    const documentDifference = firstDifference(withoutTimes(readFileSync(xmlA, 'utf8')), withoutTimes(readFileSync(xmlB, 'utf8')));
+    return { comparison: compareJunit(a, b), pytest, bulkhead, xdist, exitCodesEqual, documentDifference, error: null };
   } finally {
     if (options.outDir === null && !options.keep) rmSync(dir, { recursive: true, force: true });
     else process.stderr.write(`parity: XML files and logs kept in ${dir}\n`);
   }
+}
+
+// -- whole documents -----------------------------------------------------------------------------
+
+/** The document without its `time`, `timestamp` and `hostname` attributes: what differs between any two runs. */
+export function withoutTimes(xml: string): string {
+  // Attribute values never hold a double quote (ElementTree escapes it), so this stays inside one.
+  return xml.replace(/ (?:time|timestamp|hostname)="[^"]*"/g, '');
+}
+
+/** Where two documents first differ, with some context on each side; null when they are equal. */
+export function firstDifference(expected: string, actual: string, context = 300): string | null {
+  if (expected === actual) return null;
+  let at = 0;
+  while (at < expected.length && at < actual.length && expected[at] === actual[at]) at++;
+  const around = (text: string): string => JSON.stringify(text.slice(Math.max(0, at - context), at + context));
+  return `documents differ at offset ${at} (lengths ${expected.length} and ${actual.length})\n  pytest:   ${around(expected)}\n  bulkhead: ${around(actual)}`;
 }
 
 // -- report ------------------------------------------------------------------------------------
@@ -464,6 +487,11 @@ export function formatReport(result: ParityResult, shown = 50): string {
   const totals = (t: JunitFile['totals']): string => `tests=${t.tests} failures=${t.failures} errors=${t.errors} skipped=${t.skipped}`;
   lines.push(`suite totals: pytest ${totals(c.totals.pytest)}; bulkhead ${totals(c.totals.bulkhead)}${c.totals.equal ? '' : '  <-- differ'}`);
   lines.push(`exit codes: pytest ${result.pytest.exitCode}, bulkhead ${result.bulkhead.exitCode}${result.exitCodesEqual ? '' : '  <-- differ'}`);
+  lines.push(
+    result.documentDifference === null
+      ? 'documents: IDENTICAL once times, timestamps and hostnames are set aside'
+      : `documents: DIFFERENT (a note) ${result.documentDifference}`,
+  );
   if (c.differences.length > 0) {
     lines.push('');
     lines.push(`differing ids: ${c.differences.length}${c.differences.length > shown ? ` (first ${shown})` : ''}`);

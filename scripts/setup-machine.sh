@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and benchmarks use, if they are missing:
 # pytest-xdist (the comparison point and the `addopts = -n auto` test) and pytest-timeout, and
-# the compiler better-sqlite3 (the history store) builds with when npm cannot fetch a prebuilt one.
+# the compiler better-sqlite3 (the history store) builds with when npm cannot fetch a prebuilt one;
+# networkx for Debian's python3, so the JUnit parity test runs its networkx subset on pytest 7.2
+# too (without its recommends: numpy, scipy and matplotlib are not needed there).
 set -euo pipefail
+lean=()
+[ -d /usr/lib/python3/dist-packages/networkx ] || lean+=(python3-networkx)
 need=()
 command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 [ -d /usr/lib/python3/dist-packages/xdist ] || need+=(python3-pytest-xdist)
 [ -f /usr/lib/python3/dist-packages/pytest_timeout.py ] || need+=(python3-pytest-timeout)
-if [ ${#need[@]} -gt 0 ]; then
+if [ $((${#need[@]} + ${#lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup-machine: need root to install ${need[*]}" >&2
+    echo "setup-machine: need root to install ${need[*]} ${lean[*]}" >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ ${#need[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if [ ${#lean[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
+  fi
 fi
 echo "setup-machine: ok"

@@ -16,6 +16,7 @@ from . import PROTOCOL_VERSION
 from .channel import Channel
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
+from .junit import JunitRecorder
 from .locks import BulkheadLockWarning, LockClient, install
 from .markers import bulkhead_marker, xdist_group
 from .memory import make_meter
@@ -48,6 +49,10 @@ class WorkerSession:
         self.reported_leaks: set = set()
         self.locks = LockClient(channel.send)
         self.stack_watch = stack_watch_from_env(config)
+        # pytest's own junitxml renders each testcase here when a JUnit report is wanted.
+        self.junit = JunitRecorder.attach(config)
+        if self.junit is not None:
+            config.pluginmanager.register(self.junit, "bulkhead-junit")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -142,6 +147,7 @@ class WorkerSession:
             "iniTimeout": _ini_timeout(self.config),
             "pythonVersion": platform.python_version(),
             "pytestVersion": pytest.__version__,
+            "junit": self.junit.session_info() if self.junit is not None else None,
         }
 
     # -- collection ----------------------------------------------------------------------------
@@ -149,10 +155,13 @@ class WorkerSession:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             rendered = self.renderer.collect_report(report)
+            rendered["junit"] = self.junit.collect_report(report) if self.junit is not None else None
             self.collect_errors.append(rendered)
             self.channel.send({"type": "collect_error", "report": rendered})
         elif report.skipped:
-            self.channel.send({"type": "collect_skip", "report": self.renderer.collect_skip(report)})
+            rendered = self.renderer.collect_skip(report)
+            rendered["junit"] = self.junit.collect_report(report) if self.junit is not None else None
+            self.channel.send({"type": "collect_skip", "report": rendered})
 
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -239,6 +248,8 @@ class WorkerSession:
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self.locks.begin_test()
+        if self.junit is not None:
+            self.junit.begin()
         self.channel.send({"type": "started", "id": nodeid})
         if self.meter is not None:
             self.meter.start()
@@ -247,6 +258,7 @@ class WorkerSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         message = self.renderer.test_report(report, self.report_passed_sections)
+        message["junit"] = self.junit.test_report(report) if self.junit is not None else None
         self.channel.send({"type": "report", "report": message}, flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
@@ -261,6 +273,8 @@ class WorkerSession:
         # Teardown may not have run (an interrupted session): what is still held goes back now.
         self.locks.release_all()
         locks = self.locks.take_acquisitions()
+        if self.junit is not None:
+            self.junit.end()
         self.channel.send(
             {"type": "finished", "id": nodeid, "leaked": leaked, "memory": memory, "locks": locks}, flush=False
         )

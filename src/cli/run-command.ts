@@ -65,7 +65,9 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
     process.stdout.write(text);
   };
   const reporters: Reporter[] = mode === 'list' ? [new ListReporter(write, describeRunOptions(mergedRun))] : [new TerminalReporter(write, { color, width: columns })];
-  if (flags.junit && mode === 'run') reporters.push(new JunitReporter(resolve(cwd, flags.junit)));
+  const junitPath = flags.junit && mode === 'run' ? resolve(cwd, flags.junit) : null;
+  // Also without --junit: pytest's own --junitxml (after --, or in addopts) is written by bulkhead.
+  if (mode === 'run') reporters.push(new JunitReporter(junitPath));
   if (flags.json && mode === 'run') reporters.push(new JsonReporter(resolve(cwd, flags.json)));
   const memory = resolveMemory(merged, flags.memoryControl);
   // Per-test settings: only the flags actually given beat overrides and markers.
@@ -94,6 +96,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
       resources: merged.resources,
       mpStartMethod: merged.mpStartMethod,
       threadCaps: merged.threadCaps,
+      junitPath,
       resolveSettings: (tests) => {
         const resolved = resolveAllSettings(tests, loaded.config, cliTest);
         if (!resolved.ok) return resolved;

@@ -1,5 +1,6 @@
 import type { SettingKey, SettingOrigin, TestSettings } from './settings.js';
 import type { ExitCause } from './cause.js';
+import type { JunitSession } from './junit.js';
 import type { CrashReport, FinalOutcome } from './outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
 import type { LeakedProcess, TestInfo } from './test.js';
@@ -27,6 +28,8 @@ export interface SessionInfo {
   iniTimeout: number | null;
   pythonVersion: string;
   pytestVersion: string;
+  /** Set when a JUnit report is wanted (bulkhead's --junit, or pytest's --junitxml): its settings as pytest resolved them. */
+  junit?: JunitSession | null;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { JunitCollectCase, JunitFragment } from './junit.js';
+
 /**
  * One phase report (setup, call or teardown) as the framework rendered it. The worker renders
  * text with the framework's own code, so the supervisor never re-implements a traceback format.
@@ -32,6 +34,8 @@ export interface PhaseReport {
   summaryLine: string;
   /** 0-based line of the test for reports: pytest's `location`. */
   location: { file: string; line: number | null; domain: string };
+  /** The test's JUnit testcases so far, rendered by pytest's junitxml; absent when no JUnit report is wanted. */
+  junit?: JunitFragment | null;
 }
 
 export interface SkipInfo {
@@ -48,6 +52,7 @@ export interface CollectSkipReport {
   nodeid: string;
   longrepr: string;
   skip: SkipInfo;
+  junit?: JunitCollectCase | null;
 }
 
 /** A collection error: a module that failed to import, a conftest that raised. */
@@ -57,6 +62,7 @@ export interface CollectErrorReport {
   longrepr: string;
   longreprTerminal: string;
   crashMessage: string | null;
+  junit?: JunitCollectCase | null;
 }
 
 export interface WarningRecord {

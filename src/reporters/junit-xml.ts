@@ -36,16 +36,27 @@ export interface XmlElement {
   tag: string;
   attrs: Array<[string, string]>;
   text: string | null;
-  children: XmlElement[];
+  children: XmlNode[];
 }
+
+/** XML that pytest already rendered (a testcase, a testcase's children): written as it is. */
+export interface RawXml {
+  raw: string;
+}
+
+export type XmlNode = XmlElement | RawXml;
 
 export function element(
   tag: string,
   attrs: Array<[string, string]>,
   text: string | null = null,
-  children: XmlElement[] = [],
+  children: XmlNode[] = [],
 ): XmlElement {
   return { tag, attrs, text, children };
+}
+
+export function raw(xml: string): RawXml {
+  return { raw: xml };
 }
 
 /** ElementTree's `_escape_cdata`. */
@@ -63,10 +74,11 @@ function escapeAttribute(text: string): string {
 }
 
 /** `ET.tostring(element, encoding="unicode")`: no declaration, `<tag />` when empty. */
-export function serialize(node: XmlElement): string {
+export function serialize(node: XmlNode): string {
+  if ('raw' in node) return node.raw;
   let out = `<${node.tag}`;
   for (const [name, value] of node.attrs) out += ` ${name}="${escapeAttribute(value)}"`;
-  if (!node.text && node.children.length === 0) return `${out} />`;
+  if (!node.text && node.children.every((child) => 'raw' in child && child.raw === '')) return `${out} />`;
   out += '>';
   if (node.text) out += escapeText(node.text);
   for (const child of node.children) out += serialize(child);
@@ -88,13 +100,17 @@ export function formatSeconds(x: number): string {
   return x.toFixed(3);
 }
 
-/** `datetime.fromtimestamp(t, timezone.utc).astimezone().isoformat()`: local time with its offset. */
-export function isoTimestamp(date: Date): string {
+/**
+ * `datetime.fromtimestamp(t, timezone.utc).astimezone().isoformat()`: local time with its offset;
+ * without it (`naive`), pytest 7's `datetime.fromtimestamp(t).isoformat()`.
+ */
+export function isoTimestamp(date: Date, naive = false): string {
   const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
   const day = `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
   const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
   // Python omits the fraction when the microseconds are zero; a Date only has milliseconds.
   const fraction = date.getMilliseconds() === 0 ? '' : `.${pad(date.getMilliseconds() * 1000, 6)}`;
+  if (naive) return `${day}T${time}${fraction}`;
   const offset = -date.getTimezoneOffset();
   const sign = offset < 0 ? '-' : '+';
   const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;

@@ -1,72 +1,92 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { RunEvent } from '../model/event.js';
-import { crashType, describeBeside, describeCrash, describeCrashFully, describeRetry, type CrashReport, type FinalOutcome } from '../model/outcome.js';
-import type { CollectErrorReport, CollectSkipReport, PhaseReport } from '../model/report.js';
+import type { JunitCollectCase, JunitFragment, JunitSession, JunitStats } from '../model/junit.js';
+import type { FinalOutcome } from '../model/outcome.js';
+import type { PhaseReport } from '../model/report.js';
+import type { TestInfo } from '../model/test.js';
 import type { Reporter } from './reporter.js';
-import {
-  binXmlEscape,
-  element,
-  formatSeconds,
-  isoTimestamp,
-  mangleTestAddress,
-  serialize,
-  type XmlElement,
-} from './junit-xml.js';
+import { crashedCases, notRunCases, NO_STATS, reportedCases, testcaseNames, type TestCases } from './junit-case.js';
+import { binXmlEscape, element, serialize } from './junit-xml.js';
+import { defaultEnvelope, mergeSuiteProperties, suiteDocument, type RecordedSuiteProperties } from './junit-suite.js';
 
-type Stat = 'passed' | 'failure' | 'error' | 'skipped';
-type Crash = Extract<FinalOutcome, { kind: 'crashed' | 'flaky' }>;
+/** What the run knows of one test's JUnit rendering. */
+interface TestState {
+  worker: number;
+  /** The last rendering its worker's pytest sent (cumulative: it replaces the one before). */
+  fragment: JunitFragment | null;
+  last: PhaseReport | null;
+  /** Its worker died under it: what that attempt left is kept, whatever the isolated retry does. */
+  crashed: boolean;
+  /** Set by its final outcome. */
+  result: TestCases | null;
+}
 
-/** One `<testcase>`: pytest's `_NodeReporter`. */
-interface TestCase {
-  attrs: Array<[string, string]>;
-  duration: number;
-  properties: Array<[string, string]>;
-  nodes: XmlElement[];
-  /** Whether anything counted in the suite's totals was added (a pass or a child element). */
-  counted: boolean;
+interface CollectCase {
+  xml: string;
+  order: number;
+  stat: keyof JunitStats;
 }
 
 /**
- * Writes the JUnit XML that pytest's own `--junitxml` writes (junit_family xunit2, junit_logging
- * "no", junit_duration_report "total"), from the event stream. The logic follows
- * `_pytest/junitxml.py` (`LogXML.pytest_runtest_logreport` and `_NodeReporter`) step by step; a
- * test that crashed its worker, which pytest cannot report, becomes an `<error type="crashed">`.
+ * Writes the JUnit XML pytest's `--junitxml` writes, under every junit option. Each testcase is
+ * rendered in the worker by pytest's own junitxml plugin (python/bulkhead_pytest/junit.py) and
+ * arrives with the test's reports; this reporter puts them in pytest's order (collection order),
+ * finishes the testcases of tests whose worker died (junit-case.ts), and writes the suite around
+ * them with the whole run's counts (junit-suite.ts).
+ *
+ * It writes to bulkhead's `--junit PATH`, and to pytest's own `--junitxml PATH` when the pytest
+ * arguments (or the ini's addopts) give one: workers never write that file themselves.
  */
 export class JunitReporter implements Reporter {
   readonly name = 'junit';
-  private readonly ordered: TestCase[] = [];
-  /** pytest's `node_reporters`: the test cases not yet finalized, by node id. */
-  private readonly open = new Map<string, TestCase>();
-  /** pytest's `open_reports`: failed calls whose teardown has not been reported yet. */
-  private readonly openFailures = new Map<string, PhaseReport>();
-  /** The last report of each running test, for the properties of a test that crashed. */
-  private readonly lastReport = new Map<string, PhaseReport>();
-  private readonly stats: Record<Stat, number> = { passed: 0, failure: 0, error: 0, skipped: 0 };
-  private doubleFailTests = 0;
+  private session: JunitSession | null = null;
+  private readonly collected = new Map<string, { index: number; test: TestInfo }>();
+  private readonly collectCases: CollectCase[] = [];
+  /** Every test that reported, in the order first seen. */
+  private readonly tests = new Map<string, TestState>();
   private startedAt: Date | null = null;
   private durationSeconds: number | null = null;
 
-  constructor(private readonly path: string) {}
+  /** `path`: bulkhead's --junit, or null to write only where pytest's --junitxml says. */
+  constructor(private readonly path: string | null) {}
 
   onEvent(event: RunEvent): void {
     switch (event.type) {
       case 'run_started':
         this.startedAt = new Date();
         return;
-      case 'collection_finished':
-        for (const error of event.errors) this.collectError(error);
-        for (const skip of event.skips) this.collectSkip(skip);
+      case 'session_info':
+        this.session ??= event.info.junit ?? null;
         return;
-      case 'test_report':
-        this.lastReport.set(event.report.testId, event.report);
-        this.logReport(event.report);
+      case 'collection_finished':
+        event.tests.forEach((test, index) => this.collected.set(test.id, { index, test }));
+        for (const error of event.errors) this.addCollectCase(error.nodeid, error.junit, 'error', 'collection failure', error.longrepr);
+        for (const skip of event.skips) this.addCollectCase(skip.nodeid, skip.junit, 'skipped', 'collection skipped', skip.longrepr);
+        return;
+      case 'test_started': {
+        // A new attempt after one cut short for no fault of the test's (memory pressure): the
+        // worker renders it afresh. After a crash, the crashed attempt is what gets written.
+        const state = this.tests.get(event.testId);
+        if (state && !state.crashed && state.result === null) {
+          state.fragment = null;
+          state.last = null;
+        }
+        return;
+      }
+      case 'test_report': {
+        const state = this.state(event.report.testId);
+        if (state.crashed || state.result !== null) return;
+        state.worker = event.worker;
+        state.last = event.report;
+        if (event.report.junit) state.fragment = event.report.junit;
+        return;
+      }
+      case 'test_crashed':
+        this.state(event.testId).crashed = true;
         return;
       case 'test_finished':
-        if (event.outcome.kind === 'crashed' || event.outcome.kind === 'flaky') this.crashed(event.testId, event.outcome, event.duration);
-        else if (event.outcome.kind === 'not_run') this.notRun(event.testId);
-        this.lastReport.delete(event.testId);
+        this.finish(event.testId, event.outcome);
         return;
       case 'run_finished':
         this.durationSeconds = event.durationSeconds;
@@ -77,202 +97,90 @@ export class JunitReporter implements Reporter {
   }
 
   async close(): Promise<void> {
+    const paths = [...new Set([this.path, this.session?.xmlpath ?? null].filter((path) => path !== null).map((path) => resolve(path)))];
+    if (paths.length === 0) return;
+    const text = this.document();
+    for (const file of paths) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, text, 'utf8');
+    }
+  }
+
+  private document(): string {
     const startedAt = this.startedAt ?? new Date();
-    const duration = this.durationSeconds ?? (Date.now() - startedAt.getTime()) / 1000;
-    const { passed, failure, error, skipped } = this.stats;
-    const suite = element('testsuite', [
-      ['name', 'pytest'],
-      ['errors', String(error)],
-      ['failures', String(failure)],
-      ['skipped', String(skipped)],
-      ['tests', String(passed + failure + skipped + error - this.doubleFailTests)],
-      ['time', formatSeconds(duration)],
-      ['timestamp', isoTimestamp(startedAt)],
-      ['hostname', hostname()],
-    ]);
-    for (const testCase of this.ordered) suite.children.push(toXml(testCase));
-    const root = element('testsuites', [['name', 'pytest tests']], null, [suite]);
-    const file = resolve(this.path);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, `<?xml version="1.0" encoding="utf-8"?>${serialize(root)}`, 'utf8');
+    const stats = { ...NO_STATS };
+    let doubleFail = 0;
+    const cases: string[] = [];
+    for (const collect of [...this.collectCases].sort((a, b) => a.order - b.order)) {
+      cases.push(collect.xml);
+      stats[collect.stat] += 1;
+    }
+    const recorded: RecordedSuiteProperties[] = [];
+    for (const state of this.inCollectionOrder()) {
+      const result = state.result ?? reportedCases(state.fragment);
+      cases.push(...result.cases);
+      for (const key of Object.keys(stats) as Array<keyof JunitStats>) stats[key] += result.stats[key];
+      doubleFail += result.doubleFail;
+      if (result.suiteProperties.length > 0) recorded.push({ worker: state.worker, properties: result.suiteProperties });
+    }
+    const totals = {
+      stats,
+      doubleFail,
+      startedAt,
+      durationSeconds: this.durationSeconds ?? (Date.now() - startedAt.getTime()) / 1000,
+    };
+    return suiteDocument(this.session?.envelope ?? defaultEnvelope(), totals, mergeSuiteProperties(recorded), cases);
   }
 
-  // -- pytest's LogXML -------------------------------------------------------------------------
+  /** pytest writes testcases in the order it ran the tests: collection order, whichever worker ran them. */
+  private inCollectionOrder(): TestState[] {
+    const unknown = Number.MAX_SAFE_INTEGER;
+    const entries = [...this.tests.entries()].map(([id, state], seen) => ({ state, seen, index: this.collected.get(id)?.index ?? unknown }));
+    entries.sort((a, b) => a.index - b.index || a.seen - b.seen);
+    return entries.map(({ state }) => state);
+  }
 
-  private logReport(report: PhaseReport): void {
-    const id = report.testId;
-    if (report.outcome === 'passed') {
-      if (report.when === 'call') this.append(this.openTestCase(id), null, 'passed');
-    } else if (report.outcome === 'failed') {
-      if (report.when === 'teardown') this.closeOpenFailure(id);
-      const testCase = this.openTestCase(id);
-      if (report.when === 'call') {
-        this.appendFailure(testCase, report);
-        this.openFailures.set(id, report);
-      } else {
-        const reason = report.crashMessage ?? report.longrepr;
-        const message = `failed on ${report.when === 'teardown' ? 'teardown' : 'setup'} with "${reason}"`;
-        this.addSimple(testCase, 'error', binXmlEscape(message), report.longrepr);
+  private state(id: string): TestState {
+    let state = this.tests.get(id);
+    if (!state) {
+      state = { worker: 0, fragment: null, last: null, crashed: false, result: null };
+      this.tests.set(id, state);
+    }
+    return state;
+  }
+
+  private finish(id: string, outcome: FinalOutcome): void {
+    const state = this.state(id);
+    if (state.result !== null) return;
+    state.result = this.casesOf(id, state, outcome);
+    // Only the rendered testcases are kept to the end of the run.
+    state.fragment = null;
+    state.last = null;
+  }
+
+  private casesOf(id: string, state: TestState, outcome: FinalOutcome): TestCases {
+    switch (outcome.kind) {
+      case 'crashed':
+      case 'flaky': {
+        const test = this.collected.get(id)?.test;
+        const place = { id, file: test?.file ?? null, line: test?.line ?? null };
+        return crashedCases(place, outcome, state.fragment, state.last, this.session);
       }
-    } else {
-      this.appendSkipped(this.openTestCase(id), report);
-    }
-    // junit_duration_report "total": every phase counts.
-    this.nodeReporter(id).duration += report.duration;
-    if (report.when === 'teardown') {
-      this.openTestCase(id);
-      this.finalize(id, report.userProperties);
-      this.openFailures.delete(id);
+      case 'not_run':
+        return notRunCases(state.fragment);
+      default:
+        return reportedCases(state.fragment);
     }
   }
 
-  /** A failure in call and an error in teardown: the failure's test case is closed and a second one opened. */
-  private closeOpenFailure(id: string): boolean {
-    const failure = this.openFailures.get(id);
-    if (!failure) return false;
-    this.finalize(id, failure.userProperties);
-    this.doubleFailTests += 1;
-    return true;
-  }
-
-  private collectError(error: CollectErrorReport): void {
-    this.addSimple(this.openTestCase(error.nodeid), 'error', 'collection failure', error.longrepr);
-  }
-
-  private collectSkip(skip: CollectSkipReport): void {
-    this.addSimple(this.openTestCase(skip.nodeid), 'skipped', 'collection skipped', skip.longrepr);
-  }
-
-  private crashed(id: string, outcome: Crash, duration: number): void {
-    // bulkhead's own addition: pytest cannot report a test that took its process down. Like an
-    // error in teardown after a failed call, a crash after a closed case opens a second one.
-    const last = this.lastReport.get(id);
-    if (!this.closeOpenFailure(id) && last?.when === 'teardown') this.doubleFailTests += 1;
-    const testCase = this.openTestCase(id);
-    const { crash } = outcome;
-    const message = binXmlEscape(describeCrash(id, crash));
-    const body = binXmlEscape(crashBody(crash));
-    if (outcome.kind === 'flaky') {
-      // Counted as a pass: the attempt that crashed under load stays visible, written as Surefire
-      // writes a flaky test (the passing testcase, and a <flakyError> holding the first attempt).
-      testCase.nodes.push(flakyError(id, crash));
-      testCase.counted = true;
-      this.stats.passed += 1;
-    } else {
-      this.append(testCase, element('error', [['type', crashType(crash)], ['message', message]], body), 'error');
-      const retry = outcome.retry;
-      if (retry?.verdict === 'crashes_alone') {
-        const again = retry.attempt;
-        testCase.nodes.push(
-          element('rerunError', [['type', crashType(again)], ['message', binXmlEscape(`alone: ${describeCrash(id, again)}`)]], binXmlEscape(crashBody(again))),
-        );
-      }
-      if (retry !== null) testCase.properties.push(['bulkhead.isolated_retry', binXmlEscape(describeRetry(retry))]);
-    }
-    testCase.duration += duration;
-    this.finalize(id, last?.userProperties ?? []);
-    this.openFailures.delete(id);
-  }
-
-  /** pytest with -x writes nothing for a test that never ran; drop a case only a passed setup opened. */
-  private notRun(id: string): void {
-    const testCase = this.open.get(id);
-    if (!testCase || testCase.counted) return;
-    this.open.delete(id);
-    this.ordered.splice(this.ordered.indexOf(testCase), 1);
-  }
-
-  /** `LogXML.node_reporter`: the open case for this id, created (and placed last) when there is none. */
-  private nodeReporter(id: string): TestCase {
-    let testCase = this.open.get(id);
-    if (!testCase) {
-      testCase = { attrs: [], duration: 0, properties: [], nodes: [], counted: false };
-      this.open.set(id, testCase);
-      this.ordered.push(testCase);
-    }
-    return testCase;
-  }
-
-  /** `LogXML._opentestcase` + `_NodeReporter.record_testreport` for xunit2: classname and name only. */
-  private openTestCase(id: string): TestCase {
-    const testCase = this.nodeReporter(id);
-    const names = mangleTestAddress(id);
-    testCase.attrs = [
-      ['classname', names.slice(0, -1).join('.')],
-      ['name', binXmlEscape(names[names.length - 1]!)],
-    ];
-    return testCase;
-  }
-
-  /** `LogXML.finalize`: the case is closed with the properties of the report that closed it. */
-  private finalize(id: string, properties: Array<[string, string]>): void {
-    const testCase = this.open.get(id);
-    if (!testCase) return;
-    this.open.delete(id);
-    for (const [name, value] of properties) testCase.properties.push([name, binXmlEscape(value)]);
-  }
-
-  // -- pytest's _NodeReporter ------------------------------------------------------------------
-
-  private append(testCase: TestCase, node: XmlElement | null, stat: Stat): void {
-    this.stats[stat] += 1;
-    testCase.counted = true;
-    if (node) testCase.nodes.push(node);
-  }
-
-  private addSimple(testCase: TestCase, tag: 'failure' | 'error' | 'skipped', message: string, data: string): void {
-    this.append(testCase, element(tag, [['message', message]], binXmlEscape(data)), tag);
-  }
-
-  private appendFailure(testCase: TestCase, report: PhaseReport): void {
-    if (report.wasxfail !== null) {
-      // pytest passes no text here, and `bin_xml_escape(None)` is "None".
-      this.addSimple(testCase, 'skipped', 'xfail-marked test passes unexpectedly', 'None');
+  private addCollectCase(nodeid: string, junit: JunitCollectCase | null | undefined, stat: 'error' | 'skipped', message: string, longrepr: string): void {
+    if (junit) {
+      this.collectCases.push({ xml: junit.xml, order: junit.order, stat });
       return;
     }
-    this.addSimple(testCase, 'failure', binXmlEscape(report.crashMessage ?? report.longrepr), report.longrepr);
+    // A worker that rendered nothing (a recording from before workers rendered JUnit): pytest's form.
+    const attrs = testcaseNames({ id: nodeid, file: null, line: null }, this.session);
+    const node = element('testcase', [...attrs, ['time', '0.000']], null, [element(stat, [['message', message]], binXmlEscape(longrepr))]);
+    this.collectCases.push({ xml: serialize(node), order: this.collectCases.length + 1, stat });
   }
-
-  private appendSkipped(testCase: TestCase, report: PhaseReport): void {
-    if (report.wasxfail !== null) {
-      const reason = report.wasxfail.startsWith('reason: ') ? report.wasxfail.slice(8) : report.wasxfail;
-      this.append(testCase, element('skipped', [['type', 'pytest.xfail'], ['message', binXmlEscape(reason)]]), 'skipped');
-      return;
-    }
-    const skip = report.skip ?? { path: report.location.file, line: null, reason: report.longrepr };
-    const reason = skip.reason.startsWith('Skipped: ') ? skip.reason.slice(9) : skip.reason;
-    const details = `${skip.path}:${skip.line ?? 'None'}: ${reason}`;
-    const node = element('skipped', [['type', 'pytest.skip'], ['message', binXmlEscape(reason)]], binXmlEscape(details));
-    this.append(testCase, node, 'skipped');
-  }
-}
-
-/** `_NodeReporter.to_xml`. */
-function toXml(testCase: TestCase): XmlElement {
-  const node = element('testcase', [...testCase.attrs, ['time', formatSeconds(testCase.duration)]]);
-  if (testCase.properties.length > 0) {
-    const properties = testCase.properties.map(([name, value]) =>
-      element('property', [['name', name], ['value', value]]),
-    );
-    node.children.push(element('properties', [], null, properties));
-  }
-  node.children.push(...testCase.nodes);
-  return node;
-}
-
-/** Surefire's `<flakyError message type><stackTrace/><system-err/></flakyError>`: the attempt that did not pass. */
-function flakyError(id: string, crash: CrashReport): XmlElement {
-  const children: XmlElement[] = [];
-  if (crash.stacks.trim()) children.push(element('stackTrace', [], binXmlEscape(crash.stacks.trim())));
-  if (crash.stderrTail.trim()) children.push(element('system-err', [], binXmlEscape(crash.stderrTail.trim())));
-  return element('flakyError', [['message', binXmlEscape(describeCrashFully(id, crash))], ['type', crashType(crash)]], null, children);
-}
-
-function crashBody(crash: CrashReport): string {
-  const parts: string[] = [];
-  const beside = describeBeside(crash);
-  if (beside) parts.push(beside);
-  if (crash.stacks.trim()) parts.push(`Python stacks (faulthandler):\n${crash.stacks.trim()}`);
-  if (crash.stderrTail.trim()) parts.push(`worker stderr (last lines):\n${crash.stderrTail.trim()}`);
-  return parts.join('\n\n');
 }

@@ -44,6 +44,8 @@ export interface RunOptions {
   mpStartMethod: 'fork' | 'spawn' | 'forkserver' | null;
   /** Cap OMP/BLAS/... threads in each worker to its CPU share unless the user set them. */
   threadCaps: boolean;
+  /** bulkhead's --junit file (absolute): workers render each testcase with pytest's junitxml for it. */
+  junitPath?: string | null;
   /** `bulkhead list`: collect, report each test's effective settings (a `test_plan` event), run nothing. */
   listOnly?: boolean;
 }

@@ -293,6 +293,7 @@ export class WorkerPool {
       // oversubscribe the machine.
       threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
       mpStartMethod: this.options.mpStartMethod,
+      junitPath: this.options.junitPath ?? null,
     });
     const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
     const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);

@@ -1,15 +1,79 @@
+/**
+ * The JUnit reporter's assembly: testcases rendered by pytest in the worker (fragments), put in
+ * collection order, finished by the supervisor where a worker died, inside the suite pytest's
+ * envelope describes. What pytest renders inside a testcase is checked against pytest itself in
+ * test/parity/junit-options.test.ts and python/tests/test_junit.py.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunEvent, RunEventBody } from '../../src/model/event.js';
-import type { FinalOutcome } from '../../src/model/outcome.js';
+import type { RunEvent, RunEventBody, SessionInfo } from '../../src/model/event.js';
+import type { JunitEnvelope, JunitFragment, JunitSession } from '../../src/model/junit.js';
+import type { CrashReport, FinalOutcome } from '../../src/model/outcome.js';
 import type { CollectErrorReport, Phase, PhaseReport } from '../../src/model/report.js';
+import type { TestInfo } from '../../src/model/test.js';
 import { JunitReporter } from '../../src/reporters/junit.js';
-import { binXmlEscape, formatSeconds, isoTimestamp, mangleTestAddress } from '../../src/reporters/junit-xml.js';
+import { mergeSuiteProperties } from '../../src/reporters/junit-suite.js';
+import { binXmlEscape, element, formatSeconds, isoTimestamp, mangleTestAddress, raw, serialize } from '../../src/reporters/junit-xml.js';
 
-function report(testId: string, when: Phase, outcome: PhaseReport['outcome'], extra: Partial<PhaseReport> = {}): PhaseReport {
+const PYTEST_9: JunitEnvelope = {
+  declaration: '<?xml version="1.0" encoding="utf-8"?>',
+  testsuites: [['name', 'pytest tests']],
+  testsuite: [
+    ['name', 'nightly'],
+    ['errors', '0'],
+    ['failures', '0'],
+    ['skipped', '0'],
+    ['tests', '0'],
+    ['time', '0.000'],
+    ['timestamp', '2026-01-02T03:04:05.678901+00:00'],
+    ['hostname', 'the-worker-host'],
+  ],
+};
+
+const PYTEST_7: JunitEnvelope = {
+  ...PYTEST_9,
+  testsuites: [],
+  testsuite: PYTEST_9.testsuite.map(([name, value]) => [name, name === 'timestamp' ? '2026-01-02T03:04:05.678901' : value]),
+};
+
+function junitSession(extra: Partial<JunitSession> = {}): JunitSession {
+  return { xmlpath: null, prefix: null, family: 'xunit2', envelope: PYTEST_9, ...extra };
+}
+
+function sessionInfo(junit: JunitSession | null): SessionInfo {
+  return {
+    rootdir: '/p',
+    headerLines: [],
+    verbosity: 0,
+    color: false,
+    reportChars: 'fE',
+    durations: null,
+    durationsMin: null,
+    tbStyle: 'auto',
+    showCapture: 'all',
+    maxfail: 0,
+    continueOnCollectionErrors: false,
+    xdistRequested: null,
+    iniTimeout: null,
+    pythonVersion: '3.11.7',
+    pytestVersion: '9.0.3',
+    junit,
+  };
+}
+
+function testInfo(id: string, line = 3): TestInfo {
+  return { id, file: id.split('::')[0]!, line, markers: [], scope: id.split('::')[0]!, timeout: null, bulkheadMarker: null, xdistGroup: null };
+}
+
+function fragment(extra: Partial<JunitFragment> = {}): JunitFragment {
+  return { cases: [], open: null, stats: { passed: 0, failure: 0, error: 0, skipped: 0 }, doubleFail: 0, suiteProperties: [], ...extra };
+}
+
+function report(testId: string, when: Phase, outcome: PhaseReport['outcome'], junit: JunitFragment | null, extra: Partial<PhaseReport> = {}): PhaseReport {
   return {
     testId,
     when,
@@ -28,233 +92,266 @@ function report(testId: string, when: Phase, outcome: PhaseReport['outcome'], ex
     userProperties: [],
     summaryLine: '',
     location: { file: testId.split('::')[0]!, line: 0, domain: testId },
+    junit,
     ...extra,
   };
 }
 
-/** setup, call and teardown of a test; `call` and the others override the passed defaults. */
-function phases(id: string, call: Partial<PhaseReport> & { outcome?: PhaseReport['outcome'] } = {}): RunEventBody[] {
-  const { outcome = 'passed', ...rest } = call;
-  return [
-    { type: 'test_report', worker: 1, report: report(id, 'setup', 'passed') },
-    { type: 'test_report', worker: 1, report: report(id, 'call', outcome, rest) },
-    { type: 'test_report', worker: 1, report: report(id, 'teardown', 'passed') },
-    finished(id, { kind: 'passed' }),
-  ];
+function at(worker: number, r: PhaseReport): RunEventBody {
+  return { type: 'test_report', worker, report: r };
 }
 
 function finished(testId: string, outcome: FinalOutcome, worker = 1): RunEventBody {
   return { type: 'test_finished', testId, worker, outcome, duration: 0, leaked: [], memory: null, locks: [] };
 }
 
-async function run(bodies: RunEventBody[], errors: CollectErrorReport[] = [], durationSeconds = 1.5): Promise<string> {
+/** A passing test as its worker's pytest reports it: the testcase closes with the teardown. */
+function passing(id: string, worker = 1, extra: Partial<JunitFragment> = {}): RunEventBody[] {
+  const name = id.split('::').pop()!;
+  const open = { attrs: [['classname', 'c'], ['name', name]] as Array<[string, string]>, time: 0.001, children: '' };
+  const passed = { passed: 1, failure: 0, error: 0, skipped: 0 };
+  return [
+    at(worker, report(id, 'setup', 'passed', fragment({ open: { ...open, attrs: [] } }))),
+    at(worker, report(id, 'call', 'passed', fragment({ open, stats: passed, ...extra }))),
+    at(worker, report(id, 'teardown', 'passed', fragment({ cases: [`<testcase classname="c" name="${name}" time="0.001" />`], stats: passed, ...extra }))),
+    finished(id, { kind: 'passed' }, worker),
+  ];
+}
+
+const SEGV: CrashReport = { worker: 2, pid: 4242, cause: { kind: 'signal', signal: 'SIGSEGV' }, stderrTail: 'Fatal Python error: <segv>\n', stacks: '' };
+
+interface RunSetup {
+  tests?: string[];
+  errors?: CollectErrorReport[];
+  junit?: JunitSession | null;
+  /** bulkhead's --junit (default: a file in the temp dir); null: none. */
+  junitPath?: string | null;
+}
+
+async function run(bodies: RunEventBody[], setup: RunSetup = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-junit-'));
   const path = join(dir, 'sub', 'out.xml');
-  const reporter = new JunitReporter(path);
+  const reporter = new JunitReporter(setup.junitPath === undefined ? path : setup.junitPath);
+  const junit = setup.junit === undefined ? junitSession() : setup.junit;
   const all: RunEventBody[] = [
     { type: 'run_started', workers: 2, pytestArgs: [], cwd: '/p', artifactsDir: '/p/.a' },
-    { type: 'collection_finished', tests: [], deselected: 0, errors, skips: [] },
+    { type: 'session_info', info: sessionInfo(junit) },
+    { type: 'collection_finished', tests: (setup.tests ?? []).map((id) => testInfo(id)), deselected: 0, errors: setup.errors ?? [], skips: [] },
     ...bodies,
-    { type: 'run_finished', exitCode: 0, reason: { kind: 'completed' }, durationSeconds },
+    { type: 'run_finished', exitCode: 0, reason: { kind: 'completed' }, durationSeconds: 1.5 },
   ];
   all.forEach((body, seq) => reporter.onEvent({ ...body, seq, t: seq } as RunEvent));
   await reporter.close();
   try {
-    return await readFile(path, 'utf8');
+    return existsSync(path) ? await readFile(path, 'utf8') : '';
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** The testcase elements, one per line, without the suite around them. */
+/** The testcase elements, one per entry, without the suite around them. */
 function cases(xml: string): string[] {
-  const body = xml.slice(xml.indexOf('<testcase'), xml.lastIndexOf('</testsuite>'));
-  return body.split(/(?=<testcase )/).filter(Boolean);
+  const start = xml.indexOf('<testcase');
+  if (start < 0) return [];
+  return xml.slice(start, xml.lastIndexOf('</testsuite>')).split(/(?=<testcase )/).filter(Boolean);
 }
 
 function suiteAttr(xml: string, name: string): string | undefined {
   return new RegExp(`<testsuite [^>]*\\b${name}="([^"]*)"`).exec(xml)?.[1];
 }
 
-test('a passing test: the whole document as pytest writes it', async () => {
-  const xml = await run(phases('tests/sub/test_a.py::TestK::test_m[1]'));
-  const match = /^<\?xml version="1\.0" encoding="utf-8"\?><testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="0" skipped="0" tests="1" time="1\.500" timestamp="([^"]+)" hostname="([^"]*)"><testcase classname="tests\.sub\.test_a\.TestK" name="test_m\[1\]" time="0\.000" \/><\/testsuite><\/testsuites>$/.exec(xml);
+test("the whole document: pytest's envelope, the run's counts, the testcases pytest rendered", async () => {
+  const xml = await run([...passing('t.py::test_a'), ...passing('t.py::test_b', 2)], { tests: ['t.py::test_a', 't.py::test_b'] });
+  const match =
+    /^<\?xml version="1\.0" encoding="utf-8"\?><testsuites name="pytest tests"><testsuite name="nightly" errors="0" failures="0" skipped="0" tests="2" time="1\.500" timestamp="([^"]+)" hostname="the-worker-host"><testcase classname="c" name="test_a" time="0\.001" \/><testcase classname="c" name="test_b" time="0\.001" \/><\/testsuite><\/testsuites>$/.exec(
+      xml,
+    );
   assert.ok(match, xml);
   assert.match(match[1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?[+-]\d\d:\d\d$/);
-  assert.equal(match[2], hostname());
 });
 
-test('a failure: reprcrash message, longrepr text, durations summed over the phases', async () => {
-  const id = 'test_a.py::test_fail';
+test("pytest 7's envelope: no name on <testsuites>, a local timestamp without its offset", async () => {
+  const xml = await run(passing('t.py::test_a'), { junit: junitSession({ envelope: PYTEST_7 }) });
+  assert.match(xml, /^<\?xml version="1\.0" encoding="utf-8"\?><testsuites><testsuite name="nightly" /);
+  assert.match(suiteAttr(xml, 'timestamp')!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/);
+});
+
+test('an empty run writes an empty suite, as pytest does', async () => {
+  const xml = await run([]);
+  assert.match(xml, /<testsuite name="nightly" errors="0" failures="0" skipped="0" tests="0" time="1\.500" timestamp="[^"]+" hostname="the-worker-host" \/><\/testsuites>$/);
+});
+
+test('collection order, whichever worker finished first; collection reports first, in their order', async () => {
+  const [a, b, c] = ['t.py::test_1', 't.py::test_2', 'u.py::test_3'];
+  const errors: CollectErrorReport[] = [
+    { nodeid: 'v.py', summaryLine: '', longrepr: 'E', longreprTerminal: '', crashMessage: null, junit: { xml: '<testcase name="v" />', order: 2 } },
+    { nodeid: 'w.py', summaryLine: '', longrepr: 'E', longreprTerminal: '', crashMessage: null, junit: { xml: '<testcase name="w" />', order: 1 } },
+  ];
+  const xml = await run([...passing(c, 2), ...passing(b, 1), ...passing(a, 2)], { tests: [a, b, c], errors });
+  assert.deepEqual(
+    cases(xml).map((entry) => / name="([^"]+)"/.exec(entry)?.[1]),
+    ['w', 'v', 'test_1', 'test_2', 'test_3'],
+  );
+  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['2', '5']);
+});
+
+test("a test's last fragment is its whole rendering: two testcases, counted once (pytest's double fail)", async () => {
+  const id = 't.py::test_double';
   const xml = await run([
-    { type: 'test_report', worker: 1, report: report(id, 'setup', 'passed', { duration: 0.001 }) },
-    { type: 'test_report', worker: 1, report: report(id, 'call', 'failed', { duration: 0.0125, crashMessage: 'assert 1 == 2', longrepr: 'def test_fail():\n>       assert 1 == 2\nE       assert 1 == 2' }) },
-    { type: 'test_report', worker: 1, report: report(id, 'teardown', 'passed', { duration: 0.0005 }) },
+    at(1, report(id, 'call', 'failed', fragment({ open: { attrs: [['classname', 't'], ['name', 'test_double']], time: 0.5, children: '<failure message="m">x</failure>' }, stats: { passed: 0, failure: 1, error: 0, skipped: 0 } }))),
+    at(1, report(id, 'teardown', 'failed', fragment({ cases: ['<testcase one="1" />', '<testcase two="2" />'], stats: { passed: 0, failure: 1, error: 1, skipped: 0 }, doubleFail: 1 }))),
     finished(id, { kind: 'failed' }),
   ]);
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_fail" time="0.014"><failure message="assert 1 == 2">def test_fail():\n&gt;       assert 1 == 2\nE       assert 1 == 2</failure></testcase>',
-  ]);
-  assert.equal(suiteAttr(xml, 'failures'), '1');
-  assert.equal(suiteAttr(xml, 'tests'), '1');
+  assert.deepEqual(cases(xml), ['<testcase one="1" />', '<testcase two="2" />']);
+  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'failures'), suiteAttr(xml, 'tests')], ['1', '1', '1']);
 });
 
-test('an error in setup', async () => {
-  const id = 'test_a.py::test_setup_error';
-  const xml = await run([
-    { type: 'test_report', worker: 1, report: report(id, 'setup', 'failed', { crashMessage: 'RuntimeError: setup broke', longrepr: 'E   RuntimeError: setup broke' }) },
-    { type: 'test_report', worker: 1, report: report(id, 'teardown', 'passed') },
-    finished(id, { kind: 'error' }),
-  ]);
+test('a crash: the testcase pytest had open is finished with the crash and the properties the test recorded', async () => {
+  const id = 't.py::test_crash';
+  const open = { attrs: [['classname', 't'], ['name', 'test_crash'], ['owner', 'a&b']] as Array<[string, string]>, time: 0.5, children: '<system-out>out</system-out>' };
+  const xml = await run(
+    [
+      at(2, report(id, 'setup', 'passed', fragment({ open }), { userProperties: [['p', 'v\u0007']] })),
+      { type: 'test_crashed', testId: id, crash: SEGV, willRetry: false },
+      finished(id, { kind: 'crashed', crash: SEGV, retry: null }, 2),
+    ],
+    { tests: [id] },
+  );
   assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_setup_error" time="0.000"><error message="failed on setup with &quot;RuntimeError: setup broke&quot;">E   RuntimeError: setup broke</error></testcase>',
+    '<testcase classname="t" name="test_crash" owner="a&amp;b" time="0.500"><properties><property name="p" value="v#x07" /></properties><system-out>out</system-out>' +
+      '<error type="crashed" message="worker 2 (pid 4242) was killed by SIGSEGV while running t.py::test_crash">worker stderr (last lines):\nFatal Python error: &lt;segv&gt;</error></testcase>',
   ]);
-  assert.equal(suiteAttr(xml, 'errors'), '1');
+  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['1', '1']);
 });
 
-test('a failed call and an error in teardown open a second testcase, counted once', async () => {
-  const id = 'test_a.py::test_double';
-  const props: Array<[string, string]> = [['k', 'v1']];
+test('a crash before any report: named as pytest would (prefix; file and line in xunit1)', async () => {
+  const id = 'pkg/t.py::TestK::test_early[x]';
+  const timeout: CrashReport = { worker: 3, pid: null, cause: { kind: 'timeout', limitSeconds: 5 }, stderrTail: '', stacks: 'Current thread 0x1:' };
+  const outcome: FinalOutcome = { kind: 'crashed', crash: timeout, retry: { verdict: 'crashes_alone', attempt: { ...timeout, worker: 4 } } };
+  const xml = await run([finished(id, outcome, 3)], { tests: [id], junit: junitSession({ prefix: 'pre', family: 'xunit1' }) });
+  assert.deepEqual(cases(xml), [
+    '<testcase classname="pre.pkg.t.TestK" name="test_early[x]" file="pkg/t.py" line="3" time="0.000"><properties><property name="bulkhead.isolated_retry" value="crashes on its own: run alone in a fresh worker, it was killed after the test passed its timeout of 5s again" /></properties>' +
+      '<error type="timeout" message="worker 3 was killed after the test passed its timeout of 5s while running pkg/t.py::TestK::test_early[x]">Python stacks (faulthandler):\nCurrent thread 0x1:</error>' +
+      '<rerunError type="timeout" message="alone: worker 4 was killed after the test passed its timeout of 5s while running pkg/t.py::TestK::test_early[x]">Python stacks (faulthandler):\nCurrent thread 0x1:</rerunError></testcase>',
+  ]);
+});
+
+test('a crash after a failed call: the failure keeps its testcase, the crash opens a second (counted once)', async () => {
+  const id = 't.py::test_t';
+  const open = { attrs: [['classname', 't'], ['name', 'test_t']] as Array<[string, string]>, time: 0.25, children: '<failure message="boom">E boom</failure>' };
+  const crash: CrashReport = { worker: 1, pid: 7, cause: { kind: 'exit_code', code: 3 }, stderrTail: 'tail', stacks: '' };
   const xml = await run([
-    { type: 'test_report', worker: 1, report: report(id, 'setup', 'passed', { duration: 0.25 }) },
-    { type: 'test_report', worker: 1, report: report(id, 'call', 'failed', { duration: 0.5, crashMessage: 'assert False', longrepr: 'E assert False', userProperties: props }) },
-    { type: 'test_report', worker: 1, report: report(id, 'teardown', 'failed', { duration: 0.125, crashMessage: 'ValueError: td', longrepr: 'E ValueError: td', userProperties: props }) },
-    finished(id, { kind: 'failed' }),
+    at(1, report(id, 'call', 'failed', fragment({ open, stats: { passed: 0, failure: 1, error: 0, skipped: 0 } }), { userProperties: [['k', '1']] })),
+    finished(id, { kind: 'crashed', crash, retry: null }),
   ]);
   assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_double" time="0.750"><properties><property name="k" value="v1" /></properties><failure message="assert False">E assert False</failure></testcase>',
-    '<testcase classname="test_a" name="test_double" time="0.125"><properties><property name="k" value="v1" /></properties><error message="failed on teardown with &quot;ValueError: td&quot;">E ValueError: td</error></testcase>',
+    '<testcase classname="t" name="test_t" time="0.250"><properties><property name="k" value="1" /></properties><failure message="boom">E boom</failure></testcase>',
+    '<testcase classname="t" name="test_t" time="0.000"><properties><property name="k" value="1" /></properties><error type="crashed" message="worker 1 (pid 7) exited with code 3 while running t.py::test_t">worker stderr (last lines):\ntail</error></testcase>',
   ]);
   assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'failures'), suiteAttr(xml, 'tests')], ['1', '1', '1']);
 });
 
-test('an error in teardown after a passed call stays in one testcase', async () => {
-  const id = 'test_a.py::test_td';
+test('a flaky pass: the crashed attempt is written in a Surefire <flakyError>, counted as a pass; the retry does not reset it', async () => {
+  const id = 't.py::test_flaky';
+  const open = { attrs: [['classname', 't'], ['name', 'test_flaky']] as Array<[string, string]>, time: 0.125, children: '' };
   const xml = await run([
-    ...phases(id).slice(0, 2),
-    { type: 'test_report', worker: 1, report: report(id, 'teardown', 'failed', { crashMessage: null, longrepr: 'plain' }) },
-    finished(id, { kind: 'error' }),
+    at(2, report(id, 'setup', 'passed', fragment({ open }))),
+    { type: 'test_crashed', testId: id, crash: SEGV, willRetry: true },
+    { type: 'test_started', testId: id, worker: 5 },
+    finished(id, { kind: 'flaky', flaky: 'load', crash: { ...SEGV, beside: [{ worker: 3, testId: 't.py::test_big', memoryBytes: 3 * 1024 ** 3 }] } }, 5),
   ]);
   assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_td" time="0.000"><error message="failed on teardown with &quot;plain&quot;">plain</error></testcase>',
+    '<testcase classname="t" name="test_flaky" time="0.125"><flakyError message="worker 2 (pid 4242) was killed by SIGSEGV while running t.py::test_flaky; ' +
+      'beside it: worker 3 running t.py::test_big (3.0 GiB)" type="crashed"><system-err>Fatal Python error: &lt;segv&gt;</system-err></flakyError></testcase>',
   ]);
-  // pytest counts the pass and the error: tests="2" for one test.
-  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['1', '2']);
+  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['0', '1']);
 });
 
-test('skips: pytest.skip with the "Skipped: " prefix stripped and path:line: reason as text', async () => {
-  const id = 'test_a.py::test_skip';
-  const skip = { path: '/p/test_a.py', line: 33, reason: 'Skipped: not <today>', foldPath: 'test_a.py', foldLine: 33 };
+test('an attempt cut short for no fault of the test is forgotten when it starts again', async () => {
+  const id = 't.py::test_again';
+  const stale = { attrs: [['classname', 'stale']] as Array<[string, string]>, time: 9, children: '<system-out>old</system-out>' };
   const xml = await run([
-    { type: 'test_report', worker: 1, report: report(id, 'setup', 'skipped', { skip }) },
-    { type: 'test_report', worker: 1, report: report(id, 'teardown', 'passed') },
-    finished(id, { kind: 'skipped', reason: 'not <today>' }),
+    at(1, report(id, 'setup', 'passed', fragment({ open: stale }))),
+    { type: 'test_started', testId: id, worker: 2 },
+    ...passing(id, 2),
   ]);
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_skip" time="0.000"><skipped type="pytest.skip" message="not &lt;today&gt;">/p/test_a.py:33: not &lt;today&gt;</skipped></testcase>',
-  ]);
-  assert.equal(suiteAttr(xml, 'skipped'), '1');
+  assert.deepEqual(cases(xml), ['<testcase classname="c" name="test_again" time="0.001" />']);
 });
 
-test('xfail: pytest.xfail with "reason: " stripped, empty element; a lenient xpass is a pass', async () => {
+test('a test that did not run is not written, even after a passed setup; an interrupted one is, as it stands', async () => {
+  const open = { attrs: [['classname', 't'], ['name', 'x']] as Array<[string, string]>, time: 1, children: '' };
+  const failedOpen = { ...open, children: '<failure message="f">f</failure>' };
   const xml = await run([
-    ...phases('test_a.py::test_xfail', { outcome: 'skipped', wasxfail: 'reason: known bug', longrepr: 'E ValueError' }),
-    ...phases('test_a.py::test_xfail_noreason', { outcome: 'skipped', wasxfail: '' }),
-    ...phases('test_a.py::test_xpass', { outcome: 'passed', wasxfail: 'lenient' }),
+    at(1, report('t.py::test_late', 'setup', 'passed', fragment({ open }))),
+    finished('t.py::test_late', { kind: 'not_run', reason: 'stopping after 1 failures' }),
+    finished('t.py::test_never', { kind: 'not_run', reason: 'stopping after 1 failures' }),
+    at(1, report('t.py::test_cut', 'call', 'failed', fragment({ open: failedOpen, stats: { passed: 0, failure: 1, error: 0, skipped: 0 } }), { userProperties: [['k', 'v']] })),
+    finished('t.py::test_cut', { kind: 'interrupted', detail: 'KeyboardInterrupt' }),
   ]);
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_xfail" time="0.000"><skipped type="pytest.xfail" message="known bug" /></testcase>',
-    '<testcase classname="test_a" name="test_xfail_noreason" time="0.000"><skipped type="pytest.xfail" message="" /></testcase>',
-    '<testcase classname="test_a" name="test_xpass" time="0.000" />',
-  ]);
-  assert.deepEqual([suiteAttr(xml, 'skipped'), suiteAttr(xml, 'tests')], ['2', '3']);
-});
-
-test('a strict xpass is a failure whose message is the whole longrepr', async () => {
-  const xml = await run(phases('test_a.py::test_strict', { outcome: 'failed', longrepr: '[XPASS(strict)] strict one' }));
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_strict" time="0.000"><failure message="[XPASS(strict)] strict one">[XPASS(strict)] strict one</failure></testcase>',
-  ]);
-});
-
-test('a crash: an error typed by its cause, stderr tail as text, in the place of its first report', async () => {
-  const crashed = 'test_a.py::test_crash';
-  const stopped = 'test_a.py::test_stopped';
-  const xml = await run([
-    { type: 'test_report', worker: 2, report: report(crashed, 'setup', 'passed', { duration: 0.5, userProperties: [['p', '1']] }) },
-    ...phases('test_a.py::test_other'),
-    finished(crashed, { kind: 'crashed', crash: { worker: 2, pid: 4242, cause: { kind: 'signal', signal: 'SIGSEGV' }, stderrTail: 'Fatal Python error: <segv>\n', stacks: '' }, retry: null }, 2),
-    finished(stopped, { kind: 'crashed', crash: { worker: 3, pid: null, cause: { kind: 'timeout', limitSeconds: 5 }, stderrTail: '', stacks: 'Current thread 0x1 (most recent call first):' }, retry: { verdict: 'passed_alone' } }, 3),
-  ]);
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_crash" time="0.500"><properties><property name="p" value="1" /></properties><error type="crashed" message="worker 2 (pid 4242) was killed by SIGSEGV while running test_a.py::test_crash">worker stderr (last lines):\nFatal Python error: &lt;segv&gt;</error></testcase>',
-    '<testcase classname="test_a" name="test_other" time="0.000" />',
-    '<testcase classname="test_a" name="test_stopped" time="0.000"><properties><property name="bulkhead.isolated_retry" value="passed alone: crashed only under parallel load" /></properties><error type="timeout" message="worker 3 was killed after the test passed its timeout of 5s while running test_a.py::test_stopped">Python stacks (faulthandler):\nCurrent thread 0x1 (most recent call first):</error></testcase>',
-  ]);
-  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['2', '3']);
-});
-
-test('a crash in teardown after a failed call opens a second testcase, like a teardown error', async () => {
-  const id = 'test_a.py::test_t';
-  const xml = await run([
-    ...phases(id, { outcome: 'failed', crashMessage: 'boom', longrepr: 'E boom' }).slice(0, 2),
-    finished(id, { kind: 'crashed', crash: { worker: 1, pid: 7, cause: { kind: 'exit_code', code: 3 }, stderrTail: 'tail', stacks: '' }, retry: null }),
-  ]);
-  assert.equal(cases(xml).length, 2);
-  assert.match(cases(xml)[1]!, /<error type="crashed" message="worker 1 \(pid 7\) exited with code 3 while running test_a.py::test_t">worker stderr \(last lines\):\ntail<\/error>/);
-  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'failures'), suiteAttr(xml, 'tests')], ['1', '1', '1']);
-});
-
-test('tests that did not run are not written, even after a passed setup', async () => {
-  const id = 'test_a.py::test_late';
-  const xml = await run([
-    ...phases('test_a.py::test_ok'),
-    { type: 'test_report', worker: 1, report: report(id, 'setup', 'passed', { duration: 1 }) },
-    finished(id, { kind: 'not_run', reason: 'stopping after 1 failures' }),
-    finished('test_a.py::test_never', { kind: 'not_run', reason: 'stopping after 1 failures' }),
-  ]);
-  assert.deepEqual(cases(xml), ['<testcase classname="test_a" name="test_ok" time="0.000" />']);
+  // pytest writes a testcase it never finalized without its properties.
+  assert.deepEqual(cases(xml), ['<testcase classname="t" name="x" time="1.000"><failure message="f">f</failure></testcase>']);
   assert.equal(suiteAttr(xml, 'tests'), '1');
 });
 
-test('testcases keep the order of their first report across interleaved workers', async () => {
-  const [a, b] = ['test_a.py::test_1', 'test_b.py::test_2'];
-  const at = (id: string, when: Phase, worker: number): RunEventBody => ({ type: 'test_report', worker, report: report(id, when, 'passed') });
-  const xml = await run([at(a, 'setup', 1), at(b, 'setup', 2), at(b, 'call', 2), at(b, 'teardown', 2), at(a, 'call', 1), at(a, 'teardown', 1)]);
-  assert.deepEqual(cases(xml).map((c) => / name="([^"]+)"/.exec(c)?.[1]), ['test_1', 'test_2']);
+test('record_testsuite_property: merged across workers, in the order of the tests that recorded them', async () => {
+  const [a, b, c] = ['t.py::test_1', 't.py::test_2', 't.py::test_3'];
+  const xml = await run(
+    [
+      ...passing(c, 2, { suiteProperties: [['ARCH', 'x86'], ['late', '1']] }),
+      ...passing(a, 1, { suiteProperties: [['ARCH', 'x86'], ['run', 'a&amp;b']] }),
+      ...passing(b, 1, { suiteProperties: [['run', 'a&amp;b']] }),
+    ],
+    { tests: [a, b, c] },
+  );
+  assert.match(xml, /<testsuite [^>]*><properties><property name="ARCH" value="x86" \/><property name="run" value="a&amp;amp;b" \/><property name="run" value="a&amp;amp;b" \/><property name="late" value="1" \/><\/properties><testcase /);
+  assert.deepEqual(
+    mergeSuiteProperties([
+      { worker: 1, properties: [['k', 'v']] },
+      { worker: 2, properties: [['k', 'v'], ['k', 'v']] },
+      { worker: 1, properties: [['k', 'v']] },
+    ]),
+    [['k', 'v'], ['k', 'v']],
+  );
 });
 
-test('properties and escaping: bin_xml_escape, attribute newlines and tabs, text entities', async () => {
-  const id = 'test_a.py::test_props[\u0001\u{1F600}]';
-  const xml = await run(phases(id, {
-    outcome: 'failed',
-    crashMessage: 'Exception: multi\nline\r\n\ttab "q" & <x>\u001b',
-    longrepr: 'E  a & b < c > d "q"\r\n\u0007\u007f',
-    userProperties: [['p<1>', 'x\ty\nz\u0007']],
-  }).map((body) => (body.type === 'test_report' && body.report.when === 'teardown'
-    ? { ...body, report: { ...body.report, userProperties: [['p<1>', 'x\ty\nz\u0007']] as Array<[string, string]> } }
-    : body)));
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="test_a" name="test_props[#x01#x1F600]" time="0.000"><properties><property name="p&lt;1&gt;" value="x&#09;y&#10;z#x07" /></properties>'
-      + '<failure message="Exception: multi&#10;line&#13;&#10;&#09;tab &quot;q&quot; &amp; &lt;x&gt;#x1B">E  a &amp; b &lt; c &gt; d "q"\r\n#x07\u007f</failure></testcase>',
-  ]);
+test("where it is written: --junit, pytest's --junitxml, both, or nowhere", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulkhead-junit-paths-'));
+  try {
+    const xmlpath = join(dir, 'pytest.xml');
+    const own = join(dir, 'own', 'bulkhead.xml');
+    const write = async (path: string | null, junit: JunitSession | null): Promise<void> => {
+      const reporter = new JunitReporter(path);
+      reporter.onEvent({ type: 'session_info', info: sessionInfo(junit), seq: 0, t: 0 });
+      await reporter.close();
+    };
+    await write(null, null);
+    assert.equal(existsSync(xmlpath) || existsSync(own), false);
+    await write(null, junitSession({ xmlpath }));
+    assert.match(await readFile(xmlpath, 'utf8'), /<testsuites name="pytest tests">/);
+    await rm(xmlpath);
+    await write(own, junitSession({ xmlpath }));
+    assert.equal(await readFile(own, 'utf8'), await readFile(xmlpath, 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
-test('collection errors come first, as "collection failure" testcases', async () => {
-  const xml = await run(phases('test_a.py::test_ok'), [
-    { nodeid: 'pkg/test_bad.py', summaryLine: '', longrepr: 'E   ModuleNotFoundError: <x>', longreprTerminal: '', crashMessage: null },
-  ]);
-  assert.deepEqual(cases(xml), [
-    '<testcase classname="" name="pkg.test_bad" time="0.000"><error message="collection failure">E   ModuleNotFoundError: &lt;x&gt;</error></testcase>',
-    '<testcase classname="test_a" name="test_ok" time="0.000" />',
-  ]);
-  assert.deepEqual([suiteAttr(xml, 'errors'), suiteAttr(xml, 'tests')], ['1', '2']);
+test("a collection error no worker rendered (an older recording) is written in pytest's form", async () => {
+  const xml = await run([], {
+    junit: null,
+    errors: [{ nodeid: 'pkg/test_bad.py', summaryLine: '', longrepr: 'E   ModuleNotFoundError: <x>', longreprTerminal: '', crashMessage: null }],
+  });
+  assert.deepEqual(cases(xml), ['<testcase classname="" name="pkg.test_bad" time="0.000"><error message="collection failure">E   ModuleNotFoundError: &lt;x&gt;</error></testcase>']);
+  assert.match(xml, /^<\?xml version="1\.0" encoding="utf-8"\?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" /);
 });
 
-test('helpers match Python: .3f rounding, isoformat, mangle_test_address, bin_xml_escape', () => {
+test('helpers match Python: .3f rounding, isoformat, mangle_test_address, bin_xml_escape, ET serialisation', () => {
   assert.deepEqual([0.0625, 0.1875, 0.0005, 2.0015, 12.3456].map(formatSeconds), ['0.062', '0.188', '0.001', '2.002', '12.346']);
   assert.match(isoTimestamp(new Date(1764000000123)), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123000[+-]\d\d:\d\d$/);
   assert.match(isoTimestamp(new Date(1764000000000)), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/);
+  assert.match(isoTimestamp(new Date(1764000000123), true), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.123000$/);
   assert.deepEqual(mangleTestAddress('a/b/test_x.py::C::t[p/q::r.py]'), ['a.b.test_x', 'C', 't[p/q::r.py]']);
   assert.equal(binXmlEscape('a\u0000\u007f\u0080\ud800\ufffe\u{10000}é'), 'a#x00\u007f\u0080#xD800#xFFFE#x10000é');
+  assert.equal(serialize(element('a', [['k', 'x\ty\n"<&>']], null, [raw('')])), '<a k="x&#09;y&#10;&quot;&lt;&amp;&gt;" />');
+  assert.equal(serialize(element('a', [], 'a<b', [raw('<c />'), element('d', [])])), '<a>a&lt;b<c /><d /></a>');
 });

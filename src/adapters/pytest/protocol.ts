@@ -20,6 +20,26 @@ const skipInfo = z.object({
   foldLine: z.number().int().nullable(),
 });
 
+/** JUnit as pytest's junitxml rendered it in the worker (src/model/junit.ts; python/bulkhead_pytest/junit.py). */
+const pair = z.tuple([z.string(), z.string()]);
+
+const junitFragment = z.object({
+  cases: z.array(z.string()),
+  open: z.object({ attrs: z.array(pair), time: z.number(), children: z.string() }).nullable(),
+  stats: z.object({ passed: z.number().int(), failure: z.number().int(), error: z.number().int(), skipped: z.number().int() }),
+  doubleFail: z.number().int(),
+  suiteProperties: z.array(pair),
+});
+
+const junitCollectCase = z.object({ xml: z.string(), order: z.number().int() });
+
+const junitSession = z.object({
+  xmlpath: z.string().nullable(),
+  prefix: z.string().nullable(),
+  family: z.string(),
+  envelope: z.object({ declaration: z.string(), testsuites: z.array(pair), testsuite: z.array(pair) }),
+});
+
 const phaseReport = z.object({
   testId: z.string(),
   when: z.enum(['setup', 'call', 'teardown']),
@@ -38,6 +58,7 @@ const phaseReport = z.object({
   userProperties: z.array(z.tuple([z.string(), z.string()])),
   summaryLine: z.string(),
   location: z.object({ file: z.string(), line: z.number().int().nullable(), domain: z.string() }),
+  junit: junitFragment.nullable().default(null),
 });
 
 const collectError = z.object({
@@ -46,6 +67,7 @@ const collectError = z.object({
   longrepr: z.string(),
   longreprTerminal: z.string(),
   crashMessage: z.string().nullable(),
+  junit: junitCollectCase.nullable().default(null),
 });
 
 const collectedTest = z.object({
@@ -99,11 +121,12 @@ export const workerMessage = z.discriminatedUnion('type', [
     iniTimeout: z.number().nullable(),
     pythonVersion: z.string(),
     pytestVersion: z.string(),
+    junit: junitSession.nullable().default(null),
   }),
   z.object({ type: z.literal('collect_error'), report: collectError }),
   z.object({
     type: z.literal('collect_skip'),
-    report: z.object({ nodeid: z.string(), longrepr: z.string(), skip: skipInfo }),
+    report: z.object({ nodeid: z.string(), longrepr: z.string(), skip: skipInfo, junit: junitCollectCase.nullable().default(null) }),
   }),
   z.object({
     type: z.literal('collected'),

@@ -47,6 +47,12 @@ export interface WorkerLaunchOptions {
   threadCap?: number | null;
   /** multiprocessing's start method in the worker, set before pytest imports; null or absent: Python's default. */
   mpStartMethod?: MpStartMethod | null;
+  /**
+   * bulkhead's --junit: the worker renders every testcase with pytest's junitxml as `--junitxml`
+   * to this file would (the supervisor writes the file). null or absent: only where pytest's own
+   * --junitxml asks for it.
+   */
+  junitPath?: string | null;
 }
 
 /**
@@ -69,6 +75,7 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       PYTHONUNBUFFERED: '1',
       ...threadCapEnv(options.threadCap ?? null, options.baseEnv),
       ...(options.mpStartMethod ? { BULKHEAD_MP_START_METHOD: options.mpStartMethod } : {}),
+      ...(options.junitPath ? { BULKHEAD_JUNIT: options.junitPath } : {}),
     },
   };
 }

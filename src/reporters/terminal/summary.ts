@@ -43,6 +43,8 @@ export function writeSummary(
   if ((session?.verbosity ?? 0) >= 0) writeMemory(tw, stats);
   if ((session?.verbosity ?? 0) >= 0) writeLocks(tw, stats);
   if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
+  // pytest's junitxml says where it wrote (pytest's own --junitxml only, which bulkhead writes).
+  if (session?.junit?.xmlpath && (session.verbosity ?? 0) >= 0) tw.sep('-', `generated xml file: ${session.junit.xmlpath}`);
   writeDurations(tw, stats, session);
   writeShortSummary(tw, stats, session);
   writeUnfinished(tw, stats, end.reason);
