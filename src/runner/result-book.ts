@@ -51,6 +51,15 @@ export class ResultBook {
     return this.failureCount;
   }
 
+  /**
+   * What --maxfail counts: the failures, and the crashes still waiting for their isolated retry.
+   * pytest -x stops at the first sign of trouble, and a retry runs only once nothing else does:
+   * waiting for its verdict would mean running the whole suite first.
+   */
+  get failuresForMaxfail(): number {
+    return this.failureCount + this.pending.size;
+  }
+
   isFinished(index: number): boolean {
     return this.finished.has(index);
   }

@@ -305,8 +305,8 @@ export class RunLoop {
 
   private checkMaxfail(): void {
     const maxfail = this.collection.session?.maxfail ?? 0;
-    if (maxfail > 0 && this.book.failures >= maxfail && this.end === null) {
-      this.stopRun({ kind: 'maxfail', failures: this.book.failures }, ExitCode.TESTS_FAILED);
+    if (maxfail > 0 && this.book.failuresForMaxfail >= maxfail && this.end === null) {
+      this.stopRun({ kind: 'maxfail', failures: this.book.failuresForMaxfail }, ExitCode.TESTS_FAILED);
     }
   }
 
@@ -348,7 +348,7 @@ export class RunLoop {
 
   private blame(index: number, cause: ExitCause, crash: WorkerDeath['crash']): void {
     const settled = this.book.settleDeath(index, cause, crash);
-    if (settled.countsAsFailure) this.checkMaxfail();
+    if (settled.countsAsFailure || settled.runAgainAlone) this.checkMaxfail();
     if (settled.runAgainAlone) this.apply({ type: 'retry', index });
   }
 

@@ -77,19 +77,21 @@ test('--worker-recycle-memory 700M: leaking workers are replaced between tests; 
   assert.doesNotMatch(result.stdout, /OOM|ran out of memory/);
 });
 
-test('without --worker-recycle-memory the same suite outgrows the 1 GiB worker cap: oom, naming the test', { skip: skip ?? false }, async () => {
+test('without --worker-recycle-memory the same suite outgrows the 1 GiB worker cap: oom, flaky, naming the test and the baseline', { skip: skip ?? false }, async () => {
   const result = await leaky([]);
-  assert.equal(result.code, 1, describeRun(result));
+  // Alone in a fresh worker each leaks only its own 210 MiB: it is the suite's leak, not the test,
+  // so the test is flaky (a pass, loudly reported), and the run is green.
+  assert.equal(result.code, 0, describeRun(result));
   const tests = testsOf(result);
   const oom = tests.filter((entry) => entry.cause?.kind === 'oom');
   assert.ok(oom.length >= 1, describeRun(result));
   for (const entry of oom) {
-    assert.equal(entry.outcome, 'crashed');
+    assert.equal(entry.outcome, 'flaky');
     assert.equal(entry.cause?.limitBytes, 1 * GiB);
-    // Alone in a fresh worker it leaks only its own 210 MiB: it is the suite's leak, not the test.
     assert.match(entry.isolatedRetry ?? '', /passed alone/);
     const name = entry.id.replace(/[[\]().]/g, '\\$&');
-    assert.match(result.stdout, new RegExp(`^OOM ${name} - worker \\d+ \\(pid \\d+\\) ran out of memory`, 'm'));
+    // The report says which limit it hit and how much of it was the worker's (leaked) baseline.
+    assert.match(result.stdout, new RegExp(`^FLAKY ${name} - passed alone: .* ran out of memory: over its worker cap of 1\\.0 GiB \\(peak [\\d.]+ [GM]iB, \\d+ MiB of it the worker's baseline\\)`, 'm'));
   }
   for (const entry of tests) if (entry.cause?.kind !== 'oom') assert.equal(entry.outcome, 'passed', entry.id);
   assert.doesNotMatch(result.stdout, /over --worker-recycle-memory/);

@@ -106,6 +106,7 @@ test('no worker process outlives the run', () => {
 });
 
 test('-x: the first crash counts as the first failure and stops the run', async () => {
+  // Even before its isolated retry: that runs only once nothing else does, and -x means stop now.
   const result = await runCli({ cwd: project.dir, pytestArgs: ['-x'] });
   assert.equal(result.code, 1, describeRun(result));
   const json = result.json!;

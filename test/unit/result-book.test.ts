@@ -326,9 +326,11 @@ test('--maxfail counting: failed reports and settled crashes count; xfail failur
   assert.equal(h.book.addReport(B, 1, report(B, 'call', 'failed', { wasxfail: 'reason' })), false);
   h.book.finishNormally(B, 1, []);
   assert.equal(h.book.failures, 2);
-  // A crash waiting for its retry counts only once settled; a flaky pass never does.
+  // A crash waiting for its retry counts for the exit code only once settled (a flaky pass never
+  // does), but for --maxfail at once: -x stops at the first sign of trouble.
   h.book.crashed(2, crash(1), true);
   assert.equal(h.book.failures, 2);
+  assert.equal(h.book.failuresForMaxfail, 3);
   h.book.beginAttempt(2);
   h.run(2, 4, 'passed');
   h.book.finishNormally(2, 4, []);
