@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and benchmarks use, if they are missing:
-# pytest-xdist (the comparison point and the `addopts = -n auto` test) and pytest-timeout, and
+# pytest-xdist (the comparison point and the `addopts = -n auto` test), pytest-timeout and
+# pytest-cov (the combined coverage test compares with `pytest -n 2 --cov`), and
 # the compiler better-sqlite3 (the history store) builds with when npm cannot fetch a prebuilt one;
 # networkx for Debian's python3, so the JUnit parity test runs its networkx subset on pytest 7.2
 # too (without its recommends: numpy, scipy and matplotlib are not needed there).
@@ -12,6 +13,7 @@ command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 [ -d /usr/lib/python3/dist-packages/xdist ] || need+=(python3-pytest-xdist)
 [ -f /usr/lib/python3/dist-packages/pytest_timeout.py ] || need+=(python3-pytest-timeout)
+[ -d /usr/lib/python3/dist-packages/pytest_cov ] || need+=(python3-pytest-cov)
 if [ $((${#need[@]} + ${#lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-machine: need root to install ${need[*]} ${lean[*]}" >&2

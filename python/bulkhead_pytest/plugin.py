@@ -45,6 +45,24 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, None]:
     yield
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, Any, None]:
+    # A wrapper runs before pytest-cov's own tryfirst implementation: `--cov` is measured the
+    # bulkhead way (coverage_worker.py), and combined and reported once by the supervisor.
+    worker = None
+    if _active():
+        from .coverage_worker import take_over_pytest_cov
+
+        worker = take_over_pytest_cov(early_config)
+    try:
+        yield
+    finally:
+        if worker is not None:
+            from .coverage_worker import restore
+
+            restore(early_config, worker)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)

@@ -14,6 +14,7 @@ from _pytest._io import TerminalWriter
 
 from . import PROTOCOL_VERSION
 from .channel import Channel
+from .coverage_worker import session_info as coverage_session_info
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
 from .junit import JunitRecorder
@@ -148,6 +149,7 @@ class WorkerSession:
             "pythonVersion": platform.python_version(),
             "pytestVersion": pytest.__version__,
             "junit": self.junit.session_info() if self.junit is not None else None,
+            "coverage": coverage_session_info(self.config),
         }
 
     # -- collection ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { SettingKey, SettingOrigin, TestSettings } from './settings.js';
 import type { ExitCause } from './cause.js';
 import type { JunitSession } from './junit.js';
+import type { CoverageOutcome, CoverageSession } from './coverage.js';
 import type { CrashReport, FinalOutcome } from './outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
 import type { LeakedProcess, TestInfo } from './test.js';
@@ -30,6 +31,8 @@ export interface SessionInfo {
   pytestVersion: string;
   /** Set when a JUnit report is wanted (bulkhead's --junit, or pytest's --junitxml): its settings as pytest resolved them. */
   junit?: JunitSession | null;
+  /** Set when pytest-cov measures (`--cov`): its options, for the combine step at the end of the run. */
+  coverage?: CoverageSession | null;
 }
 
 /**
@@ -92,6 +95,8 @@ export type RunEventBody =
   /** The run's memory at its end: its peak against the budget. */
   | { type: 'memory_summary'; runPeakBytes: number | null; budgetBytes: number }
   | { type: 'warning'; warning: WarningRecord }
+  /** The workers' coverage combined at the end of the run, and pytest-cov's report of it. */
+  | { type: 'coverage'; outcome: CoverageOutcome }
   | { type: 'run_finished'; exitCode: number; reason: RunEndReason; durationSeconds: number };
 
 export interface MemoryControl {

@@ -29,6 +29,7 @@ import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
 import { BesideLog, type RunningTest } from './beside.js';
 import { slowNotices } from './slow-test.js';
+import { combineCoverage, coverageDataDir, exitCodeAfterCoverage } from './coverage-step.js';
 
 export interface RunLoopDeps {
   emit(event: RunEventBody): void;
@@ -132,10 +133,10 @@ export class RunLoop {
       const seconds = this.options.runTimeoutSeconds;
       this.later(seconds * 1000, () => this.interrupt(`run deadline of ${seconds}s reached`));
     }
-    return done.then(() => {
+    return done.then(async () => {
       if (this.ticker) clearInterval(this.ticker);
       this.timers.forEach(clearTimeout);
-      const exitCode = this.finishRun();
+      const exitCode = await this.finishRun();
       this.pool.dispose();
       const reason = this.end?.reason;
       return { exitCode, abortDetail: reason?.kind === 'aborted' ? reason.detail : null };
@@ -421,14 +422,14 @@ export class RunLoop {
     resolve();
   }
 
-  private finishRun(): number {
+  private async finishRun(): Promise<number> {
     const reason = this.pool.stderrVerdict() ?? this.end?.reason ?? { kind: 'completed' as const };
     if (this.end !== null) this.end.reason = reason;
     const notRunReason = this.end ? describeEnd(this.end.reason) : 'the run ended before it was scheduled';
     for (const index of this.scheduler.notRun()) this.book.notRun(index, notRunReason);
     // Any test that never got a final outcome (there should be none) is listed, never lost.
     this.tests.forEach((_, index) => this.book.notRun(index, notRunReason));
-    const exitCode = runExitCode(this.end, this.internalError, this.book.failures + this.collection.collectErrors);
+    const exitCode = await this.reportCoverage(runExitCode(this.end, this.internalError, this.book.failures + this.collection.collectErrors));
     this.deps.emit({ type: 'memory_summary', runPeakBytes: this.pool.memory.runPeakBytes(), budgetBytes: this.options.memory.budgetBytes });
     this.deps.emit({
       type: 'run_finished',
@@ -437,5 +438,23 @@ export class RunLoop {
       durationSeconds: (this.deps.now() - this.startedAt) / 1000,
     });
     return exitCode;
+  }
+
+  /**
+   * pytest-cov's `--cov`: every worker has ended, so every data file is complete (a dead worker's
+   * up to its last finished test); they are combined and reported once, as xdist's controller does.
+   */
+  private async reportCoverage(exitCode: number): Promise<number> {
+    const session = this.collection.session?.coverage ?? null;
+    if (session === null || this.end?.reason.kind === 'aborted') return exitCode;
+    const outcome = await combineCoverage({
+      python: this.options.python,
+      pythonDir: this.deps.pythonDir,
+      session,
+      dataDir: coverageDataDir(this.options.scratchDir),
+      testsFailed: this.book.failures + this.collection.collectErrors > 0,
+    });
+    this.deps.emit({ type: 'coverage', outcome });
+    return exitCodeAfterCoverage(exitCode, outcome);
   }
 }

@@ -14,6 +14,7 @@ import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks, readLatestDump } from '../supervisor/crash-file.js';
 import { CgroupTree, processProgress } from '../supervisor/platform/index.js';
 import { PoolMemory } from './pool-memory.js';
+import { coverageDataDir } from './coverage-step.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
@@ -294,6 +295,7 @@ export class WorkerPool {
       threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
       mpStartMethod: this.options.mpStartMethod,
       junitPath: this.options.junitPath ?? null,
+      coverageDir: coverageDataDir(this.options.scratchDir),
     });
     const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
     const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);

@@ -40,6 +40,8 @@ const junitSession = z.object({
   envelope: z.object({ declaration: z.string(), testsuites: z.array(pair), testsuite: z.array(pair) }),
 });
 
+const coverageSession = z.object({ options: z.record(z.string(), z.unknown()), topdir: z.string() });
+
 const phaseReport = z.object({
   testId: z.string(),
   when: z.enum(['setup', 'call', 'teardown']),
@@ -122,6 +124,7 @@ export const workerMessage = z.discriminatedUnion('type', [
     pythonVersion: z.string(),
     pytestVersion: z.string(),
     junit: junitSession.nullable().default(null),
+    coverage: coverageSession.nullable().default(null),
   }),
   z.object({ type: z.literal('collect_error'), report: collectError }),
   z.object({
@@ -229,3 +232,13 @@ export function encodeCommand(command: WorkerCommand): string {
 function preview(line: string): string {
   return line.length > 120 ? `${line.slice(0, 120)}...` : line;
 }
+
+/**
+ * What python/bulkhead_pytest/coverage_combine.py answers on stdout, once the workers' coverage
+ * is combined: pytest-cov's terminal summary as it wrote it, the total, and the fail-under verdict.
+ */
+export const coverageAnswer = z.object({
+  writes: z.array(z.object({ text: z.string(), markup: z.record(z.string(), z.boolean()) })),
+  total: z.number().nullable(),
+  failedUnder: z.boolean(),
+});

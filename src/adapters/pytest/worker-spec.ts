@@ -53,6 +53,8 @@ export interface WorkerLaunchOptions {
    * --junitxml asks for it.
    */
   junitPath?: string | null;
+  /** Where pytest-cov's measurement (`--cov`) saves this worker's parallel data file; absent: no `--cov` support. */
+  coverageDir?: string | null;
 }
 
 /**
@@ -76,6 +78,7 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       ...threadCapEnv(options.threadCap ?? null, options.baseEnv),
       ...(options.mpStartMethod ? { BULKHEAD_MP_START_METHOD: options.mpStartMethod } : {}),
       ...(options.junitPath ? { BULKHEAD_JUNIT: options.junitPath } : {}),
+      ...(options.coverageDir ? { BULKHEAD_COVERAGE_DIR: options.coverageDir } : {}),
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { CoverageOutcome } from '../../model/coverage.js';
 import type { FinalOutcome } from '../../model/outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from '../../model/report.js';
 
@@ -43,6 +44,8 @@ export class RunStats {
   /** All reports with a duration, for --durations. */
   readonly timed: PhaseReport[] = [];
   deselected = 0;
+  /** pytest-cov's `--cov`, combined at the end of the run; null: not asked for. */
+  coverage: CoverageOutcome | null = null;
   private readonly order: string[] = [];
 
   addReport(report: PhaseReport): void {

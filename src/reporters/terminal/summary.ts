@@ -1,6 +1,6 @@
 /**
  * The end-of-run sections, in pytest's order and format: ERRORS, FAILURES, warnings summary,
- * PASSES, slowest durations, short test summary info, and the final stats line.
+ * PASSES, coverage, slowest durations, short test summary info, and the final stats line.
  */
 import { causeLabel } from '../../model/cause.js';
 import { describeBeside, describeCrash, describeCrashFully, describeRetry } from '../../model/outcome.js';
@@ -8,6 +8,7 @@ import { formatBytes } from '../../util/bytes.js';
 import type { RunEndReason, SessionInfo } from '../../model/event.js';
 import type { PhaseReport } from '../../model/report.js';
 import type { Crash, RunStats } from './stats.js';
+import { writeCoverage } from './coverage.js';
 import { formatSessionDuration, pluralize, type TermWriter } from './writer.js';
 
 const COLOR_FOR: Record<string, 'red' | 'green' | 'yellow'> = {
@@ -45,6 +46,7 @@ export function writeSummary(
   if (session?.reportChars.includes('P') || session?.reportChars.includes('A')) writePasses(tw, stats, session);
   // pytest's junitxml says where it wrote (pytest's own --junitxml only, which bulkhead writes).
   if (session?.junit?.xmlpath && (session.verbosity ?? 0) >= 0) tw.sep('-', `generated xml file: ${session.junit.xmlpath}`);
+  writeCoverage(tw, stats.coverage);
   writeDurations(tw, stats, session);
   writeShortSummary(tw, stats, session);
   writeUnfinished(tw, stats, end.reason);

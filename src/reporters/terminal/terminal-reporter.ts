@@ -109,6 +109,9 @@ export class TerminalReporter implements Reporter {
       case 'warning':
         this.stats.addWarning(event.warning);
         break;
+      case 'coverage':
+        this.stats.coverage = event.outcome;
+        break;
       case 'run_finished':
         // No worker got as far as a pytest session (pytest rejected the arguments, say): the
         // CLI prints why on stderr, and there is no session to summarize.
