@@ -1,6 +1,6 @@
 /**
  * What `npm pack` produces holds everything `npx bulkhead run` needs when installed elsewhere:
- * the compiled CLI and every module it loads, the worker launcher, and every module of the pytest
+ * the compiled CLI and every module it loads, the entry scripts (worker launcher, coverage step), and every module of the pytest
  * plugin (a missing launcher once made every worker of an installed bulkhead die at start). Then
  * the packed tarball, installed into a fresh folder, runs the bundled example suite.
  */
@@ -25,7 +25,10 @@ function filesUnder(dir: string, suffix: string): string[] {
 
 test('the package holds the CLI, the worker launcher and every plugin module, and no bytecode', () => {
   const packed = new Set(packedFiles());
-  const needed = ['dist/src/cli/main.js', 'python/bulkhead-worker.py', ...filesUnder('python/bulkhead_pytest', '.py'), ...filesUnder('dist/src', '.js')];
+  // Every entry script beside the plugin package (the worker launcher, the coverage step's).
+  const scripts = readdirSync(join(REPO_ROOT, 'python')).filter((name) => name.endsWith('.py')).map((name) => `python/${name}`);
+  assert.ok(scripts.includes('python/bulkhead-worker.py'));
+  const needed = ['dist/src/cli/main.js', ...scripts, ...filesUnder('python/bulkhead_pytest', '.py'), ...filesUnder('dist/src', '.js')];
   for (const file of needed) assert.ok(packed.has(file), `${file} is not in the package`);
   assert.deepEqual([...packed].filter((file) => file.includes('__pycache__') || file.endsWith('.pyc')), []);
   assert.deepEqual([...packed].filter((file) => file.startsWith('python/tests/') || file.startsWith('dist/test/')), []);
