@@ -3,6 +3,7 @@
  * isolated retries), their lifecycle, killing them in stages, and turning each exit into a cause.
  * Restart backoff and the crash-loop breaker come from the pure RestartPolicy.
  */
+import { randomInt, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { workerLaunch } from '../adapters/pytest/worker-spec.js';
@@ -20,6 +21,7 @@ import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js'
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
 import { describeDeath, killLeaked, oomKilledLeaf } from './worker-exit.js';
+import { XdistIds, xdistWorkerId } from './xdist-ids.js';
 
 export interface WorkerDeath {
   slot: WorkerSlot;
@@ -56,6 +58,15 @@ export class WorkerPool {
   private stderrSlot: WorkerSlot | null = null;
   private stderrDetail: string | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The gwN ids of live workers (see xdist-ids.ts). */
+  private readonly xdistIds = new XdistIds();
+  /** xdist's testrun_uid: one for the run, as xdist's controller draws it (uuid4().hex). */
+  readonly testRunUid = randomUUID().replaceAll('-', '');
+  /**
+   * The run's one random seed, drawn as pytest-randomly draws its own (32 bits): every worker
+   * shuffles and reseeds with it unless the user gives one (--randomly-seed=N).
+   */
+  readonly seed = randomInt(2 ** 32);
 
   constructor(
     private readonly options: RunOptions,
@@ -278,6 +289,9 @@ export class WorkerPool {
     const stacksFile = join(this.options.scratchDir, `worker-${id}.stacks`);
     const slot = new WorkerSlot(id, slotIndex, role, isolatedFor, this.hooks.now(), crashFile, stacksFile, (s, from, to) => this.transition(s, from, to));
     this.slots.set(id, slot);
+    // A pool slot prefers its own index, so its replacement reuses the dead worker's id; a spare
+    // the index past the pool it stands in; an isolated retry (all others ended) the lowest free.
+    slot.xdistIndex = this.options.xdistIdentity ? this.xdistIds.claim(role === 'isolated' ? 0 : slotIndex) : null;
     const launch = workerLaunch({
       python: this.options.python,
       pythonDir: this.hooks.pythonDir,
@@ -294,6 +308,10 @@ export class WorkerPool {
       threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
       mpStartMethod: this.options.mpStartMethod,
       junitPath: this.options.junitPath ?? null,
+      identity:
+        slot.xdistIndex === null
+          ? null
+          : { workerId: xdistWorkerId(slot.xdistIndex), workerCount: this.options.workers, testRunUid: this.testRunUid, seed: this.seed },
     });
     const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
     const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);
@@ -346,6 +364,8 @@ export class WorkerPool {
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
     const current = this.slots.get(slot.id) ?? slot;
     killLeaked(current);
+    // Its id is free only now: its process and the children it left behind are gone.
+    if (current.xdistIndex !== null) this.xdistIds.release(current.xdistIndex);
     const wasReady = current.readyAt !== null;
     current.state = 'exited';
     const oomLeaf = oomKilledLeaf(current, exit);
