@@ -58,6 +58,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active():
         return
     config.addinivalue_line("markers", "timeout(seconds): fail the test (kill its worker) after this many seconds")
+    if not config.pluginmanager.has_plugin("xdist"):
+        # A suite written for xdist asks for these fixtures; they read the identity (if any).
+        from . import xdist_fixtures
+
+        config.pluginmanager.register(xdist_fixtures, "bulkhead-xdist-fixtures")
     channel = open_channel_from_env()
     if channel is None:
         return

@@ -15,7 +15,8 @@ What a worker gets, and when (a coverage change can build on this):
   before any other plugin's ``pytest_configure`` (randomly and random-order read it there) and
   long before ``pytest_sessionstart`` (pytest-cov picks its worker role there).
 - ``config.workeroutput = {}``: what an xdist worker sends back at the end; nothing reads it yet.
-- ``worker_id`` and ``testrun_uid`` fixtures (xdist_fixtures.py) when xdist is not loaded.
+- ``worker_id`` and ``testrun_uid`` fixtures (xdist_fixtures.py, registered by plugin.py in every
+  bulkhead worker where xdist is not loaded, identity or not).
 
 pytest itself treats ``workerinput`` as "an xdist worker, the controller does this": its junitxml
 would write no file (bulkhead renders JUnit in the worker: junit.py) and its cache plugins would
@@ -68,10 +69,6 @@ class XdistIdentity:
         workerinput.update(controller_input(config, self.seed))
         config.workerinput = workerinput  # type: ignore[attr-defined]
         config.workeroutput = {}  # type: ignore[attr-defined]
-        if not config.pluginmanager.has_plugin("xdist"):
-            from . import xdist_fixtures
-
-            config.pluginmanager.register(xdist_fixtures, "bulkhead-xdist-fixtures")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
