@@ -3,7 +3,9 @@
 # pytest-xdist (the comparison point and the `addopts = -n auto` test) and pytest-timeout, and
 # the compiler better-sqlite3 (the history store) builds with when npm cannot fetch a prebuilt one;
 # networkx for Debian's python3, so the JUnit parity test runs its networkx subset on pytest 7.2
-# too (without its recommends: numpy, scipy and matplotlib are not needed there).
+# too (without its recommends: numpy, scipy and matplotlib are not needed there); Django,
+# pytest-django, psycopg2 and PostgreSQL for the per-worker database test, and pytest-random-order
+# (Debian 12 has no pytest-randomly) for one seed across workers.
 set -euo pipefail
 lean=()
 [ -d /usr/lib/python3/dist-packages/networkx ] || lean+=(python3-networkx)
@@ -12,6 +14,11 @@ command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 [ -d /usr/lib/python3/dist-packages/xdist ] || need+=(python3-pytest-xdist)
 [ -f /usr/lib/python3/dist-packages/pytest_timeout.py ] || need+=(python3-pytest-timeout)
+[ -d /usr/lib/python3/dist-packages/django ] || need+=(python3-django)
+[ -d /usr/lib/python3/dist-packages/pytest_django ] || need+=(python3-pytest-django)
+[ -d /usr/lib/python3/dist-packages/psycopg2 ] || need+=(python3-psycopg2)
+[ -d /usr/lib/python3/dist-packages/random_order ] || need+=(python3-pytest-random-order)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [ $((${#need[@]} + ${#lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-machine: need root to install ${need[*]} ${lean[*]}" >&2
