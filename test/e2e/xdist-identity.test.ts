@@ -7,6 +7,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, describeRun, runCli, tempDir, type CliResult } from '../support/cli.js';
@@ -108,4 +109,23 @@ test('control, identity off and tests shuffled: the workers disagree on the orde
   const { bulk } = await run(['--no-xdist-identity']);
   assert.notEqual(bulk.code, 0, describeRun(bulk));
   assert.match(bulk.stdout + bulk.stderr, /same tests in a different order/, describeRun(bulk));
+});
+
+// pytest-random-order is packaged by Debian: its workers read the seed from workerinput.
+const randomOrderSkip = ((): string | false => {
+  const check = spawnSync('/usr/bin/python3', ['-c', 'import random_order'], { timeout: 60_000 });
+  return check.status === 0 ? false : "Debian's python3 has no pytest-random-order (bash scripts/setup-machine.sh installs python3-pytest-random-order)";
+})();
+
+test('pytest-random-order on Debian python: one seed, printed once; identity off, the workers disagree', { skip: randomOrderSkip }, async () => {
+  // random-order needs the cache plugin (its --ff/--lf handling): no `-p no:cacheprovider` here.
+  const args = ['--random-order', '--randomly-dont-reorganize'];
+  const options = ['--python', '/usr/bin/python3'];
+  for (const name of readdirSync(out.dir)) rmSync(join(out.dir, name));
+  const bulk = await runCli({ cwd: project.dir, workers: 2, options, pytestArgs: args, env: { IDENTITY_OUT: out.dir } });
+  assert.equal(bulk.code, 0, describeRun(bulk));
+  assert.equal(linesMatching(bulk.stdout, /^Using --random-order-seed=\d+$/).length, 1, describeRun(bulk));
+  const control = await runCli({ cwd: project.dir, workers: 2, options: [...options, '--no-xdist-identity'], pytestArgs: args, env: { IDENTITY_OUT: out.dir } });
+  assert.notEqual(control.code, 0, describeRun(control));
+  assert.match(control.stdout + control.stderr, /same tests in a different order/, describeRun(control));
 });
