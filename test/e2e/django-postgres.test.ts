@@ -17,9 +17,7 @@ import { startPostgres, type Postgres } from '../support/postgres.js';
 
 const DEBIAN_PYTHON = '/usr/bin/python3';
 const IDS = Array.from({ length: 10 }, (_, n) => `tests/test_items.py::test_counts_only_its_own_rows[${n}]`);
-// pytest-random-order (installed by the setup script) needs the cache plugin's options; the
-// runs here leave order and cache alone.
-const PYTEST_ARGS = ['-p', 'no:random_order', '-p', 'no:cacheprovider'];
+const PYTEST_ARGS = ['-p', 'no:cacheprovider'];
 
 function missingPackages(): string | null {
   const check = spawnSync(DEBIAN_PYTHON, ['-c', 'import django, pytest_django, psycopg2, xdist'], { encoding: 'utf8', timeout: 60_000 });

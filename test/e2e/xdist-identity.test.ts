@@ -111,10 +111,12 @@ test('control, identity off and tests shuffled: the workers disagree on the orde
   assert.match(bulk.stdout + bulk.stderr, /same tests in a different order/, describeRun(bulk));
 });
 
-// pytest-random-order is packaged by Debian: its workers read the seed from workerinput.
+// pytest-random-order is packaged by Debian: its workers read the seed from workerinput. The setup
+// script unpacks it to its own folder (installed, it would load into every Debian pytest run).
+const RANDOM_ORDER_PATH = '/opt/bulkhead-test/random-order/usr/lib/python3/dist-packages';
 const randomOrderSkip = ((): string | false => {
-  const check = spawnSync('/usr/bin/python3', ['-c', 'import random_order'], { timeout: 60_000 });
-  return check.status === 0 ? false : "Debian's python3 has no pytest-random-order (bash scripts/setup-machine.sh installs python3-pytest-random-order)";
+  const check = spawnSync('/usr/bin/python3', ['-c', 'import random_order'], { timeout: 60_000, env: { ...process.env, PYTHONPATH: RANDOM_ORDER_PATH } });
+  return check.status === 0 ? false : `Debian's pytest-random-order is not in ${RANDOM_ORDER_PATH} (bash scripts/setup-machine.sh unpacks it there)`;
 })();
 
 test('pytest-random-order on Debian python: one seed, printed once; identity off, the workers disagree', { skip: randomOrderSkip }, async () => {
@@ -122,10 +124,10 @@ test('pytest-random-order on Debian python: one seed, printed once; identity off
   const args = ['--random-order', '--randomly-dont-reorganize'];
   const options = ['--python', '/usr/bin/python3'];
   for (const name of readdirSync(out.dir)) rmSync(join(out.dir, name));
-  const bulk = await runCli({ cwd: project.dir, workers: 2, options, pytestArgs: args, env: { IDENTITY_OUT: out.dir } });
+  const bulk = await runCli({ cwd: project.dir, workers: 2, options, pytestArgs: args, env: { IDENTITY_OUT: out.dir, PYTHONPATH: RANDOM_ORDER_PATH } });
   assert.equal(bulk.code, 0, describeRun(bulk));
   assert.equal(linesMatching(bulk.stdout, /^Using --random-order-seed=\d+$/).length, 1, describeRun(bulk));
-  const control = await runCli({ cwd: project.dir, workers: 2, options: [...options, '--no-xdist-identity'], pytestArgs: args, env: { IDENTITY_OUT: out.dir } });
+  const control = await runCli({ cwd: project.dir, workers: 2, options: [...options, '--no-xdist-identity'], pytestArgs: args, env: { IDENTITY_OUT: out.dir, PYTHONPATH: RANDOM_ORDER_PATH } });
   assert.notEqual(control.code, 0, describeRun(control));
   assert.match(control.stdout + control.stderr, /same tests in a different order/, describeRun(control));
 });
