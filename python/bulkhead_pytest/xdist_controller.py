@@ -8,8 +8,6 @@ controller process: the values a controller would draw once for the run come fro
 """
 from __future__ import annotations
 
-import os
-import socket
 from typing import Any, Dict
 
 import pytest
@@ -26,12 +24,7 @@ def controller_input(config: pytest.Config, seed: int) -> Dict[str, Any]:
     order = getattr(config.option, "random_order_seed", None)
     given = isinstance(order, str) and not order.startswith("default:")
     extra["random_order_seed"] = order if given else f"default:{seed % 1000000 + 1}"
-    # pytest-cov: a worker that sees `workerinput` starts its DistWorker, which reads these (the
-    # controller is on this host, in this folder: the worker saves a data file of its own, with
-    # a suffix, and names itself in `workeroutput["cov_worker_node_id"]`). Combining the files
-    # is the supervisor's part.
-    if config.pluginmanager.has_plugin("_cov"):
-        extra["cov_master_host"] = socket.gethostname()
-        extra["cov_master_topdir"] = os.getcwd()
-        extra["cov_master_rsync_roots"] = []
+    # pytest-cov would start an xdist worker's controller on seeing `workerinput` and read its
+    # controller's `cov_master_*` keys: bulkhead's coverage worker (coverage_worker.py on main)
+    # tells pytest-cov it is not an xdist worker, so none are needed here.
     return extra

@@ -13,7 +13,8 @@ What a worker gets, and when (a coverage change can build on this):
   controller sends them, plus what the controllers of known plugins add in their
   ``pytest_configure_node`` (xdist_controller.py). Set in a ``tryfirst`` ``pytest_configure``,
   before any other plugin's ``pytest_configure`` (randomly and random-order read it there) and
-  long before ``pytest_sessionstart`` (pytest-cov picks its worker role there).
+  long before ``pytest_sessionstart`` (pytest-cov picks its worker role there; bulkhead's
+  coverage worker overrides that choice, so pytest-cov never acts as an xdist worker).
 - ``config.workeroutput = {}``: what an xdist worker sends back at the end; nothing reads it yet.
 - ``worker_id`` and ``testrun_uid`` fixtures (xdist_fixtures.py, registered by plugin.py in every
   bulkhead worker where xdist is not loaded, identity or not).

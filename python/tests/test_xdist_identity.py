@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from pathlib import Path
 from typing import Dict
 
 import pytest
@@ -117,24 +116,3 @@ def test_junitxml_and_the_last_failed_cache_work_as_without_identity(pytester: p
     assert w.wait_exit() == 1
     lastfailed = json.loads((pytester.path / ".pytest_cache/v/cache/lastfailed").read_text())
     assert lastfailed == {"test_lf.py::test_fails": True}
-
-
-def test_pytest_cov_finds_what_its_controller_would_have_sent(pytester: pytest.Pytester, worker: StartWorker) -> None:
-    if importlib.util.find_spec("pytest_cov") is None:
-        pytest.skip("pytest-cov is not installed for this python")
-    pytester.makepyfile(mod="def f():\n    return 1\n")
-    pytester.makepyfile(test_cov="""
-        import mod
-
-        def test_cov(request):
-            assert mod.f() == 1
-            assert request.config.workerinput["cov_master_topdir"]
-    """)
-    w = worker("--cov=mod", env={**IDENTITY, "PYTHONPATH": str(pytester.path)})
-    w.read_until("collected")
-    w.run([0])
-    w.finish()
-    run = w.read_until("done")
-    assert [r["outcome"] for r in reports(run)] == ["passed"] * 3, w.output()
-    assert w.wait_exit() == 0, w.output()
-    assert list(Path(pytester.path).glob(".coverage.*")), "the worker saved its own coverage data file"

@@ -20,7 +20,7 @@ import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
-import { describeDeath, killLeaked, oomKilledLeaf } from './worker-exit.js';
+import { describeDeath, killLeaked, oomKilledLeaf, pytestVerdict } from './worker-exit.js';
 import { XdistIds, xdistWorkerId } from './xdist-ids.js';
 
 export interface WorkerDeath {
@@ -396,7 +396,7 @@ export class WorkerPool {
       cause,
       testId: null,
     });
-    if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
+    if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = pytestVerdict(current.process?.log.stderrTail.lastLines(30) ?? '') || null;
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
     this.startIsolatedWhenAlone();
@@ -425,8 +425,8 @@ export class WorkerPool {
       if (exit.code === 4 && stderr) {
         // pytest itself rejected the arguments or the ini: its own words are the message.
         this.stderrSlot = slot;
-        this.stderrDetail = stderr;
-        this.hooks.onAbort(stderr, 4);
+        this.stderrDetail = pytestVerdict(stderr);
+        this.hooks.onAbort(this.stderrDetail, 4);
         return;
       }
     }
