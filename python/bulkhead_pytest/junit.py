@@ -25,6 +25,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 from _pytest import junitxml
 
+from .xdist_identity import outside_xdist_worker
+
 # Set by the supervisor for `bulkhead run --junit PATH`: render testcases as --junitxml PATH would.
 JUNIT_ENV = "BULKHEAD_JUNIT"
 
@@ -129,7 +131,8 @@ def _logxml_for(config: pytest.Config, path: str) -> Any:
     saved = getattr(config.option, "xmlpath", None)
     config.option.xmlpath = path
     try:
-        junitxml.pytest_configure(config)
+        with outside_xdist_worker(config):
+            junitxml.pytest_configure(config)
     except ValueError:
         # `-p no:junitxml`: its ini options are unknown (and its fixtures absent); pytest's defaults.
         config.stash[junitxml.xml_key] = junitxml.LogXML(path, None, family="xunit2")

@@ -1,7 +1,8 @@
 """Entry point loaded with ``-p bulkhead_pytest.plugin``.
 
 Inactive unless bulkhead started this process. When active it keeps pytest-xdist from starting
-its own workers (bulkhead replaces ``-n``) and registers the worker session. Active or not, it
+its own workers (bulkhead replaces ``-n``), gives the worker xdist's identity (xdist_identity.py)
+and registers the worker session. Active or not, it
 declares bulkhead's markers and provides the ``bulkhead_lock`` fixture (which does nothing
 outside a bulkhead worker), so a suite written for bulkhead also runs under plain pytest.
 """
@@ -42,6 +43,12 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, Any, None]:
             option.distload = False
         if hasattr(option, "looponfail"):
             option.looponfail = False
+    if _active():
+        from .xdist_identity import plugin_from_env
+
+        identity = plugin_from_env()
+        if identity is not None:
+            config.pluginmanager.register(identity, "bulkhead-xdist-identity")
     yield
 
 
@@ -69,6 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active():
         return
     config.addinivalue_line("markers", "timeout(seconds): fail the test (kill its worker) after this many seconds")
+    if not config.pluginmanager.has_plugin("xdist"):
+        # A suite written for xdist asks for these fixtures; they read the identity (if any).
+        from . import xdist_fixtures
+
+        config.pluginmanager.register(xdist_fixtures, "bulkhead-xdist-fixtures")
     channel = open_channel_from_env()
     if channel is None:
         return

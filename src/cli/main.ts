@@ -29,6 +29,7 @@ program
   .option('--retries <n>', 'isolated re-runs of a test that crashed, timed out or ran out of memory (0 disables) [default: 1]')
   .option('--mp-start-method <method>', "multiprocessing start method set in every worker before tests are imported: fork, spawn or forkserver")
   .addOption(new Option('--no-thread-caps', 'do not cap OMP/BLAS/MKL/numexpr/numba threads per worker'))
+  .addOption(new Option('--no-xdist-identity', 'do not give workers pytest-xdist\'s identity (PYTEST_XDIST_WORKER=gwN, config.workerinput) nor one random seed'))
   .option('--fail-on-flaky', 'count a flaky test (it crashed, ran out of memory or timed out only under parallel load, and passed alone) as failed')
   .option('--memory-budget <size>', 'memory the run may use in all, as bytes (4G) or a percentage of the effective limit (80%)')
   .option('--worker-memory-max <size>', 'hard memory cap per worker (cgroup, or RLIMIT_DATA + RSS watchdog)')
@@ -56,6 +57,7 @@ program
 /** The run flags `list` does not take, at their run defaults. */
 const LIST_DEFAULTS: RunFlags = {
   threadCaps: true,
+  xdistIdentity: true,
   artifacts: false,
   startupTimeout: '600',
   heartbeatTimeout: '30',

@@ -20,6 +20,7 @@ export interface RunFlags {
   config?: string;
   mpStartMethod?: string;
   threadCaps: boolean;
+  xdistIdentity: boolean;
   python?: string;
   junit?: string;
   json?: string;
@@ -96,6 +97,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
       resources: merged.resources,
       mpStartMethod: merged.mpStartMethod,
       threadCaps: merged.threadCaps,
+      xdistIdentity: merged.xdistIdentity,
       junitPath,
       resolveSettings: (tests) => {
         const resolved = resolveAllSettings(tests, loaded.config, cliTest);
@@ -136,6 +138,7 @@ function cliRunOptions(flags: RunFlags): CliRunOptions {
     cli.mpStartMethod = flags.mpStartMethod as MpStartMethod;
   }
   if (!flags.threadCaps) cli.threadCaps = false;
+  if (!flags.xdistIdentity) cli.xdistIdentity = false;
   return cli;
 }
 

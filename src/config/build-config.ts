@@ -60,6 +60,7 @@ function runOptions(data: ConfigTable, path: string): Partial<RunOptions> {
   if (data['worker-recycle-memory'] !== undefined) run.workerRecycleMemoryBytes = data['worker-recycle-memory'];
   if (data['mp-start-method'] !== undefined) run.mpStartMethod = data['mp-start-method'];
   if (data['thread-caps'] !== undefined) run.threadCaps = data['thread-caps'];
+  if (data['xdist-identity'] !== undefined) run.xdistIdentity = data['xdist-identity'];
   if (data['serial-markers'] !== undefined) run.serialMarkers = data['serial-markers'];
   if (data.resources !== undefined) run.resources = data.resources;
   // A bare name ("python3.12") is looked up on PATH; a path is relative to the config file.

@@ -18,6 +18,7 @@ const CONFIG_KEYS: Readonly<Record<RunOptionKey, string>> = {
   workerRecycleMemoryBytes: 'worker-recycle-memory',
   mpStartMethod: 'mp-start-method',
   threadCaps: 'thread-caps',
+  xdistIdentity: 'xdist-identity',
   serialMarkers: 'serial-markers',
   resources: 'resources',
   python: 'python',
@@ -46,6 +47,8 @@ function formatValue(key: RunOptionKey, values: RunOptions): string {
     }
     case 'threadCaps':
       return values.threadCaps ? 'on' : 'off';
+    case 'xdistIdentity':
+      return values.xdistIdentity ? 'on' : 'off';
     case 'serialMarkers':
       return values.serialMarkers.join(', ');
     case 'resources':

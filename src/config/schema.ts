@@ -53,6 +53,7 @@ export function configSchema(prefix: string, declared: ReadonlySet<string>) {
       'worker-recycle-memory': field(values.size),
       'mp-start-method': field(values.oneOf('a start method', ['fork', 'spawn', 'forkserver'])),
       'thread-caps': field(values.boolean),
+      'xdist-identity': field(values.boolean),
       'serial-markers': field(values.markerNames),
       resources: namedCounts('a capacity', `[${prefix}resources] with e.g. gpu = 1`, null).optional(),
       python: field(values.nonEmptyString('a Python path', '".venv/bin/python"')),

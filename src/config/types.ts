@@ -24,6 +24,8 @@ export interface RunOptions {
   mpStartMethod: MpStartMethod | null;
   /** Cap BLAS/OpenMP threads in each worker to its CPU slots (OMP_NUM_THREADS and friends). */
   threadCaps: boolean;
+  /** Give each worker pytest-xdist's identity (PYTEST_XDIST_WORKER=gwN, config.workerinput) and the run's one seed. */
+  xdistIdentity: boolean;
   /** Marker names that make a test serial (never two such tests at once). */
   serialMarkers: readonly string[];
   /** Capacities of named resource tokens, e.g. { gpu: 1 }. */

@@ -44,6 +44,12 @@ export interface RunOptions {
   mpStartMethod: 'fork' | 'spawn' | 'forkserver' | null;
   /** Cap OMP/BLAS/... threads in each worker to its CPU share unless the user set them. */
   threadCaps: boolean;
+  /**
+   * Give each worker pytest-xdist's identity (PYTEST_XDIST_WORKER=gwN and friends, `config.workerinput`)
+   * and the run's one random seed; false: workers look like plain pytest (and any inherited
+   * PYTEST_XDIST_* is removed).
+   */
+  xdistIdentity: boolean;
   /** bulkhead's --junit file (absolute): workers render each testcase with pytest's junitxml for it. */
   junitPath?: string | null;
   /** `bulkhead list`: collect, report each test's effective settings (a `test_plan` event), run nothing. */

@@ -52,3 +52,14 @@ export function sampleWorkerMemory(
   }
   return { totalBytes, overCap };
 }
+
+/**
+ * pytest's own words for a session it refused (a usage error, a path not found): from its first
+ * `ERROR:` line on. What came before is noise printed at configure time, such as the warning
+ * pytest-benchmark gives in every xdist worker (bulkhead's workers are xdist workers to plugins).
+ */
+export function pytestVerdict(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  const first = lines.findIndex((line) => line.startsWith('ERROR: '));
+  return (first > 0 ? lines.slice(first) : lines).join('\n').trim();
+}

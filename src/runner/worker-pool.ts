@@ -3,6 +3,7 @@
  * isolated retries), their lifecycle, killing them in stages, and turning each exit into a cause.
  * Restart backoff and the crash-loop breaker come from the pure RestartPolicy.
  */
+import { randomInt, randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { workerLaunch } from '../adapters/pytest/worker-spec.js';
@@ -20,7 +21,8 @@ import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
-import { describeDeath, killLeaked, oomKilledLeaf } from './worker-exit.js';
+import { describeDeath, killLeaked, oomKilledLeaf, pytestVerdict } from './worker-exit.js';
+import { XdistIds, xdistWorkerId } from './xdist-ids.js';
 
 export interface WorkerDeath {
   slot: WorkerSlot;
@@ -57,6 +59,15 @@ export class WorkerPool {
   private stderrSlot: WorkerSlot | null = null;
   private stderrDetail: string | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The gwN ids of live workers (see xdist-ids.ts). */
+  private readonly xdistIds = new XdistIds();
+  /** xdist's testrun_uid: one for the run, as xdist's controller draws it (uuid4().hex). */
+  readonly testRunUid = randomUUID().replaceAll('-', '');
+  /**
+   * The run's one random seed, drawn as pytest-randomly draws its own (32 bits): every worker
+   * shuffles and reseeds with it unless the user gives one (--randomly-seed=N).
+   */
+  readonly seed = randomInt(2 ** 32);
 
   constructor(
     private readonly options: RunOptions,
@@ -279,6 +290,9 @@ export class WorkerPool {
     const stacksFile = join(this.options.scratchDir, `worker-${id}.stacks`);
     const slot = new WorkerSlot(id, slotIndex, role, isolatedFor, this.hooks.now(), crashFile, stacksFile, (s, from, to) => this.transition(s, from, to));
     this.slots.set(id, slot);
+    // A pool slot prefers its own index, so its replacement reuses the dead worker's id; a spare
+    // the index past the pool it stands in; an isolated retry (all others ended) the lowest free.
+    slot.xdistIndex = this.options.xdistIdentity ? this.xdistIds.claim(role === 'isolated' ? 0 : slotIndex) : null;
     const launch = workerLaunch({
       python: this.options.python,
       pythonDir: this.hooks.pythonDir,
@@ -296,6 +310,10 @@ export class WorkerPool {
       mpStartMethod: this.options.mpStartMethod,
       junitPath: this.options.junitPath ?? null,
       coverageDir: coverageDataDir(this.options.scratchDir),
+      identity:
+        slot.xdistIndex === null
+          ? null
+          : { workerId: xdistWorkerId(slot.xdistIndex), workerCount: this.options.workers, testRunUid: this.testRunUid, seed: this.seed },
     });
     const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
     const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);
@@ -348,6 +366,8 @@ export class WorkerPool {
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
     const current = this.slots.get(slot.id) ?? slot;
     killLeaked(current);
+    // Its id is free only now: its process and the children it left behind are gone.
+    if (current.xdistIndex !== null) this.xdistIds.release(current.xdistIndex);
     const wasReady = current.readyAt !== null;
     current.state = 'exited';
     const oomLeaf = oomKilledLeaf(current, exit);
@@ -378,7 +398,7 @@ export class WorkerPool {
       cause,
       testId: null,
     });
-    if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = current.process?.log.stderrTail.lastLines(30).trim() ?? null;
+    if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = pytestVerdict(current.process?.log.stderrTail.lastLines(30) ?? '') || null;
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
     this.startIsolatedWhenAlone();
@@ -407,8 +427,8 @@ export class WorkerPool {
       if (exit.code === 4 && stderr) {
         // pytest itself rejected the arguments or the ini: its own words are the message.
         this.stderrSlot = slot;
-        this.stderrDetail = stderr;
-        this.hooks.onAbort(stderr, 4);
+        this.stderrDetail = pytestVerdict(stderr);
+        this.hooks.onAbort(this.stderrDetail, 4);
         return;
       }
     }

@@ -36,6 +36,8 @@ export class WorkerSlot {
   nextBusyNotice: number | null = null;
   /** Its resident size when its current test began, as last measured (for OOM reports). */
   baselineBytes: number | null = null;
+  /** Its pytest-xdist id's number (gwN), fixed for its life; null when identity is off. */
+  xdistIndex: number | null = null;
 
   constructor(
     readonly id: number,

@@ -22,7 +22,7 @@ test('nothing given: the built-in defaults', () => {
 });
 
 test('CLI > config file > built-in default, key by key', () => {
-  const config = pyproject('workers = 4', 'retries = 3', 'memory-budget = "50%"', 'thread-caps = false', 'resources = { gpu = 2 }');
+  const config = pyproject('workers = 4', 'retries = 3', 'memory-budget = "50%"', 'thread-caps = false', 'xdist-identity = false', 'resources = { gpu = 2 }');
   const merged = mergeRunOptions({ workers: 2, standby: 1 }, config);
   const file = { kind: 'config', file: 'pyproject.toml' };
   const cases: Array<[key: keyof typeof merged.values, value: unknown, origin: unknown]> = [
@@ -31,6 +31,7 @@ test('CLI > config file > built-in default, key by key', () => {
     ['retries', 3, file],
     ['memoryBudget', { kind: 'percent', percent: 50 }, file],
     ['threadCaps', false, file],
+    ['xdistIdentity', false, file],
     ['resources', { gpu: 2 }, file],
     ['timeoutSeconds', null, { kind: 'default' }],
     ['mpStartMethod', null, { kind: 'default' }],

@@ -73,6 +73,7 @@ export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Prom
     resources: {},
     mpStartMethod: null,
     threadCaps: true,
+    xdistIdentity: true,
     ...over,
   };
   const events: RunEventBody[] = [];

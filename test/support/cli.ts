@@ -105,6 +105,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   delete env.PYTEST_ADDOPTS;
   delete env.PYTEST_PLUGINS;
   delete env.PYTEST_XDIST_WORKER;
+  delete env.PYTEST_XDIST_WORKER_COUNT;
+  delete env.PYTEST_XDIST_TESTRUNUID;
   delete env.BULKHEAD_CHANNEL_FD;
   delete env.BULKHEAD_PYTHON;
   delete env.NODE_TEST_CONTEXT;

@@ -74,3 +74,25 @@ test('the multiprocessing start method reaches the launcher', () => {
     assert.equal(workerLaunch(options({ mpStartMethod: method })).env.BULKHEAD_MP_START_METHOD, method);
   }
 });
+
+test('a worker with an identity gets the variables xdist gives its workers, and the run seed', () => {
+  const env = workerLaunch(options({ identity: { workerId: 'gw1', workerCount: 2, testRunUid: 'abc123', seed: 4242 } })).env;
+  assert.equal(env.PYTEST_XDIST_WORKER, 'gw1');
+  assert.equal(env.PYTEST_XDIST_WORKER_COUNT, '2');
+  assert.equal(env.PYTEST_XDIST_TESTRUNUID, 'abc123');
+  assert.equal(env.BULKHEAD_RUN_SEED, '4242');
+});
+
+test('a worker without an identity claims none, even one inherited from our own environment', () => {
+  const inherited = { PATH: '/usr/bin', PYTEST_XDIST_WORKER: 'gw7', PYTEST_XDIST_WORKER_COUNT: '8', PYTEST_XDIST_TESTRUNUID: 'outer' };
+  for (const identity of [undefined, null]) {
+    const env = workerLaunch(options({ baseEnv: inherited, identity })).env;
+    for (const name of ['PYTEST_XDIST_WORKER', 'PYTEST_XDIST_WORKER_COUNT', 'PYTEST_XDIST_TESTRUNUID', 'BULKHEAD_RUN_SEED']) {
+      assert.equal(env[name], undefined, name);
+    }
+    assert.equal(env.PATH, '/usr/bin');
+  }
+  // Ours replace the inherited ones.
+  const env = workerLaunch(options({ baseEnv: inherited, identity: { workerId: 'gw0', workerCount: 2, testRunUid: 'run', seed: 1 } })).env;
+  assert.deepEqual([env.PYTEST_XDIST_WORKER, env.PYTEST_XDIST_WORKER_COUNT, env.PYTEST_XDIST_TESTRUNUID], ['gw0', '2', 'run']);
+});

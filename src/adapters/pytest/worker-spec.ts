@@ -55,7 +55,31 @@ export interface WorkerLaunchOptions {
   junitPath?: string | null;
   /** Where pytest-cov's measurement (`--cov`) saves this worker's parallel data file; absent: no `--cov` support. */
   coverageDir?: string | null;
+  /**
+   * Who this worker is, as pytest-xdist would say it (see xdist-identity below). null or absent:
+   * none, and any PYTEST_XDIST_* inherited from bulkhead's own environment is removed, so no
+   * worker claims an id it was not given.
+   */
+  identity?: WorkerIdentity | null;
 }
+
+/**
+ * A worker's identity in xdist's terms, and the run's one random seed. The worker (xdist_identity.py)
+ * turns it into `config.workerinput` as xdist's controller would have sent it.
+ */
+export interface WorkerIdentity {
+  /** `gw0`, `gw1`, ...: unique among live workers, reused by the replacement of a dead one. */
+  workerId: string;
+  /** The pool size (`-w`), as `len(specs)` is for xdist. */
+  workerCount: number;
+  /** One per run, shared by every worker: xdist's `testrun_uid`. */
+  testRunUid: string;
+  /** One per run: the seed pytest-randomly and pytest-random-order get when the user gives none. */
+  seed: number;
+}
+
+/** The environment pytest-xdist's own workers have (xdist/remote.py sets these three). */
+export const XDIST_ENV_VARIABLES = ['PYTEST_XDIST_WORKER', 'PYTEST_XDIST_WORKER_COUNT', 'PYTEST_XDIST_TESTRUNUID'] as const;
 
 /**
  * How to start one pytest worker: the user's pytest arguments unchanged, plus our plugin, run by
@@ -67,7 +91,8 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
     command: options.python,
     args: [join(options.pythonDir, 'bulkhead-worker.py'), '-p', 'bulkhead_pytest.plugin', ...options.pytestArgs],
     env: {
-      ...options.baseEnv,
+      ...withoutXdistEnv(options.baseEnv),
+      ...identityEnv(options.identity ?? null),
       BULKHEAD_COLOR: options.color ? '1' : '0',
       BULKHEAD_SUPERVISOR_PID: String(options.supervisorPid),
       COLUMNS: String(options.columns),
@@ -80,6 +105,22 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       ...(options.junitPath ? { BULKHEAD_JUNIT: options.junitPath } : {}),
       ...(options.coverageDir ? { BULKHEAD_COVERAGE_DIR: options.coverageDir } : {}),
     },
+  };
+}
+
+function withoutXdistEnv(baseEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = { ...baseEnv };
+  for (const name of XDIST_ENV_VARIABLES) delete env[name];
+  return env;
+}
+
+function identityEnv(identity: WorkerIdentity | null): Record<string, string> {
+  if (identity === null) return {};
+  return {
+    PYTEST_XDIST_WORKER: identity.workerId,
+    PYTEST_XDIST_WORKER_COUNT: String(identity.workerCount),
+    PYTEST_XDIST_TESTRUNUID: identity.testRunUid,
+    BULKHEAD_RUN_SEED: String(identity.seed),
   };
 }
 
