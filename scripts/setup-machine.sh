@@ -42,7 +42,8 @@ if [ ! -d "$random_order/usr/lib/python3/dist-packages/random_order" ]; then
   fi
   work=$(mktemp -d)
   chmod 755 "$work" # apt downloads as its _apt user
-  (cd "$work" && apt-get download -qq python3-pytest-random-order >/dev/null)
+  # A bare machine may have no package lists yet (when nothing above needed installing).
+  (cd "$work" && { apt-get download -qq python3-pytest-random-order >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq python3-pytest-random-order >/dev/null; }; })
   mkdir -p "$random_order"
   dpkg -x "$work"/python3-pytest-random-order_*.deb "$random_order"
   rm -rf "$work"
