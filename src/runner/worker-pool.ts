@@ -4,9 +4,7 @@
  * Restart backoff and the crash-loop breaker come from the pure RestartPolicy.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { workerLaunch } from '../adapters/pytest/worker-spec.js';
 import type { ExitCause, KillReason } from '../model/cause.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
 import type { CrashReport } from '../model/outcome.js';
@@ -15,14 +13,14 @@ import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks, readLatestDump } from '../supervisor/crash-file.js';
 import { CgroupTree, processProgress } from '../supervisor/platform/index.js';
 import { PoolMemory } from './pool-memory.js';
-import { coverageDataDir } from './coverage-step.js';
 import { terminateWorker } from '../supervisor/terminate.js';
 import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
 import { describeDeath, killLeaked, oomKilledLeaf, pytestVerdict } from './worker-exit.js';
-import { XdistIds, xdistWorkerId } from './xdist-ids.js';
+import { XdistIds } from './xdist-ids.js';
+import { launchFor, workerLogPath } from './worker-launch.js';
 
 export interface WorkerDeath {
   slot: WorkerSlot;
@@ -293,39 +291,14 @@ export class WorkerPool {
     // A pool slot prefers its own index, so its replacement reuses the dead worker's id; a spare
     // the index past the pool it stands in; an isolated retry (all others ended) the lowest free.
     slot.xdistIndex = this.options.xdistIdentity ? this.xdistIds.claim(role === 'isolated' ? 0 : slotIndex) : null;
-    const launch = workerLaunch({
-      python: this.options.python,
-      pythonDir: this.hooks.pythonDir,
-      pytestArgs: this.options.pytestArgs,
-      baseEnv: process.env,
-      color: this.options.color,
-      columns: this.options.columns,
-      supervisorPid: process.pid,
-      crashFile,
-      heartbeatSeconds: this.options.heartbeatIntervalSeconds,
-      stacks: { file: stacksFile, everySeconds: stackDumpPeriod(this.options.heartbeatTimeoutSeconds) },
-      // Each worker's share of the CPUs for BLAS/OpenMP pools, so nested parallelism does not
-      // oversubscribe the machine.
-      threadCap: this.options.threadCaps ? Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.options.workers))) : null,
-      mpStartMethod: this.options.mpStartMethod,
-      junitPath: this.options.junitPath ?? null,
-      coverageDir: coverageDataDir(this.options.scratchDir),
-      identity:
-        slot.xdistIndex === null
-          ? null
-          : { workerId: xdistWorkerId(slot.xdistIndex), workerCount: this.options.workers, testRunUid: this.testRunUid, seed: this.seed },
-    });
+    const launch = launchFor(slot, this.options, { pythonDir: this.hooks.pythonDir, testRunUid: this.testRunUid, seed: this.seed });
     const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
     const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);
-    // The worker checks its own size after each test, before it starts the next (see run-memory.ts).
-    // A test retried alone is the worker's only one: nothing to recycle it for.
-    const recycleAt = this.options.memory.recycleBytes;
-    if (recycleAt !== null && role !== 'isolated') launch.env.BULKHEAD_RECYCLE_BYTES = String(recycleAt);
     const proc = new WorkerProcess(
       {
         ...launch,
         cwd: this.options.cwd,
-        logPath: this.options.artifactsDir ? join(this.options.artifactsDir, `worker-${id}.log`) : null,
+        logPath: workerLogPath(this.options, id),
         cgroup: cgroupLeaf,
         memory: memoryLeaf,
       },
@@ -452,13 +425,4 @@ export class WorkerPool {
     }
     if (slot.role === 'standby') this.spawnLater('standby', slot.slotIndex, null, decision.delayMs);
   }
-}
-
-/**
- * How often faulthandler's watchdog dumps a running test's stacks: twice within the heartbeat
- * limit, so a worker silent for that long always has a dump of its silence; at most every 10 s
- * (a long test's dumps add up), at least every half second.
- */
-export function stackDumpPeriod(heartbeatTimeoutSeconds: number): number {
-  return Math.max(0.5, Math.min(heartbeatTimeoutSeconds / 2, 10));
 }
