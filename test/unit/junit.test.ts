@@ -18,6 +18,7 @@ import type { TestInfo } from '../../src/model/test.js';
 import { JunitReporter } from '../../src/reporters/junit.js';
 import { mergeSuiteProperties } from '../../src/reporters/junit-suite.js';
 import { binXmlEscape, element, formatSeconds, isoTimestamp, mangleTestAddress, raw, serialize } from '../../src/reporters/junit-xml.js';
+import { sampleSessionInfo } from '../support/session-info.js';
 
 const PYTEST_9: JunitEnvelope = {
   declaration: '<?xml version="1.0" encoding="utf-8"?>',
@@ -45,24 +46,7 @@ function junitSession(extra: Partial<JunitSession> = {}): JunitSession {
 }
 
 function sessionInfo(junit: JunitSession | null): SessionInfo {
-  return {
-    rootdir: '/p',
-    headerLines: [],
-    verbosity: 0,
-    color: false,
-    reportChars: 'fE',
-    durations: null,
-    durationsMin: null,
-    tbStyle: 'auto',
-    showCapture: 'all',
-    maxfail: 0,
-    continueOnCollectionErrors: false,
-    xdistRequested: null,
-    iniTimeout: null,
-    pythonVersion: '3.11.7',
-    pytestVersion: '9.0.3',
-    junit,
-  };
+  return sampleSessionInfo({ junit });
 }
 
 function testInfo(id: string, line = 3): TestInfo {

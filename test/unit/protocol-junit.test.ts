@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeWorkerMessage } from '../../src/adapters/pytest/protocol.js';
+import { sampleSessionInfo } from '../support/session-info.js';
 
 const REPORT = {
   testId: 't.py::test_a',
@@ -50,24 +51,7 @@ test('collection reports carry their testcase and its place; the session its JUn
   const decoded = decodeWorkerMessage(JSON.stringify({ type: 'collect_skip', report: { ...skip, junit: { xml: '<testcase />', order: 1 } } }));
   assert.ok(decoded.ok && decoded.message.type === 'collect_skip');
   assert.deepEqual(decoded.message.report.junit, { xml: '<testcase />', order: 1 });
-  const session = {
-    type: 'session',
-    rootdir: '/p',
-    headerLines: [],
-    verbosity: 0,
-    color: false,
-    reportChars: 'fE',
-    durations: null,
-    durationsMin: null,
-    tbStyle: 'auto',
-    showCapture: 'all',
-    maxfail: 0,
-    continueOnCollectionErrors: false,
-    xdistRequested: null,
-    iniTimeout: null,
-    pythonVersion: '3.11.2',
-    pytestVersion: '7.2.1',
-  };
+  const session = { type: 'session', ...sampleSessionInfo({ pythonVersion: '3.11.2', pytestVersion: '7.2.1' }) };
   const junit = {
     xmlpath: '/p/report.xml',
     prefix: null,
