@@ -3,7 +3,9 @@
  * whose workers died moments before (two workers killed by one OOM at the run's budget exit one after the
  * other), each with its worker's memory. Under parallel load they are half of a crash's story.
  */
-import type { BesideTest } from '../model/outcome.js';
+import type { ExitCause } from '../model/cause.js';
+import type { BesideTest, CrashReport } from '../model/outcome.js';
+import type { WorkerSlot } from './worker-slot.js';
 
 /** A test that ended this recently still counts as beside a death. */
 const RECENT_MS = 3_000;
@@ -33,4 +35,20 @@ export class BesideLog {
     }
     return found.sort((a, b) => a.worker - b.worker);
   }
+
+  /**
+   * A worker died while it ran `testId`: its crash report names what ran beside it, and the death
+   * is kept for the deaths that follow it moments later.
+   */
+  recordDeath(crash: CrashReport, testId: string, cause: ExitCause, now: number, running: readonly RunningTest[]): void {
+    crash.beside = this.beside(crash.worker, now, running);
+    this.died({ worker: crash.worker, testId, memoryBytes: cause.kind === 'oom' ? cause.peakBytes : null }, now);
+  }
+}
+
+/** Every test running now on these workers, with its worker's memory (its peak since the test began). */
+export function runningTests(slots: readonly WorkerSlot[], testIdOf: (index: number) => string, memoryOf: (slot: WorkerSlot) => number | null): RunningTest[] {
+  return slots
+    .filter((slot) => slot.running !== null)
+    .map((slot) => ({ worker: slot.id, testId: testIdOf(slot.running!), memoryBytes: memoryOf(slot) }));
 }

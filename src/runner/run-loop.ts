@@ -4,16 +4,14 @@
  * worker; everything that happens is emitted as an event for the reporters. Worker processes,
  * their lifecycle and their deaths are handled in worker-pool.ts.
  */
-import { encodeCommand, type WorkerCommand, type WorkerMessage } from '../adapters/pytest/protocol.js';
-import { assertNever } from '../model/assert-never.js';
+import type { WorkerMessage } from '../adapters/pytest/protocol.js';
 import { blamesTest, type ExitCause } from '../model/cause.js';
-import { describeDeath } from './worker-exit.js';
+import { betweenTestsNotice } from './worker-exit.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import type { SchedulerCommand, SchedulerInput, TestDemand } from '../scheduler/types.js';
-import { checkDeadlines } from '../supervisor/watchdog.js';
+import type { SchedulerInput, TestDemand } from '../scheduler/types.js';
 import { CollectionPhase } from './collection-phase.js';
 import { LockService } from './lock-service.js';
 import { routeWorkerLine, type MessageHandlers } from './worker-messages.js';
@@ -23,12 +21,13 @@ import { runCapacity } from './test-demands.js';
 import { describeEnd, runExitCode } from './run-end.js';
 import type { RunOptions, SettingsResolver } from './options.js';
 import type { TestSettings } from '../model/settings.js';
-import { planSuite, threadsFor, timeoutOf } from './suite-plan.js';
+import { planSuite, timeoutOf } from './suite-plan.js';
+import { WorkerCommands } from './worker-commands.js';
 import { ResultBook } from './result-book.js';
 import { WorkerPool, type WorkerDeath } from './worker-pool.js';
 import type { WorkerSlot } from './worker-slot.js';
-import { BesideLog, type RunningTest } from './beside.js';
-import { slowNotices } from './slow-test.js';
+import { BesideLog, runningTests } from './beside.js';
+import { enforceDeadlines } from './deadlines.js';
 import { combineCoverage, coverageDataDir, exitCodeAfterCoverage } from './coverage-step.js';
 
 export interface RunLoopDeps {
@@ -53,6 +52,7 @@ export class RunLoop {
   private readonly locks: LockService;
   private readonly stall: StallWatch;
   private readonly beside = new BesideLog();
+  private readonly commands: WorkerCommands;
   /** Each test's resolved settings, by index; null: no resolver (every test has the defaults). */
   private settings: TestSettings[] | null = null;
   /** What each test is expected to need, by index, as admission sees it. */
@@ -76,7 +76,7 @@ export class RunLoop {
     this.locks = new LockService({
       send: (worker, command) => {
         const slot = this.pool.get(worker);
-        if (slot) this.send(slot, command);
+        if (slot) this.commands.send(slot, command);
       },
       now: deps.now,
       notice: (message) => deps.emit({ type: 'notice', message }),
@@ -94,6 +94,7 @@ export class RunLoop {
       hasWork: () => this.end === null && (this.collection.referenceSlot === null || this.scheduler.queuedCount() > 0),
       onStartDropped: () => this.checkDone(),
     });
+    this.commands = new WorkerCommands(this.pool, options, () => this.settings);
     this.startedAt = deps.now();
     this.collection = new CollectionPhase({
       emit: deps.emit,
@@ -104,7 +105,7 @@ export class RunLoop {
       },
       schedule: (tests) => this.schedule(tests),
       ready: (slot) => this.pool.markReady(slot),
-      stop: (slot) => this.finishWorker(slot, 'stop'),
+      stop: (slot) => this.commands.finishWorker(slot, 'stop'),
       endedByPytest: (slot) => {
         // Not killed with the others: it is ending by itself and is about to print why.
         this.pool.expectStderrVerdict(slot);
@@ -167,24 +168,12 @@ export class RunLoop {
   // -- deadlines ------------------------------------------------------------------------------
 
   private tick(): void {
-    this.pool.sampleProgress();
-    const { kills, busy } = checkDeadlines(this.pool.watched(), this.deps.now(), this.options);
-    for (const order of kills) {
-      this.pool.terminate(order.worker, this.locks.explainKill(order.worker, order.reason), order.dumpStacks);
-    }
-    for (const notice of slowNotices(busy, (id) => this.pool.get(id), (index) => this.tests[index]?.id ?? `#${index}`, this.options.heartbeatTimeoutSeconds)) {
-      this.deps.emit(notice);
-    }
-    this.pool.checkMemory();
+    enforceDeadlines(this.pool, this.locks, this.options, this.deps.now(), (index) => this.testId(index), this.deps.emit);
     this.stall.check(this.end === null ? this.scheduler.stallReport() : null);
-    this.memory.checkPressure(this.pool, (index) => this.tests[index]?.id ?? `#${index}`);
+    this.memory.checkPressure(this.pool, (index) => this.testId(index));
   }
 
   // -- messages --------------------------------------------------------------------------------
-
-  private send(slot: WorkerSlot, command: WorkerCommand): void {
-    slot.process?.send(encodeCommand(command));
-  }
 
   private violation(slot: WorkerSlot, detail: string): void {
     slot.protocolViolation ??= detail;
@@ -320,31 +309,22 @@ export class RunLoop {
     const running = slot.running;
     slot.running = null;
     if (running !== null) {
-      const now = this.deps.now();
-      crash.beside = this.beside.beside(slot.id, now, this.runningTests());
-      const testId = this.tests[running]?.id ?? `#${running}`;
-      this.beside.died({ worker: slot.id, testId, memoryBytes: cause.kind === 'oom' ? cause.peakBytes : null }, now);
+      const elsewhere = runningTests(this.pool.live(), (index) => this.testId(index), (other) => this.pool.memory.testPeakBytes(other));
+      this.beside.recordDeath(crash, this.testId(running), cause, this.deps.now(), elsewhere);
       this.blame(running, cause, crash);
     } else if (slot.ranTests && blamesTest(cause)) {
-      // Between tests no test is to blame, but a worker that dies there is still news (a session
-      // fixture's teardown, a leak the kernel's OOM killer took): say so, with its stderr's last line.
-      const last = crash.stderrTail.trim().split('\n').pop() ?? '';
-      this.deps.emit({ type: 'notice', message: `${slot.name} ${describeDeath(cause)} between tests; its queued tests go to other workers${last ? ` (stderr: ${last})` : ''}` });
+      this.deps.emit({ type: 'notice', message: betweenTestsNotice(slot, cause, crash.stderrTail) });
     }
     // The scheduler re-queues what the worker held (the blame was settled above, with its cause).
     for (const command of this.scheduler.handle({ type: 'worker_lost', worker: slot.id })) {
-      if (command.type !== 'blame') this.carryOut(command);
+      if (command.type !== 'blame') this.commands.carryOut(command);
     }
     slot.assigned.length = 0;
     this.checkDone();
   }
 
-  /** Every test running now, with its worker's memory (its peak since the test began). */
-  private runningTests(): RunningTest[] {
-    return this.pool
-      .live()
-      .filter((slot) => slot.running !== null)
-      .map((slot) => ({ worker: slot.id, testId: this.tests[slot.running!]?.id ?? `#${slot.running}`, memoryBytes: this.pool.memory.testPeakBytes(slot) }));
+  private testId(index: number): string {
+    return this.tests[index]?.id ?? `#${index}`;
   }
 
   private blame(index: number, cause: ExitCause, crash: WorkerDeath['crash']): void {
@@ -356,65 +336,21 @@ export class RunLoop {
   // -- scheduling ------------------------------------------------------------------------------
 
   private apply(input: SchedulerInput): void {
-    for (const command of this.scheduler.handle(input)) this.carryOut(command);
+    for (const command of this.scheduler.handle(input)) this.commands.carryOut(command);
     this.checkDone();
-  }
-
-  private carryOut(command: SchedulerCommand): void {
-    switch (command.type) {
-      case 'assign': {
-        const slot = this.pool.get(command.worker);
-        if (!slot) return;
-        slot.assigned.push(...command.indices);
-        this.send(slot, { type: 'run', indices: command.indices, ...(this.options.threadCaps ? threadsFor(this.settings, command.indices, this.options.workers) : {}) });
-        return;
-      }
-      case 'steal': {
-        const slot = this.pool.get(command.worker);
-        if (slot) this.send(slot, { type: 'steal', indices: command.indices });
-        return;
-      }
-      case 'flush': {
-        const slot = this.pool.get(command.worker);
-        if (slot) this.send(slot, { type: 'flush' });
-        return;
-      }
-      case 'finish':
-      case 'stop': {
-        const slot = this.pool.get(command.worker);
-        if (slot) this.finishWorker(slot, command.type);
-        return;
-      }
-      case 'blame':
-        return; // settled where the death is known, with its cause
-      case 'start_worker':
-        this.pool.replenish();
-        return;
-      case 'start_isolated':
-        this.pool.startIsolated(command.index);
-        return;
-      default:
-        assertNever(command);
-    }
-  }
-
-  private finishWorker(slot: WorkerSlot, how: 'finish' | 'stop'): void {
-    if (slot.state === 'exited') return;
-    this.send(slot, { type: how });
-    slot.state = 'finishing';
   }
 
   private stopRun(reason: RunEndReason, exitCode: number): void {
     if (this.end !== null) return;
     this.end = { reason, exitCode };
-    for (const command of this.scheduler.handle({ type: 'stop' })) this.carryOut(command);
-    this.pool.stopIdle(`run stopped: ${reason.kind}`, (slot) => this.finishWorker(slot, 'stop'));
+    for (const command of this.scheduler.handle({ type: 'stop' })) this.commands.carryOut(command);
+    this.pool.stopIdle(`run stopped: ${reason.kind}`, (slot) => this.commands.finishWorker(slot, 'stop'));
     this.checkDone();
   }
 
   private checkDone(): void {
     if (this.resolveDone === null) return;
-    if (this.end === null && this.scheduler.isDone()) this.pool.retireSpares((slot) => this.finishWorker(slot, 'stop'));
+    if (this.end === null && this.scheduler.isDone()) this.pool.retireSpares((slot) => this.commands.finishWorker(slot, 'stop'));
     if (!this.pool.allExited()) return;
     if (this.end === null && !this.scheduler.isDone()) return;
     const resolve = this.resolveDone;

@@ -2,7 +2,10 @@
  * What the worker pool reads off a worker around its exit: OOM evidence, the processes its tests
  * left behind, a short description of its death, and the RSS sample of the last memory rung.
  */
-import type { ExitCause } from '../model/cause.js';
+import type { ExitCause, OomCause } from '../model/cause.js';
+import type { CrashReport } from '../model/outcome.js';
+import { classifyExit } from '../supervisor/classify-exit.js';
+import { readCrashStacks, readLatestDump } from '../supervisor/crash-file.js';
 import { processStartTime, signalProcess, type MemoryCgroup } from '../supervisor/platform/index.js';
 import { treeRssBytes } from '../supervisor/platform/process-tree.js';
 import type { WorkerExit } from '../supervisor/worker-process.js';
@@ -62,4 +65,50 @@ export function pytestVerdict(stderr: string): string {
   const lines = stderr.trim().split('\n');
   const first = lines.findIndex((line) => line.startsWith('ERROR: '));
   return (first > 0 ? lines.slice(first) : lines).join('\n').trim();
+}
+
+/**
+ * Between tests no test is to blame, but a worker that dies there is still news (a session
+ * fixture's teardown, a leak the kernel's OOM killer took): what to say, with its stderr's last line.
+ */
+export function betweenTestsNotice(slot: WorkerSlot, cause: ExitCause, stderrTail: string): string {
+  const last = stderrTail.trim().split('\n').pop() ?? '';
+  return `${slot.name} ${describeDeath(cause)} between tests; its queued tests go to other workers${last ? ` (stderr: ${last})` : ''}`;
+}
+
+/**
+ * A worker's exit as the run sees it: its one cause (our kill reason first, then OOM evidence from
+ * its memory cgroup, then how it ended), and the crash report for the test it was running: its
+ * stderr's tail and the Python stacks.
+ */
+export function deathOf(
+  slot: WorkerSlot,
+  exit: WorkerExit,
+  wasReady: boolean,
+  oomFacts: (leaf: MemoryCgroup) => Omit<OomCause, 'kind'>,
+): { cause: ExitCause; crash: CrashReport } {
+  const oomLeaf = oomKilledLeaf(slot, exit);
+  let cause = classifyExit({
+    code: exit.code,
+    signal: exit.signal,
+    killReason: exit.killReason,
+    spawnError: exit.spawnError ? `${exit.spawnError.code ?? ''} ${exit.spawnError.message}`.trim() : null,
+    sessionDone: slot.sessionDone,
+    wasReady,
+    oom: oomLeaf ? oomFacts(oomLeaf) : null,
+  });
+  if (cause.kind === 'oom' && slot.baselineBytes !== null) cause = { ...cause, baselineBytes: slot.baselineBytes };
+  const stderrTail = slot.process?.log.stderrTail.lastLines(40) ?? '';
+  return { cause, crash: { worker: slot.id, pid: slot.pid, cause, stderrTail, stacks: stacksAtExit(slot, cause) } };
+}
+
+/**
+ * The Python stacks for a death's report: what faulthandler wrote at a fatal signal (or on
+ * SIGUSR1), else the newest dump its watchdog took of the running test.
+ */
+function stacksAtExit(slot: WorkerSlot, cause: ExitCause): string {
+  if (slot.running === null && cause.kind !== 'startup_failure') return '';
+  const crashed = readCrashStacks(slot.crashFile);
+  if (crashed !== '' || slot.running === null) return crashed;
+  return readLatestDump(slot.stacksFile);
 }

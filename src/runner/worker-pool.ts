@@ -9,7 +9,6 @@ import type { ExitCause, KillReason } from '../model/cause.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
 import type { CrashReport } from '../model/outcome.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
-import { classifyExit } from '../supervisor/classify-exit.js';
 import { readCrashStacks, readLatestDump } from '../supervisor/crash-file.js';
 import { CgroupTree, processProgress } from '../supervisor/platform/index.js';
 import { PoolMemory } from './pool-memory.js';
@@ -18,7 +17,7 @@ import type { WatchedWorker } from '../supervisor/watchdog.js';
 import { WorkerProcess, type WorkerExit } from '../supervisor/worker-process.js';
 import type { RunOptions } from './options.js';
 import { WorkerSlot, type SlotRole, type SlotState } from './worker-slot.js';
-import { describeDeath, killLeaked, oomKilledLeaf, pytestVerdict } from './worker-exit.js';
+import { deathOf, describeDeath, killLeaked, pytestVerdict } from './worker-exit.js';
 import { XdistIds } from './xdist-ids.js';
 import { launchFor, workerLogPath } from './worker-launch.js';
 
@@ -343,27 +342,9 @@ export class WorkerPool {
     if (current.xdistIndex !== null) this.xdistIds.release(current.xdistIndex);
     const wasReady = current.readyAt !== null;
     current.state = 'exited';
-    const oomLeaf = oomKilledLeaf(current, exit);
-    let cause = classifyExit({
-      code: exit.code,
-      signal: exit.signal,
-      killReason: exit.killReason,
-      spawnError: exit.spawnError ? `${exit.spawnError.code ?? ''} ${exit.spawnError.message}`.trim() : null,
-      sessionDone: current.sessionDone,
-      wasReady,
-      oom: oomLeaf ? this.memory.oomFacts(current, oomLeaf) : null,
-    });
-    if (cause.kind === 'oom' && current.baselineBytes !== null) cause = { ...cause, baselineBytes: current.baselineBytes };
+    const { cause, crash } = deathOf(current, exit, wasReady, (leaf) => this.memory.oomFacts(current, leaf));
     this.memory.releaseLone(current);
     this.memory.settleRunLimit();
-    const stderrTail = current.process?.log.stderrTail.lastLines(40) ?? '';
-    const crash: CrashReport = {
-      worker: current.id,
-      pid: current.pid,
-      cause,
-      stderrTail,
-      stacks: this.stacksAtExit(current, cause),
-    };
     this.hooks.emit({
       type: 'worker_exited',
       worker: current.id,
@@ -371,21 +352,10 @@ export class WorkerPool {
       cause,
       testId: null,
     });
-    if (current === this.stderrSlot && stderrTail.trim()) this.stderrDetail = pytestVerdict(current.process?.log.stderrTail.lastLines(30) ?? '') || null;
+    if (current === this.stderrSlot && crash.stderrTail.trim()) this.stderrDetail = pytestVerdict(current.process?.log.stderrTail.lastLines(30) ?? '') || null;
     this.judgeRestart(current, cause, exit);
     this.hooks.onDeath({ slot: current, cause, crash });
     this.startIsolatedWhenAlone();
-  }
-
-  /**
-   * The Python stacks for a death's report: what faulthandler wrote at a fatal signal (or on
-   * SIGUSR1), else the newest dump its watchdog took of the running test.
-   */
-  private stacksAtExit(slot: WorkerSlot, cause: ExitCause): string {
-    if (slot.running === null && cause.kind !== 'startup_failure') return '';
-    const crashed = readCrashStacks(slot.crashFile);
-    if (crashed !== '' || slot.running === null) return crashed;
-    return readLatestDump(slot.stacksFile);
   }
 
   /** Restart backoff and the crash-loop breaker, for deaths that were not our doing. */
