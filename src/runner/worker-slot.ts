@@ -77,6 +77,7 @@ export class WorkerSlot {
       lastHeartbeat: this.lastHeartbeat,
       running: this.running !== null && this.runningSince !== null ? { startedAt: this.runningSince, timeoutSeconds: this.runningTimeout } : null,
       lastProgress: this.progress.lastProgress,
+      lastProgressFrom: this.progress.lastProgressFrom,
       stopped: this.progress.stopped,
       terminating: this.process?.terminating ?? false,
     };

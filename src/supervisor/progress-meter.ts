@@ -18,6 +18,7 @@ const BUSY_SHARE = 0.1;
 export class ProgressMeter {
   private anchor: { at: number; cpuTicks: number } | null = null;
   private progressAt: number | null = null;
+  private progressFrom: number | null = null;
   private stoppedNow = false;
   private shareNow: number | null = null;
 
@@ -32,13 +33,21 @@ export class ProgressMeter {
     if (elapsed < WINDOW_MS) return;
     const share = ((cpuTicks - this.anchor.cpuTicks) * TICK_MS) / elapsed;
     this.shareNow = share;
-    if (share >= BUSY_SHARE && !stopped) this.progressAt = now;
+    if (share >= BUSY_SHARE && !stopped) {
+      this.progressFrom = this.anchor.at;
+      this.progressAt = now;
+    }
     this.anchor = { at: now, cpuTicks };
   }
 
   /** When the process last used a real share of a CPU, or null when it never did. */
   get lastProgress(): number | null {
     return this.progressAt;
+  }
+
+  /** When the window that showed the last progress began (it may reach back before a silence). */
+  get lastProgressFrom(): number | null {
+    return this.progressFrom;
   }
 
   get stopped(): boolean {

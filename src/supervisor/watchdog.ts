@@ -30,6 +30,8 @@ export interface WatchedWorker {
   running: { startedAt: number; timeoutSeconds: number | null } | null;
   /** When its CPU time was last seen growing (see ProgressMeter); null: never sampled. */
   lastProgress: number | null;
+  /** When the window that showed that progress began; null with lastProgress. */
+  lastProgressFrom?: number | null;
   /** Stopped (SIGSTOP, a tracer) at the last sample. */
   stopped: boolean;
   /** Already being killed: nothing more to decide. */
@@ -88,9 +90,17 @@ export function checkDeadlines(workers: readonly WatchedWorker[], now: number, l
         reason: { kind: 'unresponsive', silentSeconds: silent / 1000, stopped: worker.stopped },
         dumpStacks: true,
       });
-    } else if (worker.lastProgress !== null && now - worker.lastProgress <= RECENT_PROGRESS_MS) {
+    } else if (worker.lastProgress !== null && progressSince(worker, lastSign) && now - worker.lastProgress <= RECENT_PROGRESS_MS) {
       busy.push({ worker: worker.id, silentSeconds: silent / 1000 });
     }
   }
   return { kills, busy };
+}
+
+/**
+ * Whether the progress seen was measured wholly within the silence: a window that began before it
+ * holds the CPU of the test's own start (imports, setup), which a deadlock right after does not undo.
+ */
+function progressSince(worker: WatchedWorker, lastSign: number): boolean {
+  return (worker.lastProgressFrom ?? worker.lastProgress ?? -Infinity) >= lastSign;
 }

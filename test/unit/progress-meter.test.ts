@@ -23,6 +23,9 @@ test('a worker using a whole CPU makes progress at every full window', () => {
   feed(meter, 0, 5_000, 0, 100);
   assert.ok(meter.lastProgress !== null && meter.lastProgress >= 4_000, String(meter.lastProgress));
   assert.ok(Math.abs(meter.cpuShare! - 1) < 0.05, String(meter.cpuShare));
+  // The window that showed it: about a second, ending at the last progress.
+  const window = meter.lastProgress! - meter.lastProgressFrom!;
+  assert.ok(window >= 1_000 && window <= 1_200, String(window));
 });
 
 test('a deadlocked worker whose GIL waiters wake every 5 ms (under 1% of a CPU) makes none', () => {

@@ -10,7 +10,9 @@ const LIMITS: WatchdogLimits = { startupTimeoutSeconds: 10, heartbeatTimeoutSeco
 
 /** A ready worker, started at 0 and ready at 1000 ms, running nothing. */
 function worker(over: Partial<WatchedWorker> = {}): WatchedWorker {
-  return { id: 1, ready: true, startedAt: 0, readyAt: 1000, lastHeartbeat: null, running: null, lastProgress: null, stopped: false, terminating: false, ...over };
+  const base: WatchedWorker = { id: 1, ready: true, startedAt: 0, readyAt: 1000, lastHeartbeat: null, running: null, lastProgress: null, stopped: false, terminating: false, ...over };
+  // The progress meter's windows are about a second long.
+  return { ...base, lastProgressFrom: over.lastProgressFrom ?? (base.lastProgress === null ? null : base.lastProgress - 1000) };
 }
 
 function notReady(over: Partial<WatchedWorker> = {}): WatchedWorker {
@@ -229,6 +231,12 @@ const CASES: Case[] = [
     name: 'stopped, but its heartbeat is within the limit: nothing yet',
     workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 4_000, stopped: true })],
     now: 6_000,
+    orders: [],
+  },
+  {
+    name: 'a deadlock just after the test began: the only progress window reaches back before the silence, so not busy',
+    workers: [worker({ running: { startedAt: 2_000, timeoutSeconds: null }, lastHeartbeat: 2_000, lastProgress: 3_100, lastProgressFrom: 1_900 })],
+    now: 5_100,
     orders: [],
   },
   {
