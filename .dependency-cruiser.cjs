@@ -14,7 +14,15 @@ const only = (from, allowed) => ({
 module.exports = {
   forbidden: [
     only('config', ['model', 'util']),
-    only('runner', ['scheduler', 'supervisor', 'adapters', 'reporters', 'history', 'model', 'util']),
+    only('runner', ['core', 'scheduler', 'supervisor', 'adapters', 'reporters', 'history', 'model', 'util']),
+    only('core', ['scheduler', 'adapters', 'model', 'util']),
+    {
+      name: 'core-is-pure',
+      comment: 'src/core is the run reducer: no processes, files, timers or clocks (each input carries its time)',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { dependencyTypes: ['core'] },
+    },
     only('scheduler', ['model', 'util']),
     only('supervisor', ['model', 'util']),
     only('adapters', ['model', 'util']),

@@ -8,7 +8,7 @@ import { DEFAULT_RESTART_POLICY } from '../scheduler/restart-policy.js';
 import { runTests } from '../runner/run.js';
 import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
 import { UsageError } from './usage-error.js';
-import type { MemoryOptions } from '../runner/options.js';
+import type { MemoryOptions } from '../core/options.js';
 import { memoryBudget, parseBudget, parseBytes } from '../scheduler/memory-budget.js';
 import { describeRunOptions, loadConfig, mergeRunOptions, resolveAllSettings, type CliRunOptions, type CliTestOverrides, type MpStartMethod, type RunOptions as ConfigRunOptions } from '../config/index.js';
 import { ExitCode } from '../model/exit-code.js';

@@ -157,3 +157,14 @@ function describeOom(cause: OomCause): string {
   if (cause.baselineBytes) numbers.push(`${formatBytes(cause.baselineBytes)} of it the worker's baseline`);
   return `ran out of memory${over}${numbers.length > 0 ? ` (${numbers.join(', ')})` : ''}`;
 }
+
+/** How a worker died, in a few words (for a death that blames no test, or a crash loop). */
+export function describeDeath(cause: ExitCause): string {
+  if (cause.kind === 'startup_failure') {
+    if (cause.detail) return `failed to start (${cause.detail})`;
+    return cause.signal ? `was killed by ${cause.signal}` : `exited with code ${cause.code ?? '?'}`;
+  }
+  if (cause.kind === 'signal') return `was killed by ${cause.signal}`;
+  if (cause.kind === 'exit_code') return `exited with code ${cause.code}`;
+  return cause.kind;
+}

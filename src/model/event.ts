@@ -42,7 +42,30 @@ export interface SessionInfo {
 export type RunEventBody =
   | { type: 'run_started'; workers: number; pytestArgs: string[]; cwd: string; artifactsDir: string }
   | { type: 'session_info'; info: SessionInfo }
-  | { type: 'notice'; message: string }
+  /** Something went wrong inside bulkhead (`core`: an illegal worker lifecycle move) or pytest (`worker`: INTERNALERROR). */
+  | { type: 'internal_error'; source: 'core' | 'worker'; worker?: number; detail: string }
+  /** pytest-xdist's `-n` was given; bulkhead runs its own workers instead. */
+  | { type: 'xdist_ignored'; value: string }
+  /** History (or a declaration) says this test needs more than the whole budget: it will run alone. */
+  | { type: 'oversize_test'; testId: string; memoryBytes: number; budgetBytes: number }
+  /** Tests handed to a worker, in the order it will run them. */
+  | { type: 'test_assigned'; worker: number; testIds: string[] }
+  /** A warm spare took the place of a lost pool worker. */
+  | { type: 'standby_promoted'; worker: number; pid: number | null; slotIndex: number }
+  /** A worker's idle memory grew past --worker-recycle-memory: it is replaced between tests. */
+  | { type: 'worker_recycled'; worker: number; pid: number | null; residentBytes: number; limitBytes: number; afterTestId: string }
+  /** The pressure guard: admission holds (`hold`) or starts again. */
+  | { type: 'memory_pressure'; hold: boolean; availableBytes: number | null; reserveBytes: number }
+  /** The pressure guard killed the newest test's worker; the test runs again alone later. */
+  | { type: 'memory_eviction'; worker: number; pid: number | null; testId: string; availableBytes: number | null }
+  /** Every live worker's resident memory, and the run's total against its budget (about once a second). */
+  | { type: 'memory_sample'; workers: Array<{ worker: number; residentBytes: number }>; totalBytes: number; budgetBytes: number }
+  /** Tests wait and no worker has started one for a while: what each worker holds and why it waits. */
+  | { type: 'stall'; seconds: number; detail: string }
+  /** Callers of one cross-worker lock asked for different capacities; the smallest stands. */
+  | { type: 'lock_disagreement'; name: string; worker: number; permits: number; before: number; capacity: number }
+  /** A worker that had run tests died between them: no test is blamed, its queued tests go elsewhere. */
+  | { type: 'worker_died_between_tests'; worker: number; pid: number | null; cause: ExitCause; stderrLastLine: string }
   /** `bulkhead list`: every collected test with its effective settings and where each came from. */
   | { type: 'test_plan'; tests: PlannedTest[] }
   | {

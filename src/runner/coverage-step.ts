@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import { coverageAnswer } from '../adapters/pytest/protocol.js';
 import type { CoverageOutcome, CoverageSession } from '../model/coverage.js';
-import { ExitCode } from '../model/exit-code.js';
 import { execCommand } from '../supervisor/exec.js';
 
 /** An HTML report of a large project takes a while; a hung one must not hold the run forever. */
@@ -55,16 +54,4 @@ export async function combineCoverage(request: CombineRequest): Promise<Coverage
   }
   if (!parsed.success) return { kind: 'failed', detail: `${what}: unexpected answer: ${parsed.error.message}` };
   return { kind: 'reported', ...parsed.data };
-}
-
-/**
- * `--cov-fail-under` as pytest-cov applies it: a coverage below it counts as a failed test, so a
- * run that would have passed (or collected nothing) exits 1; a harder end keeps its own code. A
- * combine step that failed is pytest's INTERNALERROR (pytest-cov's controller raising at the end
- * of the session): the data is not lost silently, and a fail-under gate is never passed unchecked.
- */
-export function exitCodeAfterCoverage(exitCode: number, outcome: CoverageOutcome): number {
-  if (exitCode !== ExitCode.OK && exitCode !== ExitCode.NO_TESTS_COLLECTED) return exitCode;
-  if (outcome.kind === 'failed') return ExitCode.INTERNAL_ERROR;
-  return outcome.failedUnder ? ExitCode.TESTS_FAILED : exitCode;
 }

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import type { Reporter } from '../reporters/reporter.js';
 import { ReporterMultiplexer } from '../reporters/multiplexer.js';
 import { createRunArtifactsDir } from './artifacts.js';
-import type { RunOptions, SettingsResolver } from './options.js';
+import type { RunOptions, SettingsResolver } from '../core/options.js';
 import { HistoryRecorder, HistoryStore } from '../history/index.js';
 import { autoWorkers } from '../scheduler/memory-budget.js';
 import { formatBytes } from '../util/bytes.js';
 import { availableParallelism } from 'node:os';
 import { runPlainPytest } from './plain-pytest.js';
-import { RunLoop } from './run-loop.js';
+import { RunShell } from './run-shell.js';
 
 export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDir' | 'workers'> {
   keepArtifacts: boolean;
@@ -82,7 +82,7 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     const event = { ...body, seq: seq++, t: Math.round((performance.now() - origin) * 1000) / 1000 } as RunEvent;
     multiplexer.onEvent(event);
   };
-  const loop = new RunLoop(
+  const loop = new RunShell(
     { ...request, workers, artifactsDir, scratchDir },
     {
       emit,

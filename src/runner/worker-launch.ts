@@ -8,9 +8,16 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { workerLaunch, type WorkerLaunch } from '../adapters/pytest/worker-spec.js';
 import { coverageDataDir } from './coverage-step.js';
-import type { RunOptions } from './options.js';
-import type { WorkerSlot } from './worker-slot.js';
-import { xdistWorkerId } from './xdist-ids.js';
+import type { RunOptions } from '../core/options.js';
+import { xdistWorkerId } from '../core/xdist-ids.js';
+
+/** Who the worker is, as the core decided, and its files. */
+export interface WorkerIdentity {
+  role: 'pool' | 'standby' | 'isolated';
+  xdistIndex: number | null;
+  crashFile: string;
+  stacksFile: string;
+}
 
 /** What is the same for every worker of one run. */
 export interface RunIdentity {
@@ -21,7 +28,7 @@ export interface RunIdentity {
   seed: number;
 }
 
-export function launchFor(slot: WorkerSlot, options: RunOptions, run: RunIdentity): WorkerLaunch {
+export function launchFor(slot: WorkerIdentity, options: RunOptions, run: RunIdentity): WorkerLaunch {
   const launch = workerLaunch({
     python: options.python,
     pythonDir: run.pythonDir,

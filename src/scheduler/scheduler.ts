@@ -159,6 +159,16 @@ export class Scheduler {
     return this.queue.size;
   }
 
+  /** The test a worker is running now, as the scheduler was told (`test_started`). */
+  runningOn(worker: WorkerId): number | null {
+    return this.workers.get(worker)?.running ?? null;
+  }
+
+  /** The tests handed to a worker and not started yet, in the order it will run them. */
+  heldBy(worker: WorkerId): readonly number[] {
+    return this.workers.get(worker)?.assigned ?? [];
+  }
+
   /**
    * Tests are queued, workers are known, and none of them runs a test: nothing will start until
    * something changes. Returns what each worker holds and why it waits, for the run to report

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KillReason } from '../../src/model/cause.js';
-import { classifyExit } from '../../src/supervisor/classify-exit.js';
+import { classifyExit } from '../../src/core/classify-exit.js';
 import { readCrashStacks } from '../../src/supervisor/crash-file.js';
 import { CgroupTree } from '../../src/supervisor/platform/index.js';
 import { terminateWorker } from '../../src/supervisor/terminate.js';

@@ -1,7 +1,7 @@
 /** BesideLog: the tests that ran beside a worker's death, running elsewhere or killed moments before. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BesideLog } from '../../src/runner/beside.js';
+import { BesideLog } from '../../src/core/beside.js';
 
 test('the tests running in other workers, never the dying worker itself', () => {
   const log = new BesideLog();

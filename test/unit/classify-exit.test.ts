@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blamesTest, describeCause, type ExitCause, type KillReason } from '../../src/model/cause.js';
-import { classifyExit, type ExitFacts } from '../../src/supervisor/classify-exit.js';
+import { classifyExit, type ExitFacts } from '../../src/core/classify-exit.js';
 
 /** A worker that was ready, ran, and was not killed by us: only the exit itself is filled in. */
 function facts(over: Partial<ExitFacts>): ExitFacts {

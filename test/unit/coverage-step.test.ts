@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exitCodeAfterCoverage } from '../../src/runner/coverage-step.js';
+import { exitCodeAfterCoverage } from '../../src/core/run-end.js';
 import type { CoverageOutcome } from '../../src/model/coverage.js';
 import { ExitCode } from '../../src/model/exit-code.js';
 

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkerCommand } from '../../src/adapters/pytest/protocol.js';
-import { LockService } from '../../src/runner/lock-service.js';
+import { LockService } from '../../src/core/lock-service.js';
+import { noticeText } from '../../src/reporters/terminal/notices.js';
 
 interface Harness {
   service: LockService;
@@ -21,7 +22,7 @@ function harness(): Harness {
   const service = new LockService({
     send: (worker, command) => sent.push([worker, command]),
     now: () => clock.ms,
-    notice: (message) => notices.push(message),
+    disagreement: (fact) => notices.push(noticeText({ type: 'lock_disagreement', ...fact, seq: 0, t: 0 })!),
   });
   return { service, sent, notices, clock };
 }

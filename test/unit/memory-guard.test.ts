@@ -1,14 +1,12 @@
 /**
- * The pressure guard (src/runner/memory-guard.ts) with injected readings and an injected clock:
+ * The pressure guard (src/core/pressure.ts) with injected readings and an injected clock:
  * when it holds admission, which worker it evicts (the most recently started test, never a test
  * retried alone, never a worker already being killed), and its cooldown between evictions.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryGuard } from '../../src/runner/memory-guard.js';
-import type { MemoryOptions } from '../../src/runner/options.js';
-import { WorkerSlot, type SlotRole } from '../../src/runner/worker-slot.js';
-import type { WorkerProcess } from '../../src/supervisor/worker-process.js';
+import { PressureGuard } from '../../src/core/pressure.js';
+import type { MemoryOptions } from '../../src/core/options.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -28,19 +26,31 @@ interface Reading {
   stallPercent: number | null;
 }
 
-function guardWith(readings: Reading[], clock: { now: number }): MemoryGuard {
-  return new MemoryGuard(OPTIONS, () => clock.now, () => readings.shift() ?? { availableBytes: null, stallPercent: null });
+/** A worker as the guard's caller sees it: running a test since `runningSince`, or idle. */
+interface Slot {
+  id: number;
+  runningSince: number | null;
+  exempt: boolean;
 }
 
-function slot(id: number, runningSince: number | null, role: SlotRole = 'pool', terminating = false): WorkerSlot {
-  const worker = new WorkerSlot(id, id - 1, role, role === 'isolated' ? 0 : null, 0, `/nonexistent/worker-${id}.crash`, `/nonexistent/worker-${id}.stacks`, () => {});
-  worker.state = 'ready';
-  if (runningSince !== null) {
-    worker.running = id * 10;
-    worker.runningSince = runningSince;
-  }
-  if (terminating) worker.process = { terminating: true } as unknown as WorkerProcess;
-  return worker;
+type SlotRole = 'pool' | 'isolated';
+
+function guardWith(readings: Reading[], clock: { now: number }) {
+  const guard = new PressureGuard(OPTIONS);
+  return {
+    check(slots: Slot[]) {
+      const reading = readings.shift() ?? { availableBytes: null, stallPercent: null };
+      const candidates = slots
+        .filter((slot) => slot.runningSince !== null)
+        .map((slot) => ({ worker: slot.id, runningSince: slot.runningSince!, exempt: slot.exempt }));
+      const verdict = guard.check(reading, clock.now, candidates);
+      return { ...verdict, victim: slots.find((slot) => slot.id === verdict.victim) ?? null };
+    },
+  };
+}
+
+function slot(id: number, runningSince: number | null, role: SlotRole = 'pool', terminating = false): Slot {
+  return { id, runningSince, exempt: role === 'isolated' || terminating };
 }
 
 test('plenty available: no hold, no victim; the reserve is what the budget leaves of the limit', () => {
@@ -93,7 +103,6 @@ test('after an eviction, none for 2 s (the kernel takes the memory back first); 
   const a = slot(1, 1000);
   const b = slot(2, 2000);
   assert.equal(guard.check([a, b]).victim, b);
-  b.running = null;
   b.runningSince = null;
   clock.now = 11_000;
   assert.equal(guard.check([a, b]).victim, null, 'within the cooldown');

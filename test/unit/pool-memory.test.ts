@@ -1,29 +1,22 @@
 /**
- * PoolMemory's caps: a test alone (an isolated retry, or a test over the whole budget) may have
+ * MemoryRung's caps (src/supervisor/memory-rung.ts): a test alone (an isolated retry, or a test over the whole budget) may have
  * what plain pytest would have, never less than the budget; a budget the user chose stays the
  * limit; after the test the worker's cap is what it was. No cgroups here (the caps are numbers).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunOptions } from '../../src/runner/options.js';
-import { PoolMemory } from '../../src/runner/pool-memory.js';
-import { WorkerSlot, type SlotRole } from '../../src/runner/worker-slot.js';
+import { MemoryRung, type RungWorker } from '../../src/supervisor/memory-rung.js';
 import { availableMemory } from '../../src/supervisor/platform/index.js';
 
 const MiB = 1024 ** 2;
 
-function memoryFor(budgetBytes: number, budgetChosen: boolean, workerMaxBytes: number | null): PoolMemory {
-  const options = {
-    useCgroups: false,
-    memory: { limitBytes: 64 * 1024 * MiB, limitSource: 'test', budgetBytes, budgetChosen, workerMaxBytes, forceRlimit: false, recycleBytes: null },
-  } as unknown as RunOptions;
-  return new PoolMemory(options, 'unit', null);
+function memoryFor(budgetBytes: number, budgetChosen: boolean, workerMaxBytes: number | null): MemoryRung {
+  const memory = { limitBytes: 64 * 1024 * MiB, limitSource: 'test', budgetBytes, budgetChosen, workerMaxBytes, forceRlimit: false, recycleBytes: null };
+  return new MemoryRung(memory, false, 'unit', null);
 }
 
-function slot(id: number, role: SlotRole): WorkerSlot {
-  const worker = new WorkerSlot(id, 0, role, role === 'isolated' ? 0 : null, 0, '/nonexistent/c', '/nonexistent/s', () => {});
-  worker.state = 'ready';
-  return worker;
+function slot(id: number, role: 'pool' | 'isolated'): RungWorker {
+  return { id, isolated: role === 'isolated', pid: null, exited: false, terminating: false, leaf: null };
 }
 
 test('an isolated retry gets what is available now, never less than the budget', () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProgressMeter } from '../../src/supervisor/progress-meter.js';
+import { ProgressMeter } from '../../src/core/progress-meter.js';
 import { parseProcStat } from '../../src/supervisor/platform/linux.js';
 
 /** Feeds samples every 200 ms from `from` to `to`, the CPU time growing `ticksPerSecond`. */

@@ -1,5 +1,5 @@
 /**
- * ResultBook: phase reports, crashes waiting for their isolated retry, and the one final outcome
+ * Ledger: phase reports, crashes waiting for their isolated retry, and the one final outcome
  * per test. Pure: events are recorded from the emit callback.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import type { RunEventBody } from '../../src/model/event.js';
 import type { CrashReport, FinalOutcome } from '../../src/model/outcome.js';
 import type { Phase, PhaseReport } from '../../src/model/report.js';
 import type { TestInfo } from '../../src/model/test.js';
-import { ResultBook } from '../../src/runner/result-book.js';
+import { Ledger } from '../../src/core/ledger.js';
 
 const TESTS: TestInfo[] = ['a', 'b', 'c', 'd'].map((name, i) => ({
   id: `tests/test_m.py::test_${name}`,
@@ -55,10 +55,10 @@ function crash(worker: number, over: Partial<CrashReport> = {}): CrashReport {
 
 class Harness {
   readonly events: RunEventBody[] = [];
-  readonly book: ResultBook;
+  readonly book: Ledger;
 
   constructor(options: { retries: number; failOnFlaky: boolean }) {
-    this.book = new ResultBook((event) => this.events.push(event), options);
+    this.book = new Ledger((event) => this.events.push(event), options);
     this.book.setTests(TESTS);
   }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestSettings } from '../../src/model/settings.js';
 import type { TestInfo } from '../../src/model/test.js';
-import { familyOf, guessBytes, planDemands, runCapacity, SERIAL_TOKEN } from '../../src/runner/test-demands.js';
+import { familyOf, guessBytes, planDemands, runCapacity, SERIAL_TOKEN } from '../../src/core/test-demands.js';
 
 const G = 1024 ** 3;
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkDeadlines, type BusyWorker, type KillOrder, type WatchedWorker, type WatchdogLimits } from '../../src/supervisor/watchdog.js';
+import { checkDeadlines, type BusyWorker, type KillOrder, type WatchedWorker, type WatchdogLimits } from '../../src/core/watchdog.js';
 
 const LIMITS: WatchdogLimits = { startupTimeoutSeconds: 10, heartbeatTimeoutSeconds: 3 };
 

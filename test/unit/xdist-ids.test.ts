@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { XdistIds, xdistWorkerId } from '../../src/runner/xdist-ids.js';
+import { XdistIds, xdistWorkerId } from '../../src/core/xdist-ids.js';
 
 test('a pool of 2 with one spare: gw0, gw1, and gw2 for the spare', () => {
   const ids = new XdistIds();

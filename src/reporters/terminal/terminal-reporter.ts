@@ -5,6 +5,7 @@
  */
 import { causeLabel } from '../../model/cause.js';
 import { formatBytes } from '../../util/bytes.js';
+import { noticeText } from './notices.js';
 import type { RunEvent, SessionInfo } from '../../model/event.js';
 import type { Reporter } from '../reporter.js';
 import { RunStats } from './stats.js';
@@ -39,6 +40,12 @@ export class TerminalReporter implements Reporter {
   }
 
   onEvent(event: RunEvent): void {
+    const notice = noticeText(event);
+    if (notice !== null) {
+      this.lineBreak();
+      this.tw.line(`bulkhead: ${notice}`, { yellow: true });
+      return;
+    }
     switch (event.type) {
       case 'run_started':
         this.workers = event.workers;
@@ -60,10 +67,6 @@ export class TerminalReporter implements Reporter {
       case 'memory_summary':
         this.stats.runPeakBytes = event.runPeakBytes;
         this.stats.budgetBytes = event.budgetBytes;
-        break;
-      case 'notice':
-        this.lineBreak();
-        this.tw.line(`bulkhead: ${event.message}`, { yellow: true });
         break;
       case 'collection_finished':
         this.onCollected(event.tests.length, event.deselected, event.errors.length, event.skips.length);

@@ -1,4 +1,7 @@
 import type { ResolvedSettings } from '../model/settings.js';
+import type { MemoryOptions } from '../model/memory-options.js';
+
+export type { MemoryOptions };
 import type { TestInfo } from '../model/test.js';
 import type { RestartPolicyOptions } from '../scheduler/restart-policy.js';
 
@@ -59,22 +62,3 @@ export interface RunOptions {
 /** Per-test settings once the suite is collected (config, overrides, markers, CLI), or the errors. */
 export type SettingsResolver = (tests: readonly TestInfo[]) => { ok: true; settings: ResolvedSettings[] } | { ok: false; errors: string[] };
 
-export interface MemoryOptions {
-  /** The effective limit (smallest cgroup limit above us, or MemAvailable) and where it comes from. */
-  limitBytes: number;
-  limitSource: string;
-  /** What the run may use in all. */
-  budgetBytes: number;
-  /**
-   * The user set the budget (--memory-budget, or the config): it is a limit they chose, and even a
-   * test running alone stays within it. The default budget keeps a reserve against parallel
-   * stampedes only, and a test alone may go past it (see PoolMemory's lone cap).
-   */
-  budgetChosen?: boolean;
-  /** Hard cap per worker (--worker-memory-max); null: none beyond the run's budget. */
-  workerMaxBytes: number | null;
-  /** Force the last rung of the ladder (RLIMIT_DATA + RSS watchdog) even where cgroups work. */
-  forceRlimit: boolean;
-  /** Replace a worker whose idle memory grew past this (--worker-recycle-memory); null: never. */
-  recycleBytes: number | null;
-}

@@ -6,11 +6,21 @@
  */
 import type { MemoryLimitKind } from '../model/cause.js';
 import type { MemoryControl } from '../model/event.js';
-import { availableMemory, MemoryCgroupTree, type CgroupLeaf, type CgroupTree, type MemoryCgroup } from '../supervisor/platform/index.js';
-import { treeRssBytes } from '../supervisor/platform/process-tree.js';
-import type { RunOptions } from './options.js';
-import { sampleWorkerMemory } from './worker-exit.js';
-import type { WorkerSlot } from './worker-slot.js';
+import type { MemoryOptions } from '../model/memory-options.js';
+import { availableMemory, MemoryCgroupTree, type CgroupLeaf, type CgroupTree, type MemoryCgroup } from './platform/index.js';
+import { treeRssBytes } from './platform/process-tree.js';
+
+/** What the memory rung needs to know of one worker process. */
+export interface RungWorker {
+  id: number;
+  /** Started (or adopted) to retry one test alone. */
+  isolated: boolean;
+  pid: number | null;
+  exited: boolean;
+  terminating: boolean;
+  /** Its memory cgroup (v2 leaf, or v1 leaf), where one enforces its cap. */
+  leaf: MemoryCgroup | null;
+}
 
 const MiB = 1024 ** 2;
 /** How recently a charge must have run into the run's limit for an OOM kill to be put down to it. */
@@ -23,7 +33,7 @@ export interface OomFacts {
   peakBytes: number | null;
 }
 
-export class PoolMemory {
+export class MemoryRung {
   readonly control: MemoryControl;
   private readonly tree: MemoryCgroupTree | null;
   private sampledRunPeak: number | null = null;
@@ -34,15 +44,18 @@ export class PoolMemory {
   private runHits = 0;
   private runHitAt = -Infinity;
 
+  private readonly options: { memory: MemoryOptions };
+
   constructor(
-    private readonly options: RunOptions,
+    memory: MemoryOptions,
+    useCgroups: boolean,
     runName: string,
     /** The run's v2 cgroup (for cgroup.kill), with the memory controller where it could be enabled. */
     private readonly v2: CgroupTree | null,
   ) {
-    const memory = options.memory;
+    this.options = { memory };
     const v2Memory = v2?.memoryEnabled === true;
-    this.tree = options.useCgroups && !memory.forceRlimit && !v2Memory ? MemoryCgroupTree.create(runName, memory.budgetBytes) : null;
+    this.tree = useCgroups && !memory.forceRlimit && !v2Memory ? MemoryCgroupTree.create(runName, memory.budgetBytes) : null;
     this.control = {
       mechanism: v2Memory ? 'cgroup-v2' : this.tree ? 'cgroup-v1' : 'rlimit-data+rss-watchdog',
       limitBytes: memory.limitBytes,
@@ -56,10 +69,10 @@ export class PoolMemory {
    * A worker's hard cap: --worker-memory-max, except a test running alone (an isolated retry),
    * which may have what plain pytest would have had (see loneCap).
    */
-  capFor(slot: WorkerSlot): number | null {
+  capFor(slot: RungWorker): number | null {
     const lone = this.loneCaps.get(slot.id);
     if (lone !== undefined) return lone;
-    return slot.role === 'isolated' ? this.options.memory.budgetBytes : this.options.memory.workerMaxBytes;
+    return slot.isolated ? this.options.memory.budgetBytes : this.options.memory.workerMaxBytes;
   }
 
   /**
@@ -85,21 +98,21 @@ export class PoolMemory {
    * worker given a test predicted larger than the whole budget, which the scheduler runs with
    * nothing beside it): its cap, and the run's limit, go up to what a test alone may have.
    */
-  makeLone(slot: WorkerSlot): void {
+  makeLone(slot: RungWorker): void {
     this.reserveLone(slot);
-    slot.process?.memory?.setCap(this.capFor(slot));
+    slot.leaf?.setCap(this.capFor(slot));
   }
 
-  private reserveLone(slot: WorkerSlot): void {
+  private reserveLone(slot: RungWorker): void {
     const lone = this.loneCap();
     this.loneCaps.set(slot.id, lone);
     this.raiseRunLimit(lone);
   }
 
   /** The run's cgroup limit goes back to the budget once the test that ran alone is over. */
-  releaseLone(slot: WorkerSlot): void {
+  releaseLone(slot: RungWorker): void {
     if (!this.loneCaps.delete(slot.id)) return;
-    if (slot.role !== 'isolated' && slot.state !== 'exited') slot.process?.memory?.setCap(this.options.memory.workerMaxBytes);
+    if (!slot.isolated && !slot.exited) slot.leaf?.setCap(this.options.memory.workerMaxBytes);
     this.settleRunLimit();
   }
 
@@ -128,10 +141,10 @@ export class PoolMemory {
    * against it since its test began), else the run's budget (charges ran into the run's limit just
    * now), else the machine or a cgroup above bulkhead.
    */
-  oomFacts(slot: WorkerSlot, leaf: MemoryCgroup): OomFacts {
+  oomFacts(slot: RungWorker, leaf: MemoryCgroup): OomFacts {
     const peakBytes = leaf.peakBytes();
     if (leaf.capBytes !== null && leaf.limitHits() > 0) {
-      return { limit: slot.role === 'isolated' ? 'lone_cap' : 'worker_cap', limitBytes: leaf.capBytes, peakBytes };
+      return { limit: slot.isolated ? 'lone_cap' : 'worker_cap', limitBytes: leaf.capBytes, peakBytes };
     }
     if (this.ranIntoRunLimit()) {
       const limitBytes = (this.v2?.memoryEnabled ? this.v2.memoryLimitBytes() : this.tree?.limitBytes()) ?? this.options.memory.budgetBytes;
@@ -152,8 +165,8 @@ export class PoolMemory {
   }
 
   /** Puts a worker about to start under its cap: its cgroup leaf (v2, else v1), or RLIMIT_DATA through its env. */
-  confine(slot: WorkerSlot, env: Record<string, string | undefined>, killLeaf: CgroupLeaf | null): MemoryCgroup | null {
-    if (slot.role === 'isolated') this.reserveLone(slot);
+  confine(slot: RungWorker, env: Record<string, string | undefined>, killLeaf: CgroupLeaf | null): MemoryCgroup | null {
+    if (slot.isolated) this.reserveLone(slot);
     const cap = this.capFor(slot);
     // v2: the worker's kill leaf is its memory cgroup too (a process is in one v2 cgroup only).
     const v2Leaf = killLeaf !== null ? (this.v2?.memoryLeaf(killLeaf, cap) ?? null) : null;
@@ -170,21 +183,29 @@ export class PoolMemory {
    * Where no cgroup enforces the caps: the workers whose process tree grew past theirs. Also
    * keeps the run's peak, which no kernel counter keeps for us on this rung.
    */
-  overCap(slots: Iterable<WorkerSlot>): Array<{ slot: WorkerSlot; capBytes: number; rssBytes: number }> {
+  overCap(slots: Iterable<RungWorker>): Array<{ slot: RungWorker; capBytes: number; rssBytes: number }> {
     if (this.control.mechanism !== 'rlimit-data+rss-watchdog') return [];
-    const sample = sampleWorkerMemory([...slots], (slot) => this.capFor(slot));
-    this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, sample.totalBytes);
-    return sample.overCap;
+    let totalBytes = 0;
+    const over: Array<{ slot: RungWorker; capBytes: number; rssBytes: number }> = [];
+    for (const slot of slots) {
+      if (slot.exited || slot.pid === null) continue;
+      const rssBytes = treeRssBytes(slot.pid);
+      totalBytes += rssBytes;
+      const capBytes = this.capFor(slot);
+      if (capBytes !== null && rssBytes > capBytes && !slot.terminating) over.push({ slot, capBytes, rssBytes });
+    }
+    this.sampledRunPeak = Math.max(this.sampledRunPeak ?? 0, totalBytes);
+    return over;
   }
 
   /** A worker's resident memory now (its process tree's RSS), or 0 when unknown. */
-  residentBytes(slot: WorkerSlot): number {
+  residentBytes(slot: RungWorker): number {
     return slot.pid !== null ? treeRssBytes(slot.pid) : 0;
   }
 
   /** A worker's peak since its current test began (its cgroup resets it per test), else its size now. */
-  testPeakBytes(slot: WorkerSlot): number | null {
-    const leaf = slot.process?.memory;
+  testPeakBytes(slot: RungWorker): number | null {
+    const leaf = slot.leaf;
     if (leaf) return leaf.peakBytes();
     return slot.pid !== null ? treeRssBytes(slot.pid) : null;
   }

@@ -9,21 +9,19 @@ export class StallWatch {
   private since: number | null = null;
   private reported = false;
 
-  constructor(
-    private readonly now: () => number,
-    private readonly notice: (message: string) => void,
-  ) {}
-
-  /** `report`: the scheduler's account of a stall right now, or null when work is moving. */
-  check(report: string | null): void {
+  /**
+   * `report`: the scheduler's account of a stall right now, or null when work is moving. Returns
+   * the stall to announce, once per stall.
+   */
+  check(report: string | null, now: number): { seconds: number; detail: string } | null {
     if (report === null) {
       this.since = null;
       this.reported = false;
-      return;
+      return null;
     }
-    this.since ??= this.now();
-    if (this.reported || this.now() - this.since < STALL_MS) return;
+    this.since ??= now;
+    if (this.reported || now - this.since < STALL_MS) return null;
     this.reported = true;
-    this.notice(`no test has started for ${STALL_MS / 1000}s while tests wait: ${report}`);
+    return { seconds: STALL_MS / 1000, detail: report };
   }
 }

@@ -14,7 +14,17 @@ export interface LockServiceDeps {
   /** Monotonic clock, in milliseconds. */
   now(): number;
   /** Told once per name and `permits` value when callers disagree on a lock's capacity. */
-  notice?(message: string): void;
+  disagreement?(fact: LockDisagreement): void;
+}
+
+/** Callers of one lock asked for different capacities: the smallest stands (from now on, when it shrank). */
+export interface LockDisagreement {
+  name: string;
+  worker: WorkerId;
+  permits: number;
+  /** The capacity earlier requests gave it, and the one in force now. */
+  before: number;
+  capacity: number;
 }
 
 export class LockService {
@@ -84,12 +94,7 @@ export class LockService {
     const key = `${name}\u0000${permits}`;
     if (this.disagreements.has(key)) return;
     this.disagreements.add(key);
-    const capacity = this.table.capacity(name) ?? before;
-    const when = capacity < before ? ' from now on' : '';
-    this.deps.notice?.(
-      `lock '${name}': worker ${worker} asked for permits=${permits}, but earlier requests gave it a capacity of ${before}; ` +
-        `at most ${capacity} hold it at once${when} (the smallest permits wins)`,
-    );
+    this.deps.disagreement?.({ name, worker, permits, before, capacity: this.table.capacity(name) ?? before });
   }
 
   private queuedAt(worker: WorkerId): Map<string, number> {

@@ -1,6 +1,7 @@
 /**
- * Every test's results: its phase reports, a crash waiting for its isolated retry, and the one
- * final outcome, emitted exactly once per test.
+ * The ledger: the one owner of every test's attempts and results — its phase reports, the blame
+ * of a death (settleDeath), a crash waiting for its isolated retry and how many retries are owed,
+ * and the one final outcome, emitted exactly once per test into the event sink it is given.
  */
 import { blamesTest, type ExitCause } from '../model/cause.js';
 import type { LockWait, RunEventBody, TestMemory } from '../model/event.js';
@@ -16,7 +17,7 @@ interface PendingCrash {
   passes: number;
 }
 
-export class ResultBook {
+export class Ledger {
   private tests: readonly TestInfo[] = [];
   private readonly reports = new Map<number, PhaseReport[]>();
   private readonly finished = new Set<number>();

@@ -5,7 +5,6 @@
  */
 import type { ExitCause } from '../model/cause.js';
 import type { BesideTest, CrashReport } from '../model/outcome.js';
-import type { WorkerSlot } from './worker-slot.js';
 
 /** A test that ended this recently still counts as beside a death. */
 const RECENT_MS = 3_000;
@@ -44,11 +43,4 @@ export class BesideLog {
     crash.beside = this.beside(crash.worker, now, running);
     this.died({ worker: crash.worker, testId, memoryBytes: cause.kind === 'oom' ? cause.peakBytes : null }, now);
   }
-}
-
-/** Every test running now on these workers, with its worker's memory (its peak since the test began). */
-export function runningTests(slots: readonly WorkerSlot[], testIdOf: (index: number) => string, memoryOf: (slot: WorkerSlot) => number | null): RunningTest[] {
-  return slots
-    .filter((slot) => slot.running !== null)
-    .map((slot) => ({ worker: slot.id, testId: testIdOf(slot.running!), memoryBytes: memoryOf(slot) }));
 }
