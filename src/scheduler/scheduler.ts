@@ -21,10 +21,10 @@ import { describeStall, newWorker, type WorkerState } from './worker-state.js';
 import { ScopeQueue } from './scope-queue.js';
 import type { Capacity, SchedulerCommand, SchedulerInput, SchedulerOptions, TestDemand } from './types.js';
 import { assertNever } from '../model/assert-never.js';
+import { defaultDemand, learnPeak } from './demands.js';
 
 /** A worker holding fewer unstarted tests than this is fed. */
 const LOW_WATER = 2;
-
 
 export class Scheduler {
   private readonly options: SchedulerOptions;
@@ -92,7 +92,7 @@ export class Scheduler {
         if (!worker) break;
         if (worker.running === input.index) worker.running = null;
         if (input.residentBytes != null) worker.baselineBytes = input.residentBytes;
-        if (input.peakBytes != null) this.learnPeak(input.index, input.peakBytes);
+        if (input.peakBytes != null) learnPeak(this.demands, input.index, input.peakBytes);
         this.feed(input.worker, out);
         break;
       }
@@ -265,24 +265,6 @@ export class Scheduler {
     return holds;
   }
 
-  /**
-   * A test's measured peak informs its unmeasured siblings (the same function with other
-   * parameters): they are predicted alike, and may now run side by side.
-   */
-  private learnPeak(index: number, peakBytes: number): void {
-    const demand = this.demands[index];
-    if (!demand || demand.measured) return;
-    for (const sibling of this.demands) {
-      if (sibling.family !== demand.family) continue;
-      if (!sibling.measured) {
-        sibling.memoryBytes = peakBytes;
-        sibling.measured = true;
-      } else if (sibling.memoryBytes < peakBytes && sibling !== demand) {
-        sibling.memoryBytes = peakBytes;
-      }
-    }
-  }
-
   private busyScopes(): Set<string> {
     const busy = new Set<string>();
     for (const worker of this.workers.values()) {
@@ -400,9 +382,4 @@ export class Scheduler {
     worker.phase = 'stopping';
     out.push({ type: 'stop', worker: id });
   }
-}
-
-/** Without a declared demand: one CPU slot, no memory to speak of, its own family. */
-function defaultDemand(id: string): TestDemand {
-  return { memoryBytes: 0, cpus: 1, resources: {}, exclusive: false, group: null, family: id, measured: true };
 }
