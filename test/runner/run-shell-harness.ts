@@ -11,7 +11,7 @@ import type { RunOptions } from '../../src/core/options.js';
 import { RunShell } from '../../src/runner/run-shell.js';
 import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
 import { packageRoot } from '../../src/util/package-root.js';
-import { PYTHON } from './harness.js';
+import { PYTHON } from '../supervisor/harness.js';
 
 const roots: string[] = [];
 const workerPids = new Set<number>();

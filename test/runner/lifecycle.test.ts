@@ -7,7 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunEventBody } from '../../src/model/event.js';
-import { cleanUpRuns, project, runLoop } from './run-loop-harness.js';
+import { cleanUpRuns, project, runLoop } from './run-shell-harness.js';
 
 after(cleanUpRuns);
 

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeWorkerLine, decodeWorkerMessage, encodeCommand, isLockRequest } from '../../src/adapters/pytest/protocol.js';
+import { decodeWorkerLine, decodeWorkerMessage, encodeCommand, isLockRequest } from '../../../src/adapters/pytest/protocol.js';
 
 test('lock requests decode as lock requests', () => {
   const acquire = decodeWorkerLine('{"type":"lock_acquire","name":"gpu","permits":2,"token":"4121-1"}');

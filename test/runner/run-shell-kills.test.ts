@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RunEventBody } from '../../src/model/event.js';
 import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
 import { readCrashStacks } from '../../src/supervisor/crash-file.js';
-import { cleanUpRuns, project, runLoop } from './run-loop-harness.js';
+import { cleanUpRuns, project, runLoop } from './run-shell-harness.js';
 
 after(cleanUpRuns);
 

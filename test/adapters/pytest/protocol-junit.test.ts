@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeWorkerMessage } from '../../src/adapters/pytest/protocol.js';
-import { sampleSessionInfo } from '../support/session-info.js';
+import { decodeWorkerMessage } from '../../../src/adapters/pytest/protocol.js';
+import { sampleSessionInfo } from '../../support/session-info.js';
 
 const REPORT = {
   testId: 't.py::test_a',

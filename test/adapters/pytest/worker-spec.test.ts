@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { THREAD_CAP_VARIABLES, workerLaunch, type WorkerLaunchOptions } from '../../src/adapters/pytest/worker-spec.js';
+import { THREAD_CAP_VARIABLES, workerLaunch, type WorkerLaunchOptions } from '../../../src/adapters/pytest/worker-spec.js';
 
 function options(extra: Partial<WorkerLaunchOptions> = {}): WorkerLaunchOptions {
   return {
