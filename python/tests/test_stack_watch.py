@@ -1,7 +1,9 @@
-"""StackWatch: faulthandler's watchdog dumps the stacks into a file, no signal sent, and the file
-holds only the running test's dumps."""
+"""StackWatch: faulthandler's watchdog dumps the stacks into a file, no signal sent, only while
+nothing but C runs (its frame walk is unsafe while Python runs), and the file holds only the
+running test's dumps."""
 from __future__ import annotations
 
+import ctypes
 import time
 from pathlib import Path
 from typing import Iterator
@@ -10,15 +12,12 @@ import pytest
 
 from bulkhead_pytest.stack_watch import StackWatch, stack_watch_from_env
 
+# PyDLL: the GIL stays held for the whole call, as in an extension that does not release it.
+LIBC = ctypes.PyDLL(None)
 
-def wait_for_dumps(path: Path, count: int, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = path.read_text()
-        if text.count("Timeout (") >= count:
-            return text
-        time.sleep(0.05)
-    return path.read_text()
+
+def hold_the_gil(seconds: float) -> None:
+    LIBC.usleep(int(seconds * 1_000_000))
 
 
 @pytest.fixture
@@ -29,37 +28,48 @@ def watch(tmp_path: Path) -> Iterator[StackWatch]:
     started.stop()
 
 
-def a_function_of_the_test(path: Path) -> str:
-    return wait_for_dumps(path, 2)
+def a_function_of_the_test() -> None:
+    hold_the_gil(0.6)
 
 
-def test_dumps_name_the_running_function(watch: StackWatch, tmp_path: Path) -> None:
+def test_a_gil_held_in_c_is_dumped_naming_the_function(watch: StackWatch, tmp_path: Path) -> None:
     path = tmp_path / "worker-1.stacks"
     watch.test_started()
-    text = a_function_of_the_test(path)
-    assert text.count("Timeout (0:00:00.200000)!") >= 2, text
+    a_function_of_the_test()
+    text = path.read_text()
+    assert "Timeout (0:00:00.200000)!" in text, text
     assert "in a_function_of_the_test" in text
+
+
+def test_no_dump_while_python_runs(watch: StackWatch, tmp_path: Path) -> None:
+    # The watchdog's frame walk is unsafe while frames change: it must never fire then.
+    path = tmp_path / "worker-1.stacks"
+    watch.test_started()
+    deadline = time.monotonic() + 0.8
+    while time.monotonic() < deadline:
+        sum(i * i for i in range(1000))
+    time.sleep(0.4)
+    assert path.read_text() == ""
 
 
 def test_a_test_starts_with_an_empty_file(watch: StackWatch, tmp_path: Path) -> None:
     path = tmp_path / "worker-1.stacks"
-    wait_for_dumps(path, 1)
+    hold_the_gil(0.5)
+    assert path.stat().st_size > 0
     watch.test_started()
-    assert path.stat().st_size < 200, "the earlier dumps were emptied (a new one may have begun)"
-    text = wait_for_dumps(path, 2)
+    assert path.stat().st_size == 0, "the earlier dump was emptied"
+    hold_the_gil(0.5)
     # Appended after the truncation: at the start of the file, not past a hole.
-    assert text.startswith("Timeout ("), repr(text[:40])
+    assert path.read_text().startswith("Timeout ("), repr(path.read_text()[:40])
 
 
 def test_stopped_it_writes_no_more(tmp_path: Path) -> None:
     path = tmp_path / "worker-1.stacks"
     watch = StackWatch(str(path), every=0.1)
     watch.start()
-    wait_for_dumps(path, 1)
     watch.stop()
-    size = path.stat().st_size
-    time.sleep(0.4)
-    assert path.stat().st_size == size
+    hold_the_gil(0.4)
+    assert path.stat().st_size == 0
 
 
 class FakeConfig:
