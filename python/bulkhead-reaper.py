@@ -135,6 +135,8 @@ def reap(run):
             pass
     killed |= stopped
     removed = remove_cgroups(cgroups, deadline)
+    if not killed:
+        return  # bulkhead ended without its goodbye, but nothing of its run was left to kill
     say(
         "bulkhead (pid %s) died during its run; killed %d process%s of the run, removed %d of %d cgroup%s"
         % (run.supervisor_pid, len(killed), "" if len(killed) == 1 else "es", removed, len(cgroups), "" if len(cgroups) == 1 else "s")
