@@ -147,7 +147,11 @@ def processes_of(run_id, groups):
     """Living processes in one of the groups, or whose environment holds the run's marker."""
     marker = MARKER_VARIABLE + b"=" + run_id if run_id else None
     found = set()
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found  # no /proc: the groups are still killed whole below
+    for entry in entries:
         if not entry.isdigit():
             continue
         pid = int(entry)
