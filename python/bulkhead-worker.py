@@ -9,6 +9,14 @@ import sys
 if __name__ == "__main__":
     import os
 
+    # First of all, before a conftest import can take minutes: the kernel kills this worker if
+    # bulkhead dies, whatever the worker is doing then (stopped, stuck in C holding the GIL).
+    if os.environ.get("BULKHEAD_CHANNEL_FD"):
+        from bulkhead_pytest.processes import die_with_supervisor
+
+        supervisor = os.environ.get("BULKHEAD_SUPERVISOR_PID", "")
+        die_with_supervisor(int(supervisor) if supervisor.isdigit() else None)
+
     crash_file = os.environ.get("BULKHEAD_CRASH_FILE")
     if crash_file:
         # As early as possible: a segfault while importing a conftest leaves its stack here.

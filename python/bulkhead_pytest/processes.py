@@ -4,25 +4,66 @@ The worker makes itself a child subreaper (Linux), so a process that escapes wit
 double fork is re-parented to the worker, not to init, and stays visible as its descendant.
 After each test the worker lists its descendants through /proc/<pid>/task/<tid>/children, which
 costs a few reads when there are none (the usual case).
+
+And the worker's end of the lifeline: it dies with the supervisor (``die_with_supervisor``), and
+kills what its tests left running before it goes (``kill_descendants``).
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
-from typing import AbstractSet, Dict, List, Set
+from typing import AbstractSet, Dict, List, Optional, Set
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+# The exit code of a worker that ends because the supervisor is gone (pytest's code for a session
+# cut short; nobody is left to read it).
+SUPERVISOR_GONE_EXIT = 2
 
 
 def become_subreaper() -> bool:
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def die_with_supervisor(supervisor_pid: Optional[int]) -> bool:
+    """Has the kernel SIGKILL this process when its parent dies, even if it cannot act itself.
+
+    A stopped worker, or one stuck in C code that holds the GIL, cannot notice anything; the
+    kernel's PR_SET_PDEATHSIG needs nothing of it. It fires when the parent *thread* that forked
+    this process ends: bulkhead (Node) spawns from its main thread, which lives as long as bulkhead.
+    It survives exec (the cgroup wrapper's /bin/sh execs the worker, so the parent is bulkhead
+    itself) but not fork: what a test starts is left to the worker and to the run's reaper.
+
+    The parent may have died before the setting took (it then never fires): a parent that is no
+    longer bulkhead while bulkhead is gone ends the worker now. A parent that is not bulkhead
+    while bulkhead lives is a wrapper (`--python` a script that runs python as its child).
+    """
+    armed = _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if supervisor_pid is not None and os.getppid() != supervisor_pid and not _alive(supervisor_pid):
+        os._exit(SUPERVISOR_GONE_EXIT)
+    return armed
+
+
+def _prctl(option: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(option, value, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # EPERM: alive, someone else's
+    return True
 
 
 def _children(pid: int) -> List[int]:
@@ -99,11 +140,22 @@ def multiprocessing_helpers() -> Set[int]:
     return pids
 
 
-def kill_descendants(root: int) -> None:
-    import signal
-
-    for process in living_descendants(root):
+def kill_descendants(root: int, rounds: int = 10) -> None:
+    """SIGKILLs every descendant. Each is stopped first, and the tree searched again until no new
+    one turns up, so that a process forking in a loop cannot keep a child past the search."""
+    stopped: Set[int] = set()
+    for _ in range(rounds):
+        found = {int(process["pid"]) for process in living_descendants(root)} - stopped
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+                stopped.add(pid)
+            except OSError:
+                pass
+    for pid in stopped:
         try:
-            os.kill(int(process["pid"]), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         except OSError:
             pass

@@ -21,7 +21,7 @@ from .junit import JunitRecorder
 from .locks import BulkheadLockWarning, LockClient, install
 from .markers import bulkhead_marker, xdist_group
 from .memory import make_meter
-from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
+from .processes import SUPERVISOR_GONE_EXIT, become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
 from .stack_watch import stack_watch_from_env
@@ -80,33 +80,44 @@ class WorkerSession:
 
     def _read_commands(self) -> None:
         try:
-            for message in self.channel.messages():
-                kind = message.get("type")
-                if kind == "run":
-                    self.thread_caps.expect(message.get("threads") or {})
-                    self.queue.add(message["indices"])
-                elif kind == "steal":
-                    given = self.queue.steal(message["indices"])
-                    self.channel.send({"type": "stolen", "indices": given})
-                elif kind == "finish":
-                    self.queue.finish()
-                elif kind == "flush":
-                    self.queue.flush()
-                elif kind == "stop":
-                    dropped = self.queue.stop()
-                    self.channel.send({"type": "stolen", "indices": dropped})
-                elif kind == "lock_granted":
-                    self.locks.granted(str(message["token"]), float(message["waitedSeconds"]))
-                else:
-                    self.channel.send({"type": "internal_error", "text": f"unknown command {kind!r}"})
+            self._follow_commands()
         except Exception as exc:  # a broken channel: end the session rather than hang
             try:
                 self.channel.send({"type": "internal_error", "text": f"command channel failed: {exc!r}"})
             except OSError:
                 pass
-        # The supervisor closed its side (or the channel broke): no more work can come, and no grant.
-        self.locks.close("the supervisor closed the channel")
-        self.queue.stop()
+            # No more work can come, and no grant.
+            self.locks.close("the command channel failed")
+            self.queue.stop()
+            return
+        # The end of the commands: the supervisor is gone (it closes the channel only once this
+        # process has exited), killed or OOM-killed. Nobody is left to take a result, so the
+        # running test is not waited for: what the tests started dies now, then this worker.
+        # (Should the main thread hold the GIL in C, this thread never gets here: the kernel's
+        # PR_SET_PDEATHSIG and the run's reaper see to it.)
+        kill_descendants(os.getpid())
+        os._exit(SUPERVISOR_GONE_EXIT)
+
+    def _follow_commands(self) -> None:
+        for message in self.channel.messages():
+            kind = message.get("type")
+            if kind == "run":
+                self.thread_caps.expect(message.get("threads") or {})
+                self.queue.add(message["indices"])
+            elif kind == "steal":
+                given = self.queue.steal(message["indices"])
+                self.channel.send({"type": "stolen", "indices": given})
+            elif kind == "finish":
+                self.queue.finish()
+            elif kind == "flush":
+                self.queue.flush()
+            elif kind == "stop":
+                dropped = self.queue.stop()
+                self.channel.send({"type": "stolen", "indices": dropped})
+            elif kind == "lock_granted":
+                self.locks.granted(str(message["token"]), float(message["waitedSeconds"]))
+            else:
+                self.channel.send({"type": "internal_error", "text": f"unknown command {kind!r}"})
 
     # -- session start: header -----------------------------------------------------------------
 

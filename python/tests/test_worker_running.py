@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
+import time
 from pathlib import Path
 from typing import List
 
 import pytest
 
+from bulkhead_pytest.processes import SUPERVISOR_GONE_EXIT
 from driver import of_type, plain_pytest, reports, run_worker
 from worker_helpers import StartWorker, gate_source, ids_of, read_log
 
@@ -280,13 +283,65 @@ def test_a_worker_under_its_recycle_size_runs_on(pytester: pytest.Pytester, work
     assert w.wait_exit() == 0
 
 
-def test_closing_the_channel_ends_the_worker(pytester: pytest.Pytester, worker: StartWorker) -> None:
-    pytester.makepyfile("def test_0(): pass\ndef test_1(): pass\n")
+def test_when_the_supervisor_goes_away_the_worker_kills_what_its_test_started_and_ends_at_once(
+    pytester: pytest.Pytester, worker: StartWorker, tmp_path: Path
+) -> None:
+    # The end of the command channel is the supervisor's death (it closes the channel only once the
+    # worker has exited): nobody takes results any more, so the running test is not waited for.
+    pid_file = tmp_path / "child.pid"
+    pytester.makepyfile(
+        test_child=f"""
+        import os, subprocess, sys, time
+
+        def test_sleeps_beside_a_child():
+            # In a session of its own: only the worker's search of its descendants finds it.
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+            with open({str(pid_file)!r} + ".partial", "w") as handle:
+                handle.write(str(child.pid))
+            os.rename({str(pid_file)!r} + ".partial", {str(pid_file)!r})
+            time.sleep(60)
+        """
+    )
     w = worker()
     w.read_until("collected")
-    w.close_channel()  # the supervisor went away
-    w.read_until("done")
-    assert w.wait_exit() in (0, 5)
+    w.run([0])
+    w.finish()
+    deadline = time.monotonic() + 30
+    while not pid_file.exists():
+        assert time.monotonic() < deadline, "the test never started its child"
+        time.sleep(0.01)
+    child = int(pid_file.read_text())
+    try:
+        closed_at = time.monotonic()
+        w.close_channel()
+        assert w.wait_exit(10) == SUPERVISOR_GONE_EXIT
+        assert time.monotonic() - closed_at < 2
+        assert of_type(w.messages, "done") == []
+        assert _gone_within(child, 2.0), f"the test's child {child} outlived its worker"
+    finally:
+        _kill_quietly(child)
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    """Whether the process ended (or is a zombie nobody reaped yet) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except OSError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+
+
+def _kill_quietly(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def test_results_are_sent_before_session_finish_hooks_run(pytester: pytest.Pytester, worker: StartWorker) -> None:

@@ -60,6 +60,8 @@ export type RunEventBody =
   | { type: 'memory_eviction'; worker: number; pid: number | null; testId: string; availableBytes: number | null }
   /** Every live worker's resident memory, and the run's total against its budget (about once a second). */
   | { type: 'memory_sample'; workers: Array<{ worker: number; residentBytes: number }>; totalBytes: number; budgetBytes: number }
+  /** The run's reaper could not start or died: should bulkhead die now, what its tests started may outlive it. */
+  | { type: 'lifeline_lost'; detail: string }
   /** Tests wait and no worker has started one for a while: what each worker holds and why it waits. */
   | { type: 'stall'; seconds: number; detail: string }
   /** Callers of one cross-worker lock asked for different capacities; the smallest stands. */

@@ -59,7 +59,16 @@ export class RunShell {
     private readonly deps: RunShellDeps,
   ) {
     this.runtime = new LocalWorkerRuntime(
-      { cwd: options.cwd, memory: options.memory, useCgroups: options.useCgroups, killGraceSeconds: options.killGraceSeconds },
+      {
+        cwd: options.cwd,
+        memory: options.memory,
+        useCgroups: options.useCgroups,
+        killGraceSeconds: options.killGraceSeconds,
+        python: options.python,
+        reaperScript: join(deps.pythonDir, 'bulkhead-reaper.py'),
+        // Straight to the reporters: a fact about the runtime, not about the run's state.
+        onLifelineLost: (detail) => this.deps.emit({ type: 'lifeline_lost', detail }),
+      },
       (fact) => this.onFact(fact),
     );
     this.core = new RunCore(options, this.runtime.memoryControl);

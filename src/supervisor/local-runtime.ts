@@ -12,6 +12,7 @@ import type { ExitFacts, MemoryReading, WorkerSample } from '../model/worker-fac
 import { innermostFrame, readCrashStacks, readLatestDump } from './crash-file.js';
 import { MemoryRung, type RungWorker } from './memory-rung.js';
 import { availableMemory, CgroupTree, memoryPressure, type MemoryCgroup, processProgress, processStartTime, signalProcess } from './platform/index.js';
+import { RunReaper } from './run-reaper.js';
 import { terminateWorker } from './terminate.js';
 import { WorkerProcess, type WorkerExit } from './worker-process.js';
 import type { KillHow, WorkerFact, WorkerRuntime, WorkerSpec } from './worker-runtime.js';
@@ -21,6 +22,11 @@ export interface LocalRuntimeOptions {
   memory: MemoryOptions;
   useCgroups: boolean;
   killGraceSeconds: number;
+  /** The interpreter under test and python/bulkhead-reaper.py: the run's reaper (see run-reaper.ts). */
+  python: string;
+  reaperScript: string;
+  /** The reaper could not start or died: should bulkhead die now, the run's processes may outlive it. */
+  onLifelineLost(detail: string): void;
 }
 
 class LocalWorker implements RungWorker {
@@ -46,6 +52,8 @@ export class LocalWorkerRuntime implements WorkerRuntime {
   private readonly cgroups: CgroupTree | null;
   private readonly rung: MemoryRung;
   private readonly workers = new Map<WorkerId, LocalWorker>();
+  /** Kills the run's processes should bulkhead die. */
+  private readonly reaper: RunReaper;
 
   constructor(
     private readonly options: LocalRuntimeOptions,
@@ -57,6 +65,8 @@ export class LocalWorkerRuntime implements WorkerRuntime {
     this.cgroups = options.useCgroups ? CgroupTree.create(runName, memory.forceRlimit ? null : { budgetBytes: memory.budgetBytes }) : null;
     this.rung = new MemoryRung(memory, options.useCgroups, runName, this.cgroups);
     this.memoryControl = this.rung.control;
+    const runCgroups = [this.cgroups?.root, this.rung.cgroupRoot].filter((dir): dir is string => typeof dir === 'string');
+    this.reaper = RunReaper.start({ python: options.python, script: options.reaperScript, cgroups: runCgroups, onLost: options.onLifelineLost });
   }
 
   start(spec: WorkerSpec): void {
@@ -65,6 +75,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
     const worker = new LocalWorker(id, spec.isolated, spec.crashFile, spec.stacksFile);
     const cgroup = this.cgroups?.leaf(`worker-${id}`) ?? null;
     const memory = this.rung.confine(worker, env, cgroup);
+    Object.assign(env, this.reaper.env);
     worker.leaf = memory;
     worker.process = new WorkerProcess(
       { command: spec.command, args: spec.args, env, cwd: this.options.cwd, logPath: spec.logPath, cgroup, memory },
@@ -75,6 +86,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
       },
     );
     worker.pid = worker.process.pid;
+    if (worker.pid !== null) this.reaper.register({ pid: worker.pid, pgid: worker.pid, cgroups: [cgroup, memory].flatMap((leaf) => (leaf ? [leaf.path] : [])) });
     this.workers.set(id, worker);
     this.report({ type: 'spawned', worker: id, pid: worker.pid });
   }
@@ -149,6 +161,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
   }
 
   dispose(): void {
+    this.reaper.close();
     this.cgroups?.remove();
     this.rung.dispose();
   }
@@ -169,6 +182,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
         .map((other) => ({ worker: other.id, memoryBytes: this.rung.testPeakBytes(other) })),
     };
     worker.exited = true;
+    if (worker.pid !== null) this.reaper.forget(worker.pid);
     this.rung.releaseLone(worker);
     this.rung.settleRunLimit();
     this.report({ type: 'exited', worker: worker.id, exit: facts });

@@ -210,6 +210,11 @@ export class MemoryRung {
     return slot.pid !== null ? treeRssBytes(slot.pid) : null;
   }
 
+  /** The run's v1 memory cgroup folder, where that rung is in force. */
+  get cgroupRoot(): string | null {
+    return this.tree?.root ?? null;
+  }
+
   runPeakBytes(): number | null {
     return this.v2?.memoryPeakBytes() ?? this.tree?.peakBytes() ?? this.sampledRunPeak;
   }

@@ -64,6 +64,8 @@ export class WorkerProcess {
     this.memory = spec.memory;
     const dirs = [spec.cgroup?.path, spec.memory?.path].filter((dir): dir is string => dir !== undefined);
     const launch = wrapInCgroups(dirs, spec.command, spec.args);
+    // From the main thread, as every spawn here: the worker's PR_SET_PDEATHSIG fires when the thread
+    // that forked it ends (a worker_thread that spawned workers would take them down with it).
     this.child = spawn(launch.command, launch.args, {
       cwd: spec.cwd,
       env: { ...spec.env, BULKHEAD_CHANNEL_FD: String(CHANNEL_FD) },

@@ -1,6 +1,6 @@
 /**
  * What `npm pack` produces holds everything `npx bulkhead run` needs when installed elsewhere:
- * the compiled CLI and every module it loads, the entry scripts (worker launcher, coverage step), and every module of the pytest
+ * the compiled CLI and every module it loads, the entry scripts (worker launcher, run reaper, coverage step), and every module of the pytest
  * plugin (a missing launcher once made every worker of an installed bulkhead die at start). Then
  * the packed tarball, installed into a fresh folder, runs the bundled example suite.
  */
@@ -25,9 +25,9 @@ function filesUnder(dir: string, suffix: string): string[] {
 
 test('the package holds the CLI, the worker launcher and every plugin module, and no bytecode', () => {
   const packed = new Set(packedFiles());
-  // Every entry script beside the plugin package (the worker launcher, the coverage step's).
+  // Every entry script beside the plugin package (the worker launcher, the run's reaper, the coverage step's).
   const scripts = readdirSync(join(REPO_ROOT, 'python')).filter((name) => name.endsWith('.py')).map((name) => `python/${name}`);
-  assert.ok(scripts.includes('python/bulkhead-worker.py'));
+  for (const script of ['python/bulkhead-worker.py', 'python/bulkhead-reaper.py', 'python/bulkhead-coverage.py']) assert.ok(scripts.includes(script), script);
   const needed = ['dist/src/cli/main.js', ...scripts, ...filesUnder('python/bulkhead_pytest', '.py'), ...filesUnder('dist/src', '.js')];
   for (const file of needed) assert.ok(packed.has(file), `${file} is not in the package`);
   assert.deepEqual([...packed].filter((file) => file.includes('__pycache__') || file.endsWith('.pyc')), []);

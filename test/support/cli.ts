@@ -69,7 +69,7 @@ export interface CliResult {
   seconds: number;
   /** Descendant processes seen during the run that were still alive after it exited (then killed). */
   leftovers: string[];
-  /** The most direct children (workers, probes) seen alive at once, sampled every 100 ms. */
+  /** The most direct children (workers, probes; not the run's reaper) seen alive at once, sampled every 100 ms. */
   maxChildren: number;
 }
 
@@ -156,7 +156,7 @@ export interface SpawnResult {
   seconds: number;
   /** Descendant processes seen during the run still alive once it exited ("pid command"); they are killed. */
   leftovers: string[];
-  /** The most direct children seen alive at once (sampled every 100 ms). */
+  /** The most direct children seen alive at once (sampled every 100 ms), the run's reaper aside. */
   maxChildren: number;
 }
 
@@ -200,7 +200,8 @@ export function spawnBounded(
         const stat = readStat(descendant);
         if (!stat) continue;
         if (!seen.has(descendant)) seen.set(descendant, stat);
-        if (stat.ppid === pid && stat.state !== 'Z') children += 1;
+        // The run's reaper (python/bulkhead-reaper.py) waits for the whole run beside the workers.
+        if (stat.ppid === pid && stat.state !== 'Z' && !isReaper(descendant)) children += 1;
       }
       maxChildren = Math.max(maxChildren, children);
     };
@@ -280,6 +281,14 @@ function readStat(pid: number): ProcStat | null {
     return { pid, comm, state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]), starttime: rest[19]! };
   } catch {
     return null;
+  }
+}
+
+function isReaper(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('/bulkhead-reaper.py'));
+  } catch {
+    return false;
   }
 }
 

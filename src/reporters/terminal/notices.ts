@@ -33,6 +33,8 @@ export function noticeText(event: RunEvent): string | null {
         `memory pressure: ${available(event.availableBytes)} available, under half the reserve: killing ` +
         `${workerName(event.worker, event.pid)} running ${event.testId}; the test will run again alone`
       );
+    case 'lifeline_lost':
+      return event.detail;
     case 'stall':
       return `no test has started for ${event.seconds}s while tests wait: ${event.detail}`;
     case 'lock_disagreement':
