@@ -31,6 +31,8 @@ export type RunInput = (
    */
   | { type: 'stacks_read'; worker: WorkerId; where: string | null; stacksFile: string | null; slow: SlowPending }
   | { type: 'timer'; key: string }
+  /** The runtime's safety net for bulkhead's own death (the reaper) could not start, or died. */
+  | { type: 'lifeline_lost'; detail: string }
   /** Ctrl-C or SIGTERM: `interrupt` the first time (finish gracefully), `kill` the second. */
   | { type: 'signal'; kind: 'interrupt' | 'kill'; detail: string }
   /** The answer to `wrap_up`: the combined coverage, if it was asked for, and the run's memory peak. */

@@ -111,6 +111,9 @@ export class RunCore {
       case 'timer':
         this.onTimer(input.key, out);
         break;
+      case 'lifeline_lost':
+        out.event({ type: 'lifeline_lost', detail: input.detail });
+        break;
       case 'signal':
         if (input.kind === 'interrupt') this.interrupt(input.detail, out);
         else {

@@ -67,7 +67,8 @@ export class RunShell {
         python: options.python,
         reaperScript: join(deps.pythonDir, 'bulkhead-reaper.py'),
         // Straight to the reporters: a fact about the runtime, not about the run's state.
-        onLifelineLost: (detail) => this.deps.emit({ type: 'lifeline_lost', detail }),
+        // Reported from the reaper's own events, never while the shell is being built.
+        onLifelineLost: (detail) => this.push({ type: 'lifeline_lost', detail }),
       },
       (fact) => this.onFact(fact),
     );

@@ -39,14 +39,16 @@ test('startup timeout: a worker stuck importing a conftest has its stacks dumped
   });
   const { events, exitCode, scratchDir } = await runLoop(root, {
     workers: 1,
-    startupTimeoutSeconds: 1,
+    // Long enough for a loaded machine to get Python as far as faulthandler (a SIGUSR1 sooner
+    // would kill it with no dump); the conftest sleeps far longer.
+    startupTimeoutSeconds: 3,
     restart: { ...DEFAULT_RESTART_POLICY, crashLoopLimit: 1 },
   });
   assert.equal(exitCode, 3, 'aborted: the only worker never got ready');
   const exited = events.find((e): e is Extract<RunEventBody, { type: 'worker_exited' }> => e.type === 'worker_exited');
   assert.ok(exited);
   assert.equal(exited.cause.kind, 'startup_failure');
-  assert.equal(exited.cause.kind === 'startup_failure' ? exited.cause.detail : null, 'not ready after 1s');
+  assert.equal(exited.cause.kind === 'startup_failure' ? exited.cause.detail : null, 'not ready after 3s');
   const stacks = readCrashStacks(join(scratchDir, `worker-${exited.worker}.crash`));
   assert.match(stacks, /stuck_importing_conftest/, `crash file: ${JSON.stringify(stacks)}; exit ${JSON.stringify(exited.cause)}`);
   assert.notEqual(exited.cause.kind === 'startup_failure' ? exited.cause.signal : null, 'SIGUSR1', 'killed by the stacks request itself');
