@@ -2,7 +2,7 @@
  * The collection phase: every worker collects the suite; the first to finish defines it (its
  * session info, its collection errors and skips are the run's), and every later one must match.
  */
-import type { WorkerMessage } from '../adapters/pytest/protocol.js';
+import type { WorkerMessage } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { RunEndReason, RunEventBody, SessionInfo } from '../model/event.js';
 import type { TestInfo } from '../model/test.js';
@@ -34,15 +34,10 @@ export class CollectionPhase {
 
   onSession(message: Extract<WorkerMessage, { type: 'session' }>): void {
     if (this.session !== null) return;
-    const { type: _type, ...info } = message;
+    const { info } = message;
     this.session = info;
     this.host.emit({ type: 'session_info', info });
-    if (info.xdistRequested !== null) {
-      this.host.emit({
-        type: 'notice',
-        message: `pytest-xdist's -n ${info.xdistRequested} is ignored: bulkhead runs its own workers (use --workers N)`,
-      });
-    }
+    for (const notice of info.notices) this.host.emit({ type: 'notice', message: notice });
   }
 
   /**

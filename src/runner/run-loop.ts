@@ -4,7 +4,8 @@
  * worker; everything that happens is emitted as an event for the reporters. Worker processes,
  * their lifecycle and their deaths are handled in worker-pool.ts.
  */
-import type { WorkerMessage } from '../adapters/pytest/protocol.js';
+import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
+import type { WorkerMessage } from '../adapters/messages.js';
 import { blamesTest, type ExitCause } from '../model/cause.js';
 import { betweenTestsNotice } from './worker-exit.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
@@ -32,7 +33,8 @@ import { combineCoverage, coverageDataDir, exitCodeAfterCoverage } from './cover
 
 export interface RunLoopDeps {
   emit(event: RunEventBody): void;
-  pythonDir: string;
+  /** The test framework: how to start its workers, what their lines mean, how to combine coverage. */
+  framework: FrameworkAdapter;
   now(): number;
   /** Memory peaks remembered from earlier runs (the history store), for these test ids. */
   peaks?: (ids: readonly string[]) => ReadonlyMap<string, number>;
@@ -86,7 +88,7 @@ export class RunLoop {
     this.pool = new WorkerPool(options, {
       emit: deps.emit,
       now: deps.now,
-      pythonDir: deps.pythonDir,
+      framework: deps.framework,
       onLine: (slot, line) => this.onLine(slot, line),
       onReady: (slot) => this.onReady(slot),
       onDeath: (death) => this.onDeath(death),
@@ -94,7 +96,7 @@ export class RunLoop {
       hasWork: () => this.end === null && (this.collection.referenceSlot === null || this.scheduler.queuedCount() > 0),
       onStartDropped: () => this.checkDone(),
     });
-    this.commands = new WorkerCommands(this.pool, options, () => this.settings);
+    this.commands = new WorkerCommands(this.pool, options, () => this.settings, (command) => deps.framework.encodeCommand(command));
     this.startedAt = deps.now();
     this.collection = new CollectionPhase({
       emit: deps.emit,
@@ -186,6 +188,7 @@ export class RunLoop {
 
   private readonly messageHandlers: MessageHandlers = {
     now: () => this.deps.now(),
+    decode: (line) => this.deps.framework.decodeLine(line),
     violation: (slot, detail) => this.violation(slot, detail),
     lock: (slot, request) => this.locks.onMessage(slot.id, request),
     session: (message) => this.collection.onSession(message),
@@ -261,7 +264,7 @@ export class RunLoop {
     const index = slot.assigned.splice(at, 1)[0]!;
     slot.running = index;
     slot.runningSince = this.deps.now();
-    slot.runningTimeout = timeoutOf(this.settings, this.tests[index], index, this.options.timeoutSeconds, this.collection.session?.iniTimeout ?? null);
+    slot.runningTimeout = timeoutOf(this.settings, this.tests[index], index, this.options.timeoutSeconds, this.collection.session?.frameworkTimeout ?? null);
     slot.nextBusyNotice = null;
     slot.ranTests = true;
     // Predicted larger than the whole budget, it runs with nothing beside it (admission sees to
@@ -383,9 +386,8 @@ export class RunLoop {
   private async reportCoverage(exitCode: number): Promise<number> {
     const session = this.collection.session?.coverage ?? null;
     if (session === null || this.end?.reason.kind === 'aborted') return exitCode;
-    const outcome = await combineCoverage({
-      python: this.options.python,
-      pythonDir: this.deps.pythonDir,
+    const outcome = await combineCoverage(this.deps.framework, {
+      interpreter: this.options.python,
       session,
       dataDir: coverageDataDir(this.options.scratchDir),
       testsFailed: this.book.failures + this.collection.collectErrors > 0,

@@ -3,7 +3,7 @@
  * channel (run, steal, flush, finish, stop) or in the pool (a new worker, an isolated one). The
  * decisions are the scheduler's; this only says them to the right process.
  */
-import { encodeCommand, type WorkerCommand } from '../adapters/pytest/protocol.js';
+import type { WorkerCommand } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { TestSettings } from '../model/settings.js';
 import type { SchedulerCommand } from '../scheduler/types.js';
@@ -18,10 +18,12 @@ export class WorkerCommands {
     private readonly options: RunOptions,
     /** Each test's resolved settings (for its thread caps), once the suite is planned. */
     private readonly settings: () => TestSettings[] | null,
+    /** The framework adapter's encoding of a command as a channel line. */
+    private readonly encode: (command: WorkerCommand) => string,
   ) {}
 
   send(slot: WorkerSlot, command: WorkerCommand): void {
-    slot.process?.send(encodeCommand(command));
+    slot.process?.send(this.encode(command));
   }
 
   /** Tells a worker to end once it has run what it holds (`finish`) or at once (`stop`). */

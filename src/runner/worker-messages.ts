@@ -3,7 +3,7 @@
  * the worker's own bookkeeping done here (handshake, heartbeat, collection reports, the end of its
  * session), and everything the run decides on handed to the run loop.
  */
-import { decodeWorkerLine, isLockRequest, PROTOCOL_VERSION, type LockRequest, type WorkerMessage } from '../adapters/pytest/protocol.js';
+import { isLockRequest, type AnyWorkerMessage, type Decoded, type LockRequest, type WorkerMessage } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { PhaseReport } from '../model/report.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -12,6 +12,8 @@ type Message<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T
 
 export interface MessageHandlers {
   now(): number;
+  /** The framework adapter's decoding of one line (its protocol version checked there). */
+  decode(line: string): Decoded<AnyWorkerMessage>;
   violation(slot: WorkerSlot, detail: string): void;
   lock(slot: WorkerSlot, request: LockRequest): void;
   session(message: Message<'session'>): void;
@@ -27,7 +29,7 @@ export interface MessageHandlers {
 
 export function routeWorkerLine(slot: WorkerSlot, line: string, on: MessageHandlers): void {
   if (slot.protocolViolation !== null) return;
-  const decoded = decodeWorkerLine(line);
+  const decoded = on.decode(line);
   if (!decoded.ok) {
     on.violation(slot, decoded.error);
     return;
@@ -39,10 +41,6 @@ export function routeWorkerLine(slot: WorkerSlot, line: string, on: MessageHandl
 function routeMessage(slot: WorkerSlot, message: WorkerMessage, on: MessageHandlers): void {
   switch (message.type) {
     case 'hello':
-      if (message.protocol !== PROTOCOL_VERSION) {
-        on.violation(slot, `protocol version ${message.protocol}, expected ${PROTOCOL_VERSION}`);
-        return;
-      }
       slot.pid = message.pid;
       slot.state = 'collecting';
       return;
@@ -82,6 +80,10 @@ function routeMessage(slot: WorkerSlot, message: WorkerMessage, on: MessageHandl
       return;
     case 'internal_error':
       on.internalError(slot, message.text);
+      return;
+    case 'protocol_error':
+      // The worker could not read a command and is ending: its death is the violation it reported.
+      on.violation(slot, message.detail);
       return;
     case 'done':
       slot.sessionDone = true;

@@ -5,6 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
 import type { ExitCause, KillReason } from '../model/cause.js';
 import type { RunEndReason, RunEventBody } from '../model/event.js';
 import type { CrashReport } from '../model/outcome.js';
@@ -30,7 +31,8 @@ export interface WorkerDeath {
 export interface WorkerPoolHooks {
   emit(event: RunEventBody): void;
   now(): number;
-  pythonDir: string;
+  /** How to start a worker of the run's test framework. */
+  framework: FrameworkAdapter;
   onLine(slot: WorkerSlot, line: string): void;
   /** A worker may take tests now. */
   onReady(slot: WorkerSlot): void;
@@ -290,9 +292,9 @@ export class WorkerPool {
     // A pool slot prefers its own index, so its replacement reuses the dead worker's id; a spare
     // the index past the pool it stands in; an isolated retry (all others ended) the lowest free.
     slot.xdistIndex = this.options.xdistIdentity ? this.xdistIds.claim(role === 'isolated' ? 0 : slotIndex) : null;
-    const launch = launchFor(slot, this.options, { pythonDir: this.hooks.pythonDir, testRunUid: this.testRunUid, seed: this.seed });
     const cgroupLeaf = this.cgroups?.leaf(`worker-${id}`) ?? null;
-    const memoryLeaf = this.memory.confine(slot, launch.env, cgroupLeaf);
+    const { leaf: memoryLeaf, limits } = this.memory.confine(slot, cgroupLeaf);
+    const launch = launchFor(this.hooks.framework, slot, this.options, { testRunUid: this.testRunUid, seed: this.seed }, limits);
     const proc = new WorkerProcess(
       {
         ...launch,
