@@ -4,7 +4,7 @@ bulkhead (the supervisor) starts it when a run starts, in a session of its own (
 kill of bulkhead's process group does not reach it), with one end of a pipe on its stdin and
 nothing else of bulkhead's. It is told, one JSON object a line (src/supervisor/run-reaper.ts):
 
-    {"type": "run", "runId": "...", "supervisorPid": N, "cgroups": [dir, ...]}   first
+    {"type": "run", "runId": "...", "marker": NAME, "supervisorPid": N, "cgroups": [dir, ...]}   first
     {"type": "worker", "pid": N, "pgid": N, "cgroups": [dir, ...]}              each worker started
     {"type": "gone", "pid": N}                                                  each worker reaped
     {"type": "bye"}                                                             the run is over
@@ -14,7 +14,7 @@ killer included. End of input after "bye": exit, killing nothing. End of input w
 supervisor died, and the workers may be unable to act (stopped, stuck in C holding the GIL) or
 their children orphaned. Then everything of the run is killed: `cgroup.kill` of the run's cgroups,
 every process in them, every process in a worker's process group, and every process whose
-environment holds the run's marker (BULKHEAD_RUN_ID); all of these are stopped (SIGSTOP) before
+environment holds the run's marker (the variable the run message names); all of these are stopped (SIGSTOP) before
 they are killed, so none can fork a child past the search. Then the run's cgroups are removed,
 children first, and it exits. The whole of it is bounded (REAP_SECONDS).
 
@@ -34,12 +34,12 @@ REAP_SECONDS = 1.5
 # Searches for processes of the run, each stopping what the last one found: a process forked just
 # before its parent was stopped is found by the next.
 SEARCH_ROUNDS = 10
-MARKER_VARIABLE = b"BULKHEAD_RUN_ID"
 
 
 class Run:
     def __init__(self):
         self.run_id = None
+        self.marker = b""
         self.supervisor_pid = None
         self.cgroups = []
         # pid -> (pgid, start time, cgroups) of each live worker
@@ -50,6 +50,7 @@ class Run:
         kind = message.get("type")
         if kind == "run":
             self.run_id = str(message["runId"]).encode()
+            self.marker = str(message.get("marker", "")).encode()
             self.supervisor_pid = message.get("supervisorPid")
             self.cgroups = [str(d) for d in message.get("cgroups", [])]
         elif kind == "worker":
@@ -119,7 +120,7 @@ def reap(run):
     stopped = set()
     for _ in range(SEARCH_ROUNDS):
         found = set(pid for folder in cgroups for pid in cgroup_pids(folder))
-        found |= processes_of(run.run_id, groups)
+        found |= processes_of(run.marker, run.run_id, groups)
         found -= stopped | {me}
         if not found or time.monotonic() > deadline:
             break
@@ -143,9 +144,9 @@ def reap(run):
     )
 
 
-def processes_of(run_id, groups):
+def processes_of(marker_variable, run_id, groups):
     """Living processes in one of the groups, or whose environment holds the run's marker."""
-    marker = MARKER_VARIABLE + b"=" + run_id if run_id else None
+    marker = marker_variable + b"=" + run_id if run_id and marker_variable else None
     found = set()
     try:
         entries = os.listdir("/proc")

@@ -9,15 +9,18 @@ import sys
 if __name__ == "__main__":
     import os
 
+    # The variables' names (stdlib only: nothing else of the plugin is imported this early).
+    from bulkhead_pytest import environment
+
     # First of all, before a conftest import can take minutes: the kernel kills this worker if
     # bulkhead dies, whatever the worker is doing then (stopped, stuck in C holding the GIL).
-    if os.environ.get("BULKHEAD_CHANNEL_FD"):
+    if os.environ.get(environment.CHANNEL_FD):
         from bulkhead_pytest.processes import die_with_supervisor
 
-        supervisor = os.environ.get("BULKHEAD_SUPERVISOR_PID", "")
+        supervisor = os.environ.get(environment.SUPERVISOR_PID, "")
         die_with_supervisor(int(supervisor) if supervisor.isdigit() else None)
 
-    crash_file = os.environ.get("BULKHEAD_CRASH_FILE")
+    crash_file = os.environ.get(environment.CRASH_FILE)
     if crash_file:
         # As early as possible: a segfault while importing a conftest leaves its stack here.
         import faulthandler
@@ -32,7 +35,7 @@ if __name__ == "__main__":
     # The last rung of the memory ladder, where no cgroup can cap a worker: a data-segment limit
     # (never RLIMIT_AS, which breaks numpy/BLAS imports that reserve address space), set before
     # anything else is imported.
-    data_limit = os.environ.get("BULKHEAD_RLIMIT_DATA")
+    data_limit = os.environ.get(environment.RLIMIT_DATA)
     if data_limit:
         import resource
 
@@ -42,10 +45,10 @@ if __name__ == "__main__":
     # multiprocessing's start method, chosen by bulkhead (fork is unsafe once threads run, and our
     # heartbeat and command threads always do). Set before pytest or any conftest is imported, so
     # that nothing can have picked a start method (or started a forkserver) before us.
-    start_method = os.environ.get("BULKHEAD_MP_START_METHOD")
+    start_method = os.environ.get(environment.MP_START_METHOD)
     if start_method:
         if start_method not in ("fork", "spawn", "forkserver"):
-            sys.exit(f"bulkhead: BULKHEAD_MP_START_METHOD={start_method!r} is not one of fork, spawn, forkserver")
+            sys.exit(f"bulkhead: {environment.MP_START_METHOD}={start_method!r} is not one of fork, spawn, forkserver")
         import multiprocessing
 
         multiprocessing.set_start_method(start_method, force=True)

@@ -7,8 +7,7 @@ does nothing unless bulkhead started the process (``BULKHEAD_CHANNEL_FD`` is set
 importable from conftest files and helpers; outside a bulkhead worker it does nothing.
 """
 
-PROTOCOL_VERSION = 1
-
-from .locks import BulkheadLockWarning, LockError, lock  # noqa: E402
+from .locks import BulkheadLockWarning, LockError, lock
+from .protocol import PROTOCOL_VERSION
 
 __all__ = ["PROTOCOL_VERSION", "BulkheadLockWarning", "LockError", "lock"]

@@ -1,14 +1,17 @@
 """The dedicated message channel between a worker and the supervisor.
 
 Messages are newline-delimited JSON objects with a ``type`` field, on a file descriptor that is
-neither stdout nor stderr, so nothing a test prints can ever be taken for a message.
+neither stdout nor stderr, so nothing a test prints can ever be taken for a message. This is the
+framing only: what the messages and commands are is protocol.py's.
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
+
+from . import environment
 
 
 class Channel:
@@ -48,8 +51,9 @@ class Channel:
             written = os.write(self._fd, view)
             view = view[written:]
 
-    def messages(self) -> Iterator[Dict[str, Any]]:
-        """Yields each command the supervisor sends; ends when the supervisor closes its side."""
+    def lines(self) -> Iterator[bytes]:
+        """Yields each line the supervisor sends (blank ones skipped), undecoded: protocol.py reads
+        them as commands. Ends when the supervisor closes its side."""
         buffered = b""
         while True:
             chunk = os.read(self._fd, 65536)
@@ -59,11 +63,11 @@ class Channel:
             while b"\n" in buffered:
                 line, buffered = buffered.split(b"\n", 1)
                 if line.strip():
-                    yield json.loads(line)
+                    yield line
 
 
 def open_channel_from_env() -> "Channel | None":
-    value = os.environ.get("BULKHEAD_CHANNEL_FD")
+    value = os.environ.get(environment.CHANNEL_FD)
     if not value:
         return None
     return Channel(int(value))

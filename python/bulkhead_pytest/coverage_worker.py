@@ -26,7 +26,9 @@ from typing import Any, Dict, Generator, Optional
 
 import pytest
 
-COVERAGE_DIR_ENV = "BULKHEAD_COVERAGE_DIR"
+from . import environment
+
+COVERAGE_DIR_ENV = environment.COVERAGE_DIR
 PLUGIN_NAME = "bulkhead-coverage"
 
 

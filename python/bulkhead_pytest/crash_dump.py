@@ -12,6 +12,8 @@ import os
 import signal
 from typing import IO, Optional
 
+from . import environment
+
 _file: Optional[IO[str]] = None  # kept open for the life of the process
 
 
@@ -27,4 +29,4 @@ def enable_crash_dumps(path: str) -> None:
 
 
 def crash_file_from_env() -> Optional[str]:
-    return os.environ.get("BULKHEAD_CRASH_FILE") or None
+    return os.environ.get(environment.CRASH_FILE) or None

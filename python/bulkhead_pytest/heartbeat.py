@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from .channel import Channel
+from .protocol import message
 
 
 def start_heartbeat(channel: Channel, interval: float) -> threading.Event:
@@ -17,7 +18,7 @@ def start_heartbeat(channel: Channel, interval: float) -> threading.Event:
     def beat() -> None:
         while not stopped.wait(interval):
             try:
-                channel.send({"type": "heartbeat"})
+                channel.send(message("heartbeat"))
             except OSError:  # the supervisor is gone; nobody to tell
                 return
 

@@ -25,10 +25,11 @@ from typing import Any, Dict, List, Optional
 import pytest
 from _pytest import junitxml
 
+from . import environment
 from .xdist_identity import outside_xdist_worker
 
 # Set by the supervisor for `bulkhead run --junit PATH`: render testcases as --junitxml PATH would.
-JUNIT_ENV = "BULKHEAD_JUNIT"
+JUNIT_ENV = environment.JUNIT
 
 _STATS = ("passed", "failure", "error", "skipped")
 

@@ -24,6 +24,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .protocol import message
+
 Send = Callable[[Dict[str, Any]], None]
 
 # How long one wait for a grant sleeps before it looks again whether the channel closed. The
@@ -81,7 +83,7 @@ class LockClient:
             self._requests[token] = request
         try:
             # Sent with a flush (the default): the supervisor must see it now, not with the next batch.
-            self._send({"type": "lock_acquire", "name": name, "permits": permits, "token": token})
+            self._send(message("lock_acquire", name=name, permits=permits, token=token))
             with self._cond:
                 while request.waited is None and self._closed is None:
                     self._cond.wait(_WAIT_SLICE_SECONDS)
@@ -145,7 +147,7 @@ class LockClient:
 
     def _send_release(self, token: str) -> None:
         try:
-            self._send({"type": "lock_release", "token": token})
+            self._send(message("lock_release", token=token))
         except OSError:
             pass  # the supervisor is gone, and with it every lock this worker held
 

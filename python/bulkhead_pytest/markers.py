@@ -13,12 +13,12 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-BULKHEAD_MARKER = "bulkhead"
+MARKER_NAME = "bulkhead"
 XDIST_GROUP_MARKER = "xdist_group"
 POSITIONAL_KEY = "__args__"
 
 _MARKER_LINES = {
-    BULKHEAD_MARKER: "bulkhead(**settings): this test's scheduling settings when it runs under bulkhead "
+    MARKER_NAME: "bulkhead(**settings): this test's scheduling settings when it runs under bulkhead "
     "(timeout, memory, cpus, resources, group, exclusive, retries); ignored by plain pytest",
     XDIST_GROUP_MARKER: "xdist_group(name): tests of one group run in one worker, one after another "
     "(pytest-xdist's --dist loadgroup; bulkhead honours it)",
@@ -37,7 +37,7 @@ def register_markers(config: pytest.Config) -> None:
 
 def bulkhead_marker(item: pytest.Item) -> Optional[Dict[str, Any]]:
     """The closest ``bulkhead`` marker's keyword arguments; positional ones under ``__args__``."""
-    marker = item.get_closest_marker(BULKHEAD_MARKER)
+    marker = item.get_closest_marker(MARKER_NAME)
     if marker is None:
         return None
     settings: Dict[str, Any] = {}

@@ -12,6 +12,8 @@ import os
 import threading
 from typing import Dict, Optional
 
+from . import environment
+
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -109,7 +111,7 @@ def _rss(pid: int) -> int:
 
 
 def make_meter():
-    path = os.environ.get("BULKHEAD_MEMORY_CGROUP")
+    path = os.environ.get(environment.MEMORY_CGROUP)
     if path and os.path.exists(os.path.join(path, "memory.max_usage_in_bytes")):
         return CgroupMeter(path)
     if os.path.exists("/proc/self/statm"):

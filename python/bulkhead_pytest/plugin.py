@@ -12,6 +12,7 @@ from typing import Any, Callable, Generator
 
 import pytest
 
+from . import environment
 from .channel import open_channel_from_env
 from .locks import Lock, lock
 from .markers import register_markers
@@ -110,4 +111,4 @@ def bulkhead_lock() -> Callable[..., Lock]:
 def _active() -> bool:
     import os
 
-    return bool(os.environ.get("BULKHEAD_CHANNEL_FD"))
+    return bool(os.environ.get(environment.CHANNEL_FD))

@@ -29,6 +29,8 @@ from typing import IO, Optional
 
 import pytest
 
+from . import environment
+
 
 class StackWatch:
     def __init__(self, path: str, every: float) -> None:
@@ -67,9 +69,9 @@ def stack_watch_from_env(config: pytest.Config) -> Optional[StackWatch]:
     """The watch the supervisor asked for, unless pytest's own ``faulthandler_timeout`` is set:
     faulthandler has one watchdog, and that option arms and cancels it around every test (the
     supervisor then takes stacks with SIGUSR1, as before)."""
-    path = os.environ.get("BULKHEAD_STACKS_FILE")
+    path = os.environ.get(environment.STACKS_FILE)
     try:
-        every = float(os.environ.get("BULKHEAD_STACKS_SECONDS", ""))
+        every = float(os.environ.get(environment.STACKS_SECONDS, ""))
     except ValueError:
         return None
     if not path or every <= 0:

@@ -12,10 +12,12 @@ import os
 import threading
 from typing import Dict, Iterator, Mapping
 
+from . import environment
+
 
 class ThreadCaps:
     def __init__(self) -> None:
-        self._names = [name for name in os.environ.get("BULKHEAD_THREAD_CAPPED", "").split(",") if name]
+        self._names = [name for name in os.environ.get(environment.THREAD_CAPPED, "").split(",") if name]
         self._threads: Dict[int, int] = {}
         self._lock = threading.Lock()
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 import io
 import os
 import platform
-import sys
-import threading
 import warnings
 from typing import Any, Dict, Generator, List, Optional
 
 import pytest
 from _pytest._io import TerminalWriter
 
-from . import PROTOCOL_VERSION
+from . import environment
 from .channel import Channel
+from .commands import CommandReader
 from .coverage_worker import session_info as coverage_session_info
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
@@ -21,7 +20,8 @@ from .junit import JunitRecorder
 from .locks import BulkheadLockWarning, LockClient, install
 from .markers import bulkhead_marker, xdist_group
 from .memory import make_meter
-from .processes import SUPERVISOR_GONE_EXIT, become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
+from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
+from .protocol import PROTOCOL_VERSION, message
 from .render import Renderer, warning_record
 from .run_queue import RunQueue
 from .stack_watch import stack_watch_from_env
@@ -39,6 +39,8 @@ class WorkerSession:
         self.width = _terminal_width()
         self.renderer = Renderer(config, self.color, self.width, _report_chars(config))
         self.collected_sent = False
+        # How many tests the collection reported: a `run` command may name no index past it.
+        self.collected_count: Optional[int] = None
         self.collect_errors: List[Dict[str, Any]] = []
         self.deselected = 0
         self.report_passed_sections = _wants_passed_sections(config)
@@ -59,65 +61,17 @@ class WorkerSession:
 
     def start(self) -> None:
         self.channel.send(
-            {
-                "type": "hello",
-                "protocol": PROTOCOL_VERSION,
-                "pid": os.getpid(),
-                "python": platform.python_version(),
-                "pytest": pytest.__version__,
-            }
+            message("hello", protocol=PROTOCOL_VERSION, pid=os.getpid(), python=platform.python_version(), pytest=pytest.__version__)
         )
         crash_file = crash_file_from_env()
         if crash_file:
             enable_crash_dumps(crash_file)
         become_subreaper()
         install(self.locks)
-        start_heartbeat(self.channel, float(os.environ.get("BULKHEAD_HEARTBEAT_SECONDS", "1")))
+        start_heartbeat(self.channel, float(os.environ.get(environment.HEARTBEAT_SECONDS, "1")))
         if self.stack_watch is not None:
             self.stack_watch.start()
-        reader = threading.Thread(target=self._read_commands, name="bulkhead-commands", daemon=True)
-        reader.start()
-
-    def _read_commands(self) -> None:
-        try:
-            self._follow_commands()
-        except Exception as exc:  # a broken channel: end the session rather than hang
-            try:
-                self.channel.send({"type": "internal_error", "text": f"command channel failed: {exc!r}"})
-            except OSError:
-                pass
-            # No more work can come, and no grant.
-            self.locks.close("the command channel failed")
-            self.queue.stop()
-            return
-        # The end of the commands: the supervisor is gone (it closes the channel only once this
-        # process has exited), killed or OOM-killed. Nobody is left to take a result, so the
-        # running test is not waited for: what the tests started dies now, then this worker.
-        # (Should the main thread hold the GIL in C, this thread never gets here: the kernel's
-        # PR_SET_PDEATHSIG and the run's reaper see to it.)
-        kill_descendants(os.getpid())
-        os._exit(SUPERVISOR_GONE_EXIT)
-
-    def _follow_commands(self) -> None:
-        for message in self.channel.messages():
-            kind = message.get("type")
-            if kind == "run":
-                self.thread_caps.expect(message.get("threads") or {})
-                self.queue.add(message["indices"])
-            elif kind == "steal":
-                given = self.queue.steal(message["indices"])
-                self.channel.send({"type": "stolen", "indices": given})
-            elif kind == "finish":
-                self.queue.finish()
-            elif kind == "flush":
-                self.queue.flush()
-            elif kind == "stop":
-                dropped = self.queue.stop()
-                self.channel.send({"type": "stolen", "indices": dropped})
-            elif kind == "lock_granted":
-                self.locks.granted(str(message["token"]), float(message["waitedSeconds"]))
-            else:
-                self.channel.send({"type": "internal_error", "text": f"unknown command {kind!r}"})
+        CommandReader(self.channel, self.queue, self.thread_caps, self.locks, lambda: self.collected_count).start()
 
     # -- session start: header -----------------------------------------------------------------
 
@@ -139,7 +93,7 @@ class WorkerSession:
         finally:
             if reporter is not None:
                 reporter._tw = saved
-        self.channel.send({"type": "session", **self._session_info(buffer.getvalue())})
+        self.channel.send(message("session", **self._session_info(buffer.getvalue())))
 
     def _session_info(self, header: str) -> Dict[str, Any]:
         option = self.config.option
@@ -170,11 +124,11 @@ class WorkerSession:
             rendered = self.renderer.collect_report(report)
             rendered["junit"] = self.junit.collect_report(report) if self.junit is not None else None
             self.collect_errors.append(rendered)
-            self.channel.send({"type": "collect_error", "report": rendered})
+            self.channel.send(message("collect_error", report=rendered))
         elif report.skipped:
             rendered = self.renderer.collect_skip(report)
             rendered["junit"] = self.junit.collect_report(report) if self.junit is not None else None
-            self.channel.send({"type": "collect_skip", "report": rendered})
+            self.channel.send(message("collect_skip", report=rendered))
 
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -200,15 +154,16 @@ class WorkerSession:
                     "xdistGroup": xdist_group(item),
                 }
             )
+        self.collected_count = len(tests)
         self.channel.send(
-            {
-                "type": "collected",
-                "tests": tests,
-                "deselected": self.deselected,
-                "errors": len(self.collect_errors),
-                "interrupted": interrupted,
-                "exitstatus": exitstatus,
-            }
+            message(
+                "collected",
+                tests=tests,
+                deselected=self.deselected,
+                errors=len(self.collect_errors),
+                interrupted=interrupted,
+                exitstatus=exitstatus,
+            )
         )
 
     # -- running -------------------------------------------------------------------------------
@@ -236,7 +191,7 @@ class WorkerSession:
                 # come while the successor already runs here, one leak too late (and a leak that
                 # passes the hard cap is an OOM kill). So the worker stops itself: the successor
                 # pytest already holds goes back with the rest, to run in a fresh worker.
-                self.channel.send({"type": "stolen", "indices": self.queue.stop()})
+                self.channel.send(message("stolen", indices=self.queue.stop()))
                 break
         # Session-finish hooks of other plugins run user code: whatever ends the process there
         # must not be taken for a crash of the last test, so its results go out first.
@@ -263,16 +218,16 @@ class WorkerSession:
         self.locks.begin_test()
         if self.junit is not None:
             self.junit.begin()
-        self.channel.send({"type": "started", "id": nodeid})
+        self.channel.send(message("started", id=nodeid))
         if self.meter is not None:
             self.meter.start()
         if self.stack_watch is not None:
             self.stack_watch.test_started()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        message = self.renderer.test_report(report, self.report_passed_sections)
-        message["junit"] = self.junit.test_report(report) if self.junit is not None else None
-        self.channel.send({"type": "report", "report": message}, flush=False)
+        rendered = self.renderer.test_report(report, self.report_passed_sections)
+        rendered["junit"] = self.junit.test_report(report) if self.junit is not None else None
+        self.channel.send(message("report", report=rendered), flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         leaked = []
@@ -288,9 +243,7 @@ class WorkerSession:
         locks = self.locks.take_acquisitions()
         if self.junit is not None:
             self.junit.end()
-        self.channel.send(
-            {"type": "finished", "id": nodeid, "leaked": leaked, "memory": memory, "locks": locks}, flush=False
-        )
+        self.channel.send(message("finished", id=nodeid, leaked=leaked, memory=memory, locks=locks), flush=False)
 
     def _outgrown(self) -> bool:
         """Whether the worker's idle memory after the last test is past --worker-recycle-memory
@@ -302,10 +255,10 @@ class WorkerSession:
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
         record = warning_record(self.config, warning_message, when, nodeid)
-        self.channel.send({"type": "warning", "warning": record}, flush=False)
+        self.channel.send(message("warning", warning=record), flush=False)
 
     def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
-        self.channel.send({"type": "internal_error", "text": str(excrepr)})
+        self.channel.send(message("internal_error", text=str(excrepr)))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
@@ -315,7 +268,7 @@ class WorkerSession:
         self._send_collected(
             session, interrupted=str(interrupted) if interrupted else None, exitstatus=int(exitstatus)
         )
-        self.channel.send({"type": "done", "exitstatus": int(exitstatus)})
+        self.channel.send(message("done", exitstatus=int(exitstatus)))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # What tests left running dies with the session (the supervisor also kills the cgroup
@@ -337,7 +290,7 @@ def _fail_teardown(outcome: Any, error: BaseException) -> None:
 def recycle_bytes_from_env() -> Optional[int]:
     """--worker-recycle-memory, as the supervisor passes it (absent: never recycle)."""
     try:
-        value = int(os.environ.get("BULKHEAD_RECYCLE_BYTES", ""))
+        value = int(os.environ.get(environment.RECYCLE_BYTES, ""))
     except ValueError:
         return None
     return value if value > 0 else None
@@ -349,7 +302,7 @@ def _decide_color(config: pytest.Config) -> bool:
         return True
     if choice == "no":
         return False
-    return os.environ.get("BULKHEAD_COLOR") == "1"
+    return os.environ.get(environment.COLOR) == "1"
 
 
 def _verbosity(config: pytest.Config) -> int:

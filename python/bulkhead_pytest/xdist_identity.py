@@ -34,9 +34,10 @@ from typing import Any, Dict, Iterator, Optional
 import pytest
 from _pytest import junitxml
 
+from . import environment
 from .xdist_controller import controller_input
 
-SEED_ENV = "BULKHEAD_RUN_SEED"
+SEED_ENV = environment.RUN_SEED
 
 # pytest's own plugins that skip their work in an xdist worker, whose work a bulkhead worker has
 # always done itself: the cache of last failures, new-first, and stepwise.

@@ -3,7 +3,7 @@
 The worker is ``python bulkhead-worker.py -p bulkhead_pytest.plugin <args>`` with
 ``BULKHEAD_CHANNEL_FD=3``, fd 3 being one end of a socket pair. ``subprocess`` keeps a passed fd
 at its own number, so the child first moves it to fd 3 and then execs the launcher (same pid).
-Every line read from the channel must be a JSON object with a ``type``: anything else fails the
+Every line read from the channel must be a message protocol.py defines: anything else fails the
 test that reads it. Every wait is bounded.
 """
 from __future__ import annotations
@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+
+from bulkhead_pytest.protocol import ProtocolError, validate_message
 
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 LAUNCHER = PYTHON_DIR / "bulkhead-worker.py"
@@ -101,6 +103,10 @@ class Worker:
     def send(self, message: Message) -> None:
         self._sock.sendall((json.dumps(message) + "\n").encode())
 
+    def send_raw(self, data: bytes) -> None:
+        """Bytes on the command channel as they are: a command the supervisor would never send."""
+        self._sock.sendall(data)
+
     def run(self, indices: Iterable[int]) -> None:
         self.send({"type": "run", "indices": list(indices)})
 
@@ -143,6 +149,12 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         message = json.loads(line)
         assert isinstance(message, dict) and isinstance(message.get("type"), str), line
+        # Every message a worker sends in these tests must be one protocol.py defines, as the
+        # supervisor's zod schemas read it (the contract test checks that the two agree).
+        try:
+            validate_message(message)
+        except ProtocolError as error:
+            raise AssertionError(f"the worker sent a message the protocol does not allow: {error}\n{line[:500]!r}") from None
         self.messages.append(message)
         return message
 

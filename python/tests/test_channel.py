@@ -35,8 +35,8 @@ def collect_messages(channel: Channel, timeout: float = 30) -> Tuple[threading.T
     received: List[dict] = []
 
     def read() -> None:
-        for message in channel.messages():
-            received.append(message)
+        for line in channel.lines():
+            received.append(json.loads(line))
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()

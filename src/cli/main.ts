@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import { ENV } from '../model/environment.js';
 import { ExitCode } from '../model/exit-code.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { UsageError } from './usage-error.js';
@@ -16,7 +17,7 @@ program
   .argument('[pytest-args...]', 'pytest arguments (paths, -k, -m, -x, ...), after --')
   .option('-w, --workers <n>', "number of worker processes, or 'auto' (one per CPU, fewer if the memory budget says so) [default: auto]")
   .option('--config <path>', 'config file (default: bulkhead.toml, else [tool.bulkhead] in pyproject.toml, in the current folder)')
-  .option('--python <path>', 'Python interpreter that has pytest (default: $BULKHEAD_PYTHON or python3)')
+  .option('--python <path>', `Python interpreter that has pytest (default: $${ENV.python.name} or python3)`)
   .option('--junit <path>', "write JUnit XML like pytest's --junitxml")
   .option('--json <path>', "write bulkhead's versioned JSON result file")
   .option('--standby <n>', 'spare workers kept started and collected, so a crash costs no collection time [default: 0]')
@@ -46,7 +47,7 @@ program
   .description('collect the suite and print every test with its effective settings (timeout, memory, cpus, resources, group...) and where each came from; runs nothing')
   .argument('[pytest-args...]', 'pytest arguments (paths, -k, -m, ...), after --')
   .option('--config <path>', 'config file (default: bulkhead.toml, else [tool.bulkhead] in pyproject.toml)')
-  .option('--python <path>', 'Python interpreter that has pytest (default: $BULKHEAD_PYTHON or python3)')
+  .option('--python <path>', `Python interpreter that has pytest (default: $${ENV.python.name} or python3)`)
   .option('--timeout <seconds>', 'as for run: shows the effect of --timeout')
   .option('--retries <n>', 'as for run: shows the effect of --retries')
   .option('--memory-budget <size>', 'as for run: the budget that unknown tests are sized against')

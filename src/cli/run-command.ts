@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ENV } from '../model/environment.js';
 import { JsonReporter } from '../reporters/json-reporter.js';
 import { JunitReporter } from '../reporters/junit.js';
 import type { Reporter } from '../reporters/reporter.js';
@@ -79,7 +80,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
   const outcome = await runTests(
     {
       cwd,
-      python: merged.python ?? process.env.BULKHEAD_PYTHON ?? 'python3',
+      python: merged.python ?? process.env[ENV.python.name] ?? 'python3',
       workers: merged.workers,
       standby: mode === 'list' ? 0 : merged.standby,
       listOnly: mode === 'list',

@@ -4,7 +4,7 @@
  * A session pytest ended by itself (a usage error, a path not found) ends the run with pytest's
  * own words from that worker's stderr.
  */
-import type { WorkerMessage } from '../adapters/pytest/protocol.js';
+import type { WorkerMessage } from '../adapters/messages.js';
 import type { SessionInfo } from '../model/event.js';
 import type { TestInfo } from '../model/test.js';
 import { judgeCollection, type CollectionVerdict } from './collection-gate.js';
@@ -25,10 +25,11 @@ export class Collection {
 
   onSession(message: Extract<WorkerMessage, { type: 'session' }>, out: Step): void {
     if (this.session !== null) return;
-    const { type: _type, ...info } = message;
+    const { info } = message;
     this.session = info;
     out.event({ type: 'session_info', info });
-    if (info.xdistRequested !== null) out.event({ type: 'xdist_ignored', value: info.xdistRequested });
+    // What the framework's adapter had to say about the session (pytest-xdist's -n, ignored).
+    for (const text of info.notices) out.event({ type: 'framework_notice', text });
   }
 
   /**

@@ -2,7 +2,7 @@
  * Everything the run core asks the shell to do, as one closed union. The shell carries each out in
  * order, on the WorkerRuntime (processes), on timers, or by answering with an input.
  */
-import type { WorkerCommand } from '../adapters/pytest/protocol.js';
+import type { WorkerCommand } from '../adapters/messages.js';
 import type { KillReason } from '../model/cause.js';
 import type { CoverageSession } from '../model/coverage.js';
 import type { LeakedProcess, TestInfo, WorkerId } from '../model/test.js';

@@ -11,21 +11,15 @@ export function outcomeFromReports(reports: readonly PhaseReport[]): FinalOutcom
   if (reports.some((report) => report.outcome === 'failed')) return { kind: 'error' };
   const skipped = reports.find((report) => report.outcome === 'skipped');
   if (skipped) {
-    if (skipped.wasxfail !== null) return { kind: 'xfailed', reason: skipped.wasxfail };
-    return { kind: 'skipped', reason: stripSkipped(skipped.skip?.reason ?? '') };
+    if (skipped.xfailReason !== null) return { kind: 'xfailed', reason: skipped.xfailReason };
+    return { kind: 'skipped', reason: skipped.skipReason ?? '' };
   }
-  if (call?.wasxfail !== null && call?.wasxfail !== undefined) return { kind: 'xpassed' };
+  if (call?.xfailReason !== null && call?.xfailReason !== undefined) return { kind: 'xpassed' };
   if (call) return { kind: 'passed' };
   return { kind: 'error' };
 }
 
 /** Does this report count towards pytest's failure count (and so towards --maxfail)? */
 export function countsAsFailure(report: PhaseReport): boolean {
-  return report.outcome === 'failed' && report.wasxfail === null;
-}
-
-/** pytest's raw skip reason is "Skipped: why"; reports show just "why" (as -rs and JUnit do). */
-function stripSkipped(reason: string): string {
-  if (reason.startsWith('Skipped: ')) return reason.slice('Skipped: '.length);
-  return reason === 'Skipped' ? '' : reason;
+  return report.outcome === 'failed' && report.xfailReason === null;
 }

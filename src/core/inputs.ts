@@ -5,7 +5,7 @@
  * into one of these and puts it on one queue. Each carries the time it was taken (`now`, monotonic
  * milliseconds), so the core never reads a clock.
  */
-import type { AnyWorkerMessage } from '../adapters/pytest/protocol.js';
+import type { AnyWorkerMessage } from '../adapters/messages.js';
 import type { CoverageOutcome } from '../model/coverage.js';
 import type { LeakedProcess, WorkerId } from '../model/test.js';
 import type { ExitFacts, MemoryReading, WorkerSample } from '../model/worker-facts.js';

@@ -3,7 +3,7 @@
  * requests into LockTable calls, and the grants into `lock_granted` commands that say how long
  * each request waited. The run loop feeds it every lock request and every worker death.
  */
-import type { LockRequest, WorkerCommand } from '../adapters/pytest/protocol.js';
+import type { LockRequest, WorkerCommand } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { KillReason } from '../model/cause.js';
 import type { WorkerId } from '../model/test.js';

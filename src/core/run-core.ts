@@ -8,8 +8,7 @@
  * The scheduler's own inputs are put on an inbox and drained in `pump`, so that carrying out one
  * of its commands (promoting a spare, say) never re-enters it while a command list is half done.
  */
-import type { AnyWorkerMessage, WorkerMessage } from '../adapters/pytest/protocol.js';
-import { isLockRequest, PROTOCOL_VERSION } from '../adapters/pytest/protocol.js';
+import { isLockRequest, type AnyWorkerMessage, type WorkerMessage } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { CoverageOutcome } from '../model/coverage.js';
 import type { MemoryControl } from '../model/event.js';
@@ -216,10 +215,7 @@ export class RunCore {
     }
     switch (message.type) {
       case 'hello':
-        if (message.protocol !== PROTOCOL_VERSION) {
-          violation(record, `protocol version ${message.protocol}, expected ${PROTOCOL_VERSION}`, out);
-          return;
-        }
+        // Its protocol version was checked where the line was decoded (the adapter).
         record.pid = message.pid;
         out.transition(record, 'collecting');
         return;
@@ -259,6 +255,10 @@ export class RunCore {
       case 'internal_error':
         this.internalError = true;
         out.event({ type: 'internal_error', source: 'worker', worker, detail: `INTERNALERROR in ${record.name}:\n${message.text}` });
+        return;
+      case 'protocol_error':
+        // The worker could not read a command and is ending: its death is the violation it reported.
+        violation(record, message.detail, out);
         return;
       case 'done':
         record.sessionDone = true;

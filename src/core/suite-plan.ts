@@ -41,10 +41,10 @@ export function timeoutOf(
   test: TestInfo | undefined,
   index: number,
   runTimeout: number | null,
-  iniTimeout: number | null,
+  frameworkTimeout: number | null,
 ): number | null {
-  if (settings !== null) return settings[index]?.timeoutSeconds ?? iniTimeout;
-  return test?.timeout ?? runTimeout ?? iniTimeout;
+  if (settings !== null) return settings[index]?.timeoutSeconds ?? frameworkTimeout;
+  return test?.timeout ?? runTimeout ?? frameworkTimeout;
 }
 
 /** Tests that reserve N > 1 CPU slots get N threads in their native pools (the `run` command says so). */

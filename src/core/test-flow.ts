@@ -3,7 +3,7 @@
  * holds), its phase reports, finished (the ledger's verdict, a retry owed, recycling a worker that
  * grew), and --maxfail. The ledger owns the results; the scheduler hears each step.
  */
-import type { WorkerMessage } from '../adapters/pytest/protocol.js';
+import type { WorkerMessage } from '../adapters/messages.js';
 import type { PhaseReport } from '../model/report.js';
 import { ExitCode } from '../model/exit-code.js';
 import { stopRun, type RunState } from './run-state.js';
@@ -28,7 +28,7 @@ export function onStarted(state: RunState, record: WorkerRecord, id: string, out
     return;
   }
   record.runningSince = state.now;
-  record.runningTimeout = timeoutOf(settings, tests[index], index, state.options.timeoutSeconds, state.collection.session?.iniTimeout ?? null);
+  record.runningTimeout = timeoutOf(settings, tests[index], index, state.options.timeoutSeconds, state.collection.session?.frameworkTimeout ?? null);
   record.nextBusyNotice = null;
   record.ranTests = true;
   // Predicted larger than the whole budget, it runs with nothing beside it (admission sees to

@@ -1,38 +1,31 @@
 import type { SettingKey, SettingOrigin, TestSettings } from './settings.js';
 import type { ExitCause } from './cause.js';
-import type { JunitSession } from './junit.js';
+import type { PytestSession } from './pytest.js';
 import type { CoverageOutcome, CoverageSession } from './coverage.js';
 import type { CrashReport, FinalOutcome } from './outcome.js';
 import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
 import type { LeakedProcess, TestInfo } from './test.js';
 
-/** What the run knows about the pytest session, reported by the first worker. */
+/**
+ * What the run knows about the framework's session, reported by the first worker. The run core
+ * reads the neutral fields; `pytest` is the pytest adapter's payload (src/model/pytest.ts), read
+ * only by the pytest-style renderers.
+ */
 export interface SessionInfo {
   rootdir: string;
-  /** pytest's own header lines (platform, rootdir, plugins, plugin headers), rendered. */
-  headerLines: string[];
-  verbosity: number;
-  color: boolean;
-  /** pytest's -r characters, already expanded (e.g. "fE"). */
-  reportChars: string;
-  /** `--durations` (null when not asked for) and `--durations-min` (null: pytest's default). */
-  durations: number | null;
-  durationsMin: number | null;
-  /** `--tb` and `--show-capture`. */
-  tbStyle: string;
-  showCapture: string;
+  /** Stop after this many failures (pytest's `--maxfail`, `-x`); 0: never. */
   maxfail: number;
+  /** Run the tests even though some failed to collect. */
   continueOnCollectionErrors: boolean;
-  /** `-n`/`--numprocesses` seen in the pytest arguments or ini (pytest-xdist), which bulkhead replaces. */
-  xdistRequested: string | null;
-  /** pytest-timeout's `timeout` ini option, which bulkhead enforces. */
-  iniTimeout: number | null;
+  /** The per-test timeout the framework's own settings give (pytest-timeout's `timeout` ini), the last default. */
+  frameworkTimeout: number | null;
+  /** What the adapter wants said once about this session (options of the framework's that bulkhead replaces). */
+  notices: string[];
   pythonVersion: string;
   pytestVersion: string;
-  /** Set when a JUnit report is wanted (bulkhead's --junit, or pytest's --junitxml): its settings as pytest resolved them. */
-  junit?: JunitSession | null;
-  /** Set when pytest-cov measures (`--cov`): its options, for the combine step at the end of the run. */
+  /** Set when coverage is measured (`--cov`): its options, for the combine step at the end of the run. */
   coverage?: CoverageSession | null;
+  pytest: PytestSession;
 }
 
 /**
@@ -44,8 +37,8 @@ export type RunEventBody =
   | { type: 'session_info'; info: SessionInfo }
   /** Something went wrong inside bulkhead (`core`: an illegal worker lifecycle move) or pytest (`worker`: INTERNALERROR). */
   | { type: 'internal_error'; source: 'core' | 'worker'; worker?: number; detail: string }
-  /** pytest-xdist's `-n` was given; bulkhead runs its own workers instead. */
-  | { type: 'xdist_ignored'; value: string }
+  /** What the framework's adapter says about the session (e.g. pytest-xdist's `-n`, which bulkhead replaces). */
+  | { type: 'framework_notice'; text: string }
   /** History (or a declaration) says this test needs more than the whole budget: it will run alone. */
   | { type: 'oversize_test'; testId: string; memoryBytes: number; budgetBytes: number }
   /** Tests handed to a worker, in the order it will run them. */

@@ -18,3 +18,11 @@ export interface MemoryOptions {
   /** Replace a worker whose idle memory grew past this (--worker-recycle-memory); null: never. */
   recycleBytes: number | null;
 }
+
+/** The memory rung's part the worker itself applies. */
+export interface WorkerMemoryLimits {
+  /** Its cgroup v1 memory leaf, where the worker reads its peaks. */
+  cgroupPath: string | null;
+  /** RLIMIT_DATA the worker sets on itself before anything is imported (the last rung's backstop). */
+  dataLimitBytes: number | null;
+}

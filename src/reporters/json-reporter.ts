@@ -78,7 +78,7 @@ export class JsonReporter implements Reporter {
       case 'collection_finished':
         for (const test of event.tests) this.entry(test);
         this.deselected = event.deselected;
-        this.collectErrors = event.errors.map((error) => ({ nodeid: error.nodeid, longrepr: error.longrepr }));
+        this.collectErrors = event.errors.map((error) => ({ nodeid: error.nodeid, longrepr: error.pytest.longrepr }));
         break;
       case 'test_report': {
         const test = this.tests.get(event.report.testId);
@@ -88,7 +88,7 @@ export class JsonReporter implements Reporter {
           when: event.report.when,
           outcome: event.report.outcome,
           duration: event.report.duration,
-          longrepr: event.report.longrepr,
+          longrepr: event.report.pytest.longrepr,
           sections: event.report.sections,
         });
         break;

@@ -57,12 +57,12 @@ export class JunitReporter implements Reporter {
         this.startedAt = new Date();
         return;
       case 'session_info':
-        this.session ??= event.info.junit ?? null;
+        this.session ??= event.info.pytest.junit;
         return;
       case 'collection_finished':
         event.tests.forEach((test, index) => this.collected.set(test.id, { index, test }));
-        for (const error of event.errors) this.addCollectCase(error.nodeid, error.junit, 'error', 'collection failure', error.longrepr);
-        for (const skip of event.skips) this.addCollectCase(skip.nodeid, skip.junit, 'skipped', 'collection skipped', skip.longrepr);
+        for (const error of event.errors) this.addCollectCase(error.nodeid, error.pytest.junit, 'error', 'collection failure', error.pytest.longrepr);
+        for (const skip of event.skips) this.addCollectCase(skip.nodeid, skip.pytest.junit, 'skipped', 'collection skipped', skip.pytest.longrepr);
         return;
       case 'test_started': {
         // A new attempt after one cut short for no fault of the test's (memory pressure): the
@@ -79,7 +79,7 @@ export class JunitReporter implements Reporter {
         if (state.crashed || state.result !== null) return;
         state.worker = event.worker;
         state.last = event.report;
-        if (event.report.junit) state.fragment = event.report.junit;
+        if (event.report.pytest.junit) state.fragment = event.report.pytest.junit;
         return;
       }
       case 'test_crashed':

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 
 /**
- * Runs one plain pytest process attached to the terminal, for pytest options that do not run a
- * suite (--collect-only, --fixtures, --help, --pdb): their output is pytest's own.
+ * Runs one plain framework process attached to the terminal, for options that do not run a suite
+ * (pytest's --collect-only, --fixtures, --help, --pdb): their output is the framework's own.
  */
-export function runPlainPytest(python: string, args: readonly string[], cwd: string): Promise<number> {
+export function runPlain(plain: { command: string; args: string[] }, cwd: string): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(python, ['-c', 'import sys, pytest; sys.exit(pytest.console_main())', ...args], {
+    const child = spawn(plain.command, plain.args, {
       cwd,
       stdio: 'inherit',
     });

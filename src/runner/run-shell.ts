@@ -7,7 +7,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { decodeWorkerLine, encodeCommand } from '../adapters/pytest/protocol.js';
+import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
 import { assertNever } from '../model/assert-never.js';
 import type { RunEventBody } from '../model/event.js';
 import type { RunCommand } from '../core/commands.js';
@@ -20,10 +20,12 @@ import { LocalWorkerRuntime } from '../supervisor/local-runtime.js';
 import type { WorkerFact, WorkerRuntime } from '../supervisor/worker-runtime.js';
 import { combineCoverage, coverageDataDir } from './coverage-step.js';
 import { launchFor, workerLogPath } from './worker-launch.js';
+import { packageRoot } from '../util/package-root.js';
 
 export interface RunShellDeps {
   emit(event: RunEventBody): void;
-  pythonDir: string;
+  /** The test framework: how to start its workers, what their lines mean, how to combine coverage. */
+  framework: FrameworkAdapter;
   now(): number;
   /** Memory peaks remembered from earlier runs (the history store), for these test ids. */
   peaks?: (ids: readonly string[]) => ReadonlyMap<string, number>;
@@ -65,7 +67,7 @@ export class RunShell {
         useCgroups: options.useCgroups,
         killGraceSeconds: options.killGraceSeconds,
         python: options.python,
-        reaperScript: join(deps.pythonDir, 'bulkhead-reaper.py'),
+        reaperScript: join(packageRoot(), 'python', 'bulkhead-reaper.py'),
         // Straight to the reporters: a fact about the runtime, not about the run's state.
         // Reported from the reaper's own events, never while the shell is being built.
         onLifelineLost: (detail) => this.push({ type: 'lifeline_lost', detail }),
@@ -124,7 +126,7 @@ export class RunShell {
         this.push({ type: 'spawned', worker: fact.worker, pid: fact.pid });
         return;
       case 'line': {
-        const decoded = decodeWorkerLine(fact.line);
+        const decoded = this.deps.framework.decodeLine(fact.line);
         if (!decoded.ok) {
           this.push({ type: 'bad_line', worker: fact.worker, detail: decoded.error });
           return;
@@ -151,7 +153,7 @@ export class RunShell {
         this.start(command);
         return;
       case 'send':
-        this.runtime.send(command.worker, encodeCommand(command.command));
+        this.runtime.send(command.worker, this.deps.framework.encodeCommand(command.command));
         return;
       case 'kill':
         this.runtime.kill(command.worker, command.reason, command);
@@ -190,17 +192,12 @@ export class RunShell {
   private start(command: Extract<RunCommand, { type: 'start' }>): void {
     const crashFile = join(this.options.scratchDir, `worker-${command.worker}.crash`);
     const stacksFile = join(this.options.scratchDir, `worker-${command.worker}.stacks`);
-    const launch = launchFor(
-      { role: command.role, xdistIndex: command.xdistIndex, crashFile, stacksFile },
-      this.options,
-      { pythonDir: this.deps.pythonDir, testRunUid: this.testRunUid, seed: this.seed },
-    );
+    const identity = { role: command.role, xdistIndex: command.xdistIndex, crashFile, stacksFile };
+    const run = { testRunUid: this.testRunUid, seed: this.seed };
     this.runtime.start({
       worker: command.worker,
       isolated: command.lone,
-      command: launch.command,
-      args: launch.args,
-      env: launch.env,
+      launch: (limits) => launchFor(this.deps.framework, identity, this.options, run, limits),
       crashFile,
       stacksFile,
       logPath: workerLogPath(this.options, command.worker),
@@ -224,9 +221,8 @@ export class RunShell {
     const coverage =
       command.coverage === null
         ? null
-        : await combineCoverage({
-            python: this.options.python,
-            pythonDir: this.deps.pythonDir,
+        : await combineCoverage(this.deps.framework, {
+            interpreter: this.options.python,
             session: command.coverage,
             dataDir: coverageDataDir(this.options.scratchDir),
             testsFailed: command.testsFailed,

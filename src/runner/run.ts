@@ -2,12 +2,11 @@
  * One `bulkhead run`: probe the interpreter, start the run loop, stream its events to the
  * reporters, handle Ctrl-C (first: stop scheduling and let running tests finish; second: kill).
  */
-import { judgeProbe, PROBE_SCRIPT } from '../adapters/pytest/probe.js';
-import { plainPytestReason } from '../adapters/pytest/worker-spec.js';
+import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
+import { pytestAdapter } from '../adapters/pytest/adapter.js';
 import type { RunEvent, RunEventBody } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import { execCommand } from '../supervisor/exec.js';
-import { packageRoot } from '../util/package-root.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import { HistoryRecorder, HistoryStore } from '../history/index.js';
 import { autoWorkers } from '../scheduler/memory-budget.js';
 import { formatBytes } from '../util/bytes.js';
 import { availableParallelism } from 'node:os';
-import { runPlainPytest } from './plain-pytest.js';
+import { runPlain } from './plain-pytest.js';
 import { RunShell } from './run-shell.js';
 
 export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDir' | 'workers'> {
@@ -31,25 +30,18 @@ export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDi
 
 export type RunOutcome = { exitCode: number; error: string | null };
 
+/** The one place the runner names a framework: everything else reaches it through this adapter. */
+const framework: FrameworkAdapter = pytestAdapter;
+
 export async function runTests(request: RunRequest, reporters: readonly Reporter[], warn: (line: string) => void): Promise<RunOutcome> {
-  const probe = await execCommand(request.python, ['-c', PROBE_SCRIPT], {
-    cwd: request.cwd,
-    env: process.env,
-    timeoutMs: 60_000,
-  });
-  if (probe.kind === 'spawn_failed') {
-    const what = probe.error.code === 'ENOENT' ? 'was not found' : `cannot be started (${probe.error.code ?? probe.error.message})`;
-    return { exitCode: ExitCode.USAGE_ERROR, error: `python interpreter '${request.python}' ${what}; install python3 or pass --python PATH (or set BULKHEAD_PYTHON)` };
-  }
-  if (probe.kind === 'timed_out') {
-    return { exitCode: ExitCode.USAGE_ERROR, error: `'${request.python}' did not answer within 60s when asked for its pytest version` };
-  }
-  const verdict = judgeProbe(request.python, probe.stdout, probe.stderr);
+  const probe = framework.probeCommand(request.python);
+  const probed = await execCommand(probe.command, probe.args, { cwd: probe.cwd ?? request.cwd, env: process.env, timeoutMs: probe.timeoutMs });
+  const verdict = framework.judgeProbe(request.python, probed);
   if (!verdict.ok) return { exitCode: ExitCode.USAGE_ERROR, error: verdict.message };
 
-  const plainReason = plainPytestReason(request.pytestArgs);
+  const plainReason = framework.plainRunReason(request.pytestArgs);
   if (plainReason !== null) {
-    return { exitCode: await runPlainPytest(request.python, request.pytestArgs, request.cwd), error: null };
+    return { exitCode: await runPlain(framework.plainRunCommand(request.python, request.pytestArgs), request.cwd), error: null };
   }
 
   // The history store: predictions for scheduling, and this run's results for the next. A store
@@ -86,7 +78,7 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     { ...request, workers, artifactsDir, scratchDir },
     {
       emit,
-      pythonDir: join(packageRoot(), 'python'),
+      framework,
       now: () => performance.now(),
       peaks: (ids) => peaksOf(store?.predict(ids)),
       ...(request.resolveSettings ? { resolveSettings: request.resolveSettings } : {}),

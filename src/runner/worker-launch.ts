@@ -1,12 +1,12 @@
 /**
- * What one worker process is started with: pytest's launch (the user's arguments, our plugin)
- * with every per-worker setting bulkhead passes through its environment: its files (crash dumps,
- * stacks, coverage data), its thread caps, its xdist identity, recycling. The pool decides who the
- * worker is; this says how that reaches the process.
+ * What one worker process is started with: the run's decisions about it (its files for crash
+ * dumps, stacks and coverage data, its thread caps, its xdist identity, recycling, its memory
+ * limits), handed to the framework adapter, which says how they reach the process. The pool
+ * decides who the worker is.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { workerLaunch, type WorkerLaunch } from '../adapters/pytest/worker-spec.js';
+import type { FrameworkAdapter, WorkerLaunch, WorkerMemoryLimits } from '../adapters/framework-adapter.js';
 import { coverageDataDir } from './coverage-step.js';
 import type { RunOptions } from '../core/options.js';
 import { xdistWorkerId } from '../core/xdist-ids.js';
@@ -21,18 +21,16 @@ export interface WorkerIdentity {
 
 /** What is the same for every worker of one run. */
 export interface RunIdentity {
-  pythonDir: string;
   /** xdist's `testrun_uid` for this run. */
   testRunUid: string;
   /** The run's one random seed (pytest-randomly, pytest-random-order). */
   seed: number;
 }
 
-export function launchFor(slot: WorkerIdentity, options: RunOptions, run: RunIdentity): WorkerLaunch {
-  const launch = workerLaunch({
-    python: options.python,
-    pythonDir: run.pythonDir,
-    pytestArgs: options.pytestArgs,
+export function launchFor(framework: FrameworkAdapter, slot: WorkerIdentity, options: RunOptions, run: RunIdentity, memory: WorkerMemoryLimits): WorkerLaunch {
+  return framework.launch({
+    interpreter: options.python,
+    frameworkArgs: options.pytestArgs,
     baseEnv: process.env,
     color: options.color,
     columns: options.columns,
@@ -50,12 +48,11 @@ export function launchFor(slot: WorkerIdentity, options: RunOptions, run: RunIde
       slot.xdistIndex === null
         ? null
         : { workerId: xdistWorkerId(slot.xdistIndex), workerCount: options.workers, testRunUid: run.testRunUid, seed: run.seed },
+    // The worker checks its own size after each test, before it starts the next (see run-memory.ts).
+    // A test retried alone is the worker's only one: nothing to recycle it for.
+    recycleBytes: slot.role === 'isolated' ? null : options.memory.recycleBytes,
+    memory,
   });
-  // The worker checks its own size after each test, before it starts the next (see run-memory.ts).
-  // A test retried alone is the worker's only one: nothing to recycle it for.
-  const recycleAt = options.memory.recycleBytes;
-  if (recycleAt !== null && slot.role !== 'isolated') launch.env.BULKHEAD_RECYCLE_BYTES = String(recycleAt);
-  return launch;
 }
 
 /** A worker's log of what it wrote outside pytest's capture, where artifacts are kept. */
@@ -64,9 +61,9 @@ export function workerLogPath(options: RunOptions, id: number): string | null {
 }
 
 /**
- * How often faulthandler's watchdog dumps a running test's stacks: twice within the heartbeat
- * limit, so a worker silent for that long always has a dump of its silence; at most every 10 s
- * (a long test's dumps add up), at least every half second.
+ * After how long with nothing but C running (no Python thread got the GIL) faulthandler's watchdog
+ * dumps the stacks (python/bulkhead_pytest/stack_watch.py): twice within the heartbeat limit, so a
+ * worker silent for that long always has a dump of its silence; at most 10 s, at least half a second.
  */
 export function stackDumpPeriod(heartbeatTimeoutSeconds: number): number {
   return Math.max(0.5, Math.min(heartbeatTimeoutSeconds / 2, 10));

@@ -71,14 +71,14 @@ export class LocalWorkerRuntime implements WorkerRuntime {
 
   start(spec: WorkerSpec): void {
     const id = spec.worker;
-    const env = { ...spec.env };
     const worker = new LocalWorker(id, spec.isolated, spec.crashFile, spec.stacksFile);
     const cgroup = this.cgroups?.leaf(`worker-${id}`) ?? null;
-    const memory = this.rung.confine(worker, env, cgroup);
-    Object.assign(env, this.reaper.env);
+    const { leaf: memory, limits } = this.rung.confine(worker, cgroup);
+    const launch = spec.launch(limits);
+    const env = { ...launch.env, ...this.reaper.env };
     worker.leaf = memory;
     worker.process = new WorkerProcess(
-      { command: spec.command, args: spec.args, env, cwd: this.options.cwd, logPath: spec.logPath, cgroup, memory },
+      { command: launch.command, args: launch.args, env, channelFdVariable: launch.channelFdVariable, cwd: this.options.cwd, logPath: spec.logPath, cgroup, memory },
       {
         onLine: (line) => this.report({ type: 'line', worker: id, line }),
         onChannelOverflow: (bytes) => this.report({ type: 'overflow', worker: id, bytes }),

@@ -6,7 +6,7 @@
  */
 import type { MemoryLimitKind } from '../model/cause.js';
 import type { MemoryControl } from '../model/event.js';
-import type { MemoryOptions } from '../model/memory-options.js';
+import type { MemoryOptions, WorkerMemoryLimits } from '../model/memory-options.js';
 import { availableMemory, MemoryCgroupTree, type CgroupLeaf, type CgroupTree, type MemoryCgroup } from './platform/index.js';
 import { treeRssBytes } from './platform/process-tree.js';
 
@@ -164,19 +164,21 @@ export class MemoryRung {
     return now - this.runHitAt <= RUN_HIT_WINDOW_MS;
   }
 
-  /** Puts a worker about to start under its cap: its cgroup leaf (v2, else v1), or RLIMIT_DATA through its env. */
-  confine(slot: RungWorker, env: Record<string, string | undefined>, killLeaf: CgroupLeaf | null): MemoryCgroup | null {
+  /**
+   * Puts a worker about to start under its cap: its cgroup leaf (v2, else v1), or RLIMIT_DATA.
+   * `limits` is what the worker itself must be told (its v1 leaf, or the RLIMIT_DATA to set).
+   */
+  confine(slot: RungWorker, killLeaf: CgroupLeaf | null): { leaf: MemoryCgroup | null; limits: WorkerMemoryLimits } {
     if (slot.isolated) this.reserveLone(slot);
     const cap = this.capFor(slot);
     // v2: the worker's kill leaf is its memory cgroup too (a process is in one v2 cgroup only).
     const v2Leaf = killLeaf !== null ? (this.v2?.memoryLeaf(killLeaf, cap) ?? null) : null;
-    if (v2Leaf) return v2Leaf;
+    if (v2Leaf) return { leaf: v2Leaf, limits: { cgroupPath: null, dataLimitBytes: null } };
     const leaf = this.tree?.leaf(`worker-${slot.id}`, cap) ?? null;
-    if (leaf) env.BULKHEAD_MEMORY_CGROUP = leaf.path;
+    if (leaf) return { leaf, limits: { cgroupPath: leaf.path, dataLimitBytes: null } };
     // RLIMIT_DATA is a wide backstop only (the watchdog enforces the cap): twice the cap, since
     // the data segment counts reservations an RSS never touches.
-    else if (cap !== null) env.BULKHEAD_RLIMIT_DATA = String(cap * 2);
-    return leaf;
+    return { leaf: null, limits: { cgroupPath: null, dataLimitBytes: cap !== null ? cap * 2 : null } };
   }
 
   /**

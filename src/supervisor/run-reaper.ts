@@ -18,9 +18,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { ENV } from '../model/environment.js';
 
 /** The environment variable that marks every worker (and what its tests start) as this run's. */
-export const RUN_MARKER_VARIABLE = 'BULKHEAD_RUN_ID';
+export const RUN_MARKER_VARIABLE = ENV.runId.name;
 
 export interface RunReaperOptions {
   /** The interpreter under test (checked by the probe before any worker starts). */
@@ -44,7 +45,7 @@ export interface ReapedWorker {
 
 /** The messages of python/bulkhead-reaper.py, one JSON object a line. */
 type ReaperMessage =
-  | { type: 'run'; runId: string; supervisorPid: number; cgroups: readonly string[] }
+  | { type: 'run'; runId: string; marker: string; supervisorPid: number; cgroups: readonly string[] }
   | { type: 'worker'; pid: number; pgid: number; cgroups: readonly string[] }
   | { type: 'gone'; pid: number }
   | { type: 'bye' };
@@ -71,7 +72,7 @@ export class RunReaper {
     this.child.stdin?.on('error', () => {});
     this.child.on('error', (error) => this.loseLifeline(`cannot start '${options.python}' for it: ${error.message}`));
     this.child.on('exit', (code, signal) => this.loseLifeline(`it exited (${signal ?? `code ${code}`})`));
-    this.send({ type: 'run', runId: this.runId, supervisorPid: process.pid, cgroups: options.cgroups });
+    this.send({ type: 'run', runId: this.runId, marker: RUN_MARKER_VARIABLE, supervisorPid: process.pid, cgroups: options.cgroups });
   }
 
   static start(options: RunReaperOptions): RunReaper {

@@ -17,6 +17,8 @@ export interface WorkerSpawnSpec {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The environment variable that tells the worker its channel's file descriptor (the framework adapter names it). */
+  channelFdVariable: string;
   logPath: string | null;
   /** A cgroup of its own, where the platform offers one: the worker enters it before it execs. */
   cgroup: CgroupLeaf | null;
@@ -68,7 +70,7 @@ export class WorkerProcess {
     // that forked it ends (a worker_thread that spawned workers would take them down with it).
     this.child = spawn(launch.command, launch.args, {
       cwd: spec.cwd,
-      env: { ...spec.env, BULKHEAD_CHANNEL_FD: String(CHANNEL_FD) },
+      env: { ...spec.env, [spec.channelFdVariable]: String(CHANNEL_FD) },
       // fd 3 is a socket pair: one duplex channel for messages both ways.
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       detached: SPAWN_DETACHED,

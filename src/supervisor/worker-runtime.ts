@@ -8,15 +8,18 @@ import type { KillReason } from '../model/cause.js';
 import type { MemoryControl } from '../model/event.js';
 import type { LeakedProcess, WorkerId } from '../model/test.js';
 import type { ExitFacts, MemoryReading, WorkerSample } from '../model/worker-facts.js';
+import type { WorkerMemoryLimits } from '../model/memory-options.js';
 
 /** How to start one worker process. */
 export interface WorkerSpec {
   worker: WorkerId;
   /** Started to retry one test alone: its cap is the lone cap from the start. */
   isolated: boolean;
-  command: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
+  /**
+   * The process to start, once the runtime has put the worker under its memory rung: what the
+   * worker itself must apply (its v1 leaf, a data limit) reaches it through its launch.
+   */
+  launch(limits: WorkerMemoryLimits): { command: string; args: string[]; env: NodeJS.ProcessEnv; channelFdVariable: string };
   /** Where faulthandler writes at a fatal signal, and where its watchdog keeps the running test's stacks. */
   crashFile: string;
   stacksFile: string;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { RunEventBody } from '../../src/model/event.js';
 import type { CrashReport, FinalOutcome } from '../../src/model/outcome.js';
 import type { Phase, PhaseReport } from '../../src/model/report.js';
+import { samplePhaseReport } from '../support/session-info.js';
 import type { TestInfo } from '../../src/model/test.js';
 import { Ledger } from '../../src/core/ledger.js';
 
@@ -25,28 +26,9 @@ const B = 1;
 const ID_A = TESTS[A]!.id;
 const ID_B = TESTS[B]!.id;
 
-function report(index: number, when: Phase, outcome: PhaseReport['outcome'], extra: Partial<PhaseReport> = {}): PhaseReport {
+function report(index: number, when: Phase, outcome: PhaseReport['outcome'], extra: Partial<Omit<PhaseReport, 'pytest'>> = {}): PhaseReport {
   const testId = TESTS[index]!.id;
-  return {
-    testId,
-    when,
-    outcome,
-    category: outcome,
-    letter: '.',
-    word: outcome.toUpperCase(),
-    duration: 0.25,
-    longrepr: '',
-    longreprTerminal: '',
-    crashMessage: null,
-    skip: null,
-    wasxfail: null,
-    headLine: testId,
-    sections: [],
-    userProperties: [],
-    summaryLine: '',
-    location: { file: 'tests/test_m.py', line: index, domain: testId },
-    ...extra,
-  };
+  return samplePhaseReport(testId, when, outcome, { duration: 0.25, ...extra }, { location: { file: 'tests/test_m.py', line: index, domain: testId } });
 }
 
 function crash(worker: number, over: Partial<CrashReport> = {}): CrashReport {
@@ -109,8 +91,8 @@ test('normal outcomes: failed, setup error, skipped, xfailed', () => {
   h.book.finishNormally(B, 1, []);
   assert.deepEqual(h.outcome(ID_B), { kind: 'error' });
   assert.equal(h.book.failures, 2);
-  // An xfail is a skipped call with wasxfail; its failure is not a failure.
-  assert.deepEqual(h.run(2, 1, 'skipped', { wasxfail: 'known' }), [false, false, false]);
+  // An xfail is a skipped call with an xfail reason; its failure is not a failure.
+  assert.deepEqual(h.run(2, 1, 'skipped', { xfailReason: 'known' }), [false, false, false]);
   h.book.finishNormally(2, 1, []);
   assert.deepEqual(h.outcome(TESTS[2]!.id), { kind: 'xfailed', reason: 'known' });
   assert.equal(h.book.failures, 2);
@@ -322,8 +304,8 @@ test('--maxfail counting: failed reports and settled crashes count; xfail failur
   assert.equal(h.book.addReport(A, 1, report(A, 'teardown', 'failed')), true);
   h.book.finishNormally(A, 1, []);
   assert.equal(h.book.failures, 2);
-  // An xfail-strict style failure with wasxfail does not count.
-  assert.equal(h.book.addReport(B, 1, report(B, 'call', 'failed', { wasxfail: 'reason' })), false);
+  // An xfail-strict style failure with an xfail reason does not count.
+  assert.equal(h.book.addReport(B, 1, report(B, 'call', 'failed', { xfailReason: 'reason' })), false);
   h.book.finishNormally(B, 1, []);
   assert.equal(h.book.failures, 2);
   // A crash waiting for its retry counts for the exit code only once settled (a flaky pass never

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WorkerCommand } from '../../src/adapters/pytest/protocol.js';
+import type { WorkerCommand } from '../../src/adapters/messages.js';
 import { LockService } from '../../src/core/lock-service.js';
 import { noticeText } from '../../src/reporters/terminal/notices.js';
 

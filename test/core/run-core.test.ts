@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROTOCOL_VERSION } from '../../src/adapters/pytest/protocol.js';
 import type { TestInfo } from '../../src/model/test.js';
 import { coreOptions, CoreDriver, testInfo } from '../support/core-driver.js';
 
@@ -124,8 +123,8 @@ test('--maxfail 1: the first failure stops scheduling; the rest are not run, exi
 test('a collection error ends the run before any test: exit 2, every test listed as not run', () => {
   const d = new CoreDriver();
   d.feed({ type: 'begin' });
-  d.message(1, { type: 'hello', protocol: PROTOCOL_VERSION, pid: 1, python: '3', pytest: '9' });
-  d.message(1, { type: 'collect_error', report: { nodeid: 'test_x.py', summaryLine: 'ERROR test_x.py', longrepr: 'ImportError', longreprTerminal: '', crashMessage: null, junit: null } });
+  d.message(1, { type: 'hello', pid: 1 });
+  d.message(1, { type: 'collect_error', report: { nodeid: 'test_x.py', pytest: { summaryLine: 'ERROR test_x.py', longrepr: 'ImportError', longreprTerminal: '', crashMessage: null, junit: null } } });
   d.message(1, { type: 'collected', tests: [A], deselected: 0, errors: 1, interrupted: null, exitstatus: null });
   assert.ok(d.sent(1, 'stop') && d.sent(2, 'stop'), 'both workers are told to end');
   d.exit(1);
@@ -166,7 +165,7 @@ test('deaths before any test (starting, collecting) are restarted, and three in 
   const d = new CoreDriver(coreOptions({ workers: 1 }));
   d.feed({ type: 'begin' });
   d.exit(1, { code: 1, stderrTail: 'ImportError: no module named conftest_dep' }); // while starting
-  d.message(2, { type: 'hello', protocol: PROTOCOL_VERSION, pid: 2, python: '3', pytest: '9' });
+  d.message(2, { type: 'hello', pid: 2 });
   const second = d.exit(2, { code: 1 }); // while collecting
   // A second quick death of the slot: its replacement waits (backoff), then starts.
   const backoff = second.commands.find((command) => command.type === 'timer');
@@ -211,7 +210,7 @@ test('an illegal lifecycle move is an internal error, reported, and the run exit
   const d = new CoreDriver(coreOptions({ workers: 1 }));
   d.feed({ type: 'begin' });
   d.collect(1, [A]);
-  const again = d.message(1, { type: 'hello', protocol: PROTOCOL_VERSION, pid: 1, python: '3', pytest: '9' }); // finishing → collecting
+  const again = d.message(1, { type: 'hello', pid: 1 }); // finishing → collecting
   assert.ok(again.events.some((event) => event.type === 'internal_error' && event.source === 'core' && /finishing → collecting/.test(event.detail)));
   d.run(1, A.id);
   endCleanly(d, 1);

@@ -18,7 +18,7 @@ import type { TestInfo } from '../../src/model/test.js';
 import { JunitReporter } from '../../src/reporters/junit.js';
 import { mergeSuiteProperties } from '../../src/reporters/junit-suite.js';
 import { binXmlEscape, element, formatSeconds, isoTimestamp, mangleTestAddress, raw, serialize } from '../../src/reporters/junit-xml.js';
-import { sampleSessionInfo } from '../support/session-info.js';
+import { samplePhaseReport, sampleSessionInfo } from '../support/session-info.js';
 
 const PYTEST_9: JunitEnvelope = {
   declaration: '<?xml version="1.0" encoding="utf-8"?>',
@@ -46,7 +46,7 @@ function junitSession(extra: Partial<JunitSession> = {}): JunitSession {
 }
 
 function sessionInfo(junit: JunitSession | null): SessionInfo {
-  return sampleSessionInfo({ junit });
+  return sampleSessionInfo({}, { junit });
 }
 
 function testInfo(id: string, line = 3): TestInfo {
@@ -57,28 +57,8 @@ function fragment(extra: Partial<JunitFragment> = {}): JunitFragment {
   return { cases: [], open: null, stats: { passed: 0, failure: 0, error: 0, skipped: 0 }, doubleFail: 0, suiteProperties: [], ...extra };
 }
 
-function report(testId: string, when: Phase, outcome: PhaseReport['outcome'], junit: JunitFragment | null, extra: Partial<PhaseReport> = {}): PhaseReport {
-  return {
-    testId,
-    when,
-    outcome,
-    category: outcome,
-    letter: '.',
-    word: outcome.toUpperCase(),
-    duration: 0,
-    longrepr: '',
-    longreprTerminal: '',
-    crashMessage: null,
-    skip: null,
-    wasxfail: null,
-    headLine: testId,
-    sections: [],
-    userProperties: [],
-    summaryLine: '',
-    location: { file: testId.split('::')[0]!, line: 0, domain: testId },
-    junit,
-    ...extra,
-  };
+function report(testId: string, when: Phase, outcome: PhaseReport['outcome'], junit: JunitFragment | null, extra: Partial<Omit<PhaseReport, 'pytest'>> = {}): PhaseReport {
+  return samplePhaseReport(testId, when, outcome, extra, { junit });
 }
 
 function at(worker: number, r: PhaseReport): RunEventBody {
@@ -168,8 +148,8 @@ test('an empty run writes an empty suite, as pytest does', async () => {
 test('collection order, whichever worker finished first; collection reports first, in their order', async () => {
   const [a, b, c] = ['t.py::test_1', 't.py::test_2', 'u.py::test_3'];
   const errors: CollectErrorReport[] = [
-    { nodeid: 'v.py', summaryLine: '', longrepr: 'E', longreprTerminal: '', crashMessage: null, junit: { xml: '<testcase name="v" />', order: 2 } },
-    { nodeid: 'w.py', summaryLine: '', longrepr: 'E', longreprTerminal: '', crashMessage: null, junit: { xml: '<testcase name="w" />', order: 1 } },
+    { nodeid: 'v.py', pytest: { summaryLine: '', longrepr: 'E', longreprTerminal: '', crashMessage: null, junit: { xml: '<testcase name="v" />', order: 2 } } },
+    { nodeid: 'w.py', pytest: { summaryLine: '', longrepr: 'E', longreprTerminal: '', crashMessage: null, junit: { xml: '<testcase name="w" />', order: 1 } } },
   ];
   const xml = await run([...passing(c, 2), ...passing(b, 1), ...passing(a, 2)], { tests: [a, b, c], errors });
   assert.deepEqual(
@@ -323,7 +303,7 @@ test("where it is written: --junit, pytest's --junitxml, both, or nowhere", asyn
 test("a collection error no worker rendered (an older recording) is written in pytest's form", async () => {
   const xml = await run([], {
     junit: null,
-    errors: [{ nodeid: 'pkg/test_bad.py', summaryLine: '', longrepr: 'E   ModuleNotFoundError: <x>', longreprTerminal: '', crashMessage: null }],
+    errors: [{ nodeid: 'pkg/test_bad.py', pytest: { summaryLine: '', longrepr: 'E   ModuleNotFoundError: <x>', longreprTerminal: '', crashMessage: null, junit: null } }],
   });
   assert.deepEqual(cases(xml), ['<testcase classname="" name="pkg.test_bad" time="0.000"><error message="collection failure">E   ModuleNotFoundError: &lt;x&gt;</error></testcase>']);
   assert.match(xml, /^<\?xml version="1\.0" encoding="utf-8"\?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" /);

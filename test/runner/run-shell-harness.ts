@@ -6,11 +6,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pytestAdapter } from '../../src/adapters/pytest/adapter.js';
 import type { RunEventBody } from '../../src/model/event.js';
 import type { RunOptions } from '../../src/core/options.js';
 import { RunShell } from '../../src/runner/run-shell.js';
 import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
-import { packageRoot } from '../../src/util/package-root.js';
 import { PYTHON } from '../supervisor/harness.js';
 
 const roots: string[] = [];
@@ -81,7 +81,7 @@ export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Prom
     events.push(event);
     if (event.type === 'worker_started' && event.pid !== null) workerPids.add(event.pid);
   };
-  const loop = new RunShell(options, { emit, pythonDir: join(packageRoot(), 'python'), now: () => performance.now() });
+  const loop = new RunShell(options, { emit, framework: pytestAdapter, now: () => performance.now() });
   const { exitCode } = await loop.run();
   return { events, exitCode, scratchDir };
 }

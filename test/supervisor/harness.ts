@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ENV } from '../../src/model/environment.js';
 import type { CgroupLeaf } from '../../src/supervisor/platform/index.js';
 import { WorkerProcess, type WorkerExit } from '../../src/supervisor/worker-process.js';
 
@@ -36,6 +37,7 @@ export function spawnWorker(command: string, args: string[], options: { cgroup?:
       args,
       cwd: options.cwd ?? process.cwd(),
       env: options.env ?? process.env,
+      channelFdVariable: ENV.channelFd.name,
       logPath: options.logPath ?? null,
       cgroup: options.cgroup ?? null,
       memory: null,

@@ -22,7 +22,7 @@ function slot(id: number, role: 'pool' | 'isolated'): RungWorker {
 test('an isolated retry gets what is available now, never less than the budget', () => {
   const memory = memoryFor(64 * MiB, false, 32 * MiB);
   const lone = slot(1, 'isolated');
-  memory.confine(lone, {}, null);
+  memory.confine(lone, null);
   const cap = memory.capFor(lone)!;
   const available = availableMemory();
   assert.ok(cap >= 64 * MiB, String(cap));
@@ -33,7 +33,7 @@ test('an isolated retry gets what is available now, never less than the budget',
 test('a budget the user chose is the limit for a test alone too', () => {
   const memory = memoryFor(64 * MiB, true, null);
   const lone = slot(1, 'isolated');
-  memory.confine(lone, {}, null);
+  memory.confine(lone, null);
   assert.equal(memory.capFor(lone), 64 * MiB);
 });
 
@@ -49,7 +49,7 @@ test('a pool worker running a test over the budget: the lone cap while it runs, 
 
 test('the rlimit rung gives the lone cap to the worker through RLIMIT_DATA (twice the cap)', () => {
   const memory = memoryFor(64 * MiB, true, null);
-  const env: Record<string, string | undefined> = {};
-  memory.confine(slot(1, 'isolated'), env, null);
-  assert.equal(env.BULKHEAD_RLIMIT_DATA, String(2 * 64 * MiB));
+  const { leaf, limits } = memory.confine(slot(1, 'isolated'), null);
+  assert.equal(leaf, null);
+  assert.deepEqual(limits, { cgroupPath: null, dataLimitBytes: 2 * 64 * MiB });
 });

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,9 @@ before(async () => {
   for (const pid of Object.values(scene.pids)) if (pid !== null) reapLater(pid);
   cleanups.push(() => scene!.cgroups.forEach(removeCgroup));
 
-  // A Ctrl-C, a `kill`, a hang-up: the reaper lives on.
+  // A Ctrl-C, a `kill`, a hang-up: the reaper lives on (once it has started: before its first
+  // line it is any Python, and on a loaded machine the signals would beat it there).
+  await waitIgnoring(scene.pids.reaper, 5_000);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(scene.pids.reaper, signal);
   await new Promise((resolve) => setTimeout(resolve, 300));
   ignoredSignals = isAlive(scene.pids.reaper);
@@ -54,6 +56,17 @@ before(async () => {
   const gone = await Promise.all(Object.entries(scene.pids).map(async ([name, pid]) => [name, pid === null || (await waitGone(pid, 1_000))] as const));
   goneWithin1s = Object.fromEntries(gone);
 });
+
+/** Waits until the process ignores SIGHUP, SIGINT and SIGTERM (its SigIgn mask in /proc). */
+async function waitIgnoring(pid: number, timeoutMs: number): Promise<void> {
+  const wanted = (1n << 0n) | (1n << 1n) | (1n << 14n); // SIGHUP (1), SIGINT (2), SIGTERM (15): bit n-1
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    if (mask !== undefined && (BigInt(`0x${mask}`) & wanted) === wanted) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 after(async () => {
   reapAll();

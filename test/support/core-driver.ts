@@ -3,8 +3,7 @@
  * or clock: every input is built here, the clock is a number the test moves, and every command and
  * event the core returns is kept. Workers are simulated by the messages a pytest worker sends.
  */
-import type { AnyWorkerMessage } from '../../src/adapters/pytest/protocol.js';
-import { PROTOCOL_VERSION } from '../../src/adapters/pytest/protocol.js';
+import type { AnyWorkerMessage } from '../../src/adapters/messages.js';
 import type { RunCommand } from '../../src/core/commands.js';
 import type { ExitFacts, RunInput } from '../../src/core/inputs.js';
 import type { RunOptions } from '../../src/core/options.js';
@@ -15,7 +14,7 @@ import type { RunEventBody, SessionInfo } from '../../src/model/event.js';
 import type { PhaseReport } from '../../src/model/report.js';
 import type { TestInfo } from '../../src/model/test.js';
 import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
-import { sampleSessionInfo } from './session-info.js';
+import { samplePhaseReport, sampleSessionInfo } from './session-info.js';
 
 const GiB = 1024 ** 3;
 
@@ -54,27 +53,8 @@ export function testInfo(name: string, module = 'test_m'): TestInfo {
   return { id: `${module}.py::${name}`, file: `${module}.py`, line: 0, markers: [], scope: `${module}.py`, timeout: null, bulkheadMarker: null, xdistGroup: null };
 }
 
-export function phaseReport(testId: string, when: PhaseReport['when'], outcome: PhaseReport['outcome']): PhaseReport & { junit: null } {
-  return {
-    testId,
-    when,
-    outcome,
-    category: outcome,
-    letter: outcome === 'passed' ? '.' : outcome === 'failed' ? 'F' : 's',
-    word: outcome.toUpperCase(),
-    duration: 0.01,
-    longrepr: outcome === 'failed' ? 'assert 0' : '',
-    longreprTerminal: '',
-    crashMessage: null,
-    skip: null,
-    wasxfail: null,
-    headLine: testId,
-    sections: [],
-    userProperties: [],
-    summaryLine: '',
-    location: { file: 'test_m.py', line: 0, domain: testId },
-    junit: null,
-  };
+export function phaseReport(testId: string, when: PhaseReport['when'], outcome: PhaseReport['outcome']): PhaseReport {
+  return samplePhaseReport(testId, when, outcome, { duration: 0.01 });
 }
 
 export function exitFacts(over: Partial<ExitFacts> = {}): ExitFacts {
@@ -125,8 +105,8 @@ export class CoreDriver {
 
   /** A worker says hello, reports its session and collects `tests`. */
   collect(worker: number, tests: TestInfo[], session: Partial<SessionInfo> = {}, errors = 0): void {
-    this.message(worker, { type: 'hello', protocol: PROTOCOL_VERSION, pid: 10_000 + worker, python: '3.11', pytest: '9.0' });
-    this.message(worker, { type: 'session', ...sampleSessionInfo(session), junit: null, coverage: null });
+    this.message(worker, { type: 'hello', pid: 10_000 + worker });
+    this.message(worker, { type: 'session', info: sampleSessionInfo(session) });
     this.message(worker, { type: 'collected', tests, deselected: 0, errors, interrupted: null, exitstatus: null });
   }
 

@@ -2,6 +2,9 @@
  * The check made once before any worker starts: is there a Python, can it import pytest, and are
  * both new enough. Each failure becomes one line that names the problem and the fix.
  */
+import type { HelperCommand, HelperResult, ProbeVerdict } from '../framework-adapter.js';
+import { ENV } from '../../model/environment.js';
+
 export const MIN_PYTHON: readonly [number, number] = [3, 9];
 export const MIN_PYTEST: readonly [number, number] = [7, 0];
 
@@ -16,11 +19,27 @@ export const PROBE_SCRIPT = [
   'print(json.dumps(info))',
 ].join('\n');
 
-export type ProbeVerdict =
-  | { ok: true; python: string; pytest: string; executable: string }
-  | { ok: false; message: string };
+const PROBE_TIMEOUT_MS = 60_000;
 
-export function judgeProbe(python: string, stdout: string, stderr: string): ProbeVerdict {
+export function probeCommand(python: string): HelperCommand {
+  return { command: python, args: ['-c', PROBE_SCRIPT], timeoutMs: PROBE_TIMEOUT_MS };
+}
+
+/** The probe's run, judged: it could not start, did not answer, or answered (see judgeProbeOutput). */
+export function judgeProbe(python: string, result: HelperResult): ProbeVerdict {
+  switch (result.kind) {
+    case 'spawn_failed': {
+      const what = result.error.code === 'ENOENT' ? 'was not found' : `cannot be started (${result.error.code ?? result.error.message})`;
+      return { ok: false, message: `python interpreter '${python}' ${what}; install python3 or pass --python PATH (or set ${ENV.python.name})` };
+    }
+    case 'timed_out':
+      return { ok: false, message: `'${python}' did not answer within ${PROBE_TIMEOUT_MS / 1000}s when asked for its pytest version` };
+    case 'exited':
+      return judgeProbeOutput(python, result.stdout, result.stderr);
+  }
+}
+
+export function judgeProbeOutput(python: string, stdout: string, stderr: string): ProbeVerdict {
   let info: { python?: string; pytest?: string; pytest_error?: string; executable?: string };
   try {
     info = JSON.parse(stdout.trim().split('\n').pop() ?? '') as typeof info;
@@ -47,7 +66,7 @@ export function judgeProbe(python: string, stdout: string, stderr: string): Prob
       message: `pytest ${info.pytest} (of '${python}') is too old; bulkhead needs pytest >= ${MIN_PYTEST.join('.')}: '${python} -m pip install -U pytest'`,
     };
   }
-  return { ok: true, python: pythonVersion, pytest: info.pytest, executable: info.executable ?? python };
+  return { ok: true, runtimeVersion: pythonVersion, frameworkVersion: info.pytest, executable: info.executable ?? python };
 }
 
 function olderThan(version: string, minimum: readonly [number, number]): boolean {

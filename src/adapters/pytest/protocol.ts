@@ -1,14 +1,17 @@
 /**
- * The pytest worker protocol, supervisor side. One newline-delimited JSON object per message, on
- * a dedicated channel (fd 3), never on stdout/stderr. Every incoming message is validated here;
- * anything that does not parse is a protocol violation by that worker, never a crash of ours.
- * The Python side is python/bulkhead_pytest/worker.py.
+ * The pytest worker protocol on the supervisor's side, in one place: every message a worker may
+ * send and every command it accepts, as zod schemas of the wire format. One newline-delimited
+ * JSON object per message, on a dedicated channel (fd 3), never on stdout/stderr. The Python side
+ * is python/bulkhead_pytest/protocol.py; test/fixtures/protocol-samples.json holds samples both
+ * sides must accept (and reject) alike (test/adapters/pytest/contract.test.ts,
+ * python/tests/test_protocol_contract.py).
  *
- * Cross-worker locks (python/bulkhead_pytest/locks.py) add two requests (`lock_acquire`,
- * `lock_release`) and one answer (`lock_granted`). They need no new protocol version: a worker
- * sends them only when a test takes a lock, and worker and supervisor ship in one package.
+ * These are pytest-shaped; decode.ts turns them into the neutral messages the run handles
+ * (src/adapters/messages.ts). Additions a worker and supervisor of one package both know (lock
+ * requests, `protocol_error`) need no new version: they ship together.
  */
 import { z } from 'zod';
+import type { WorkerCommand } from '../messages.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -153,16 +156,13 @@ export const workerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('warning'), warning }),
   z.object({ type: z.literal('stolen'), indices: z.array(z.number().int()) }),
   z.object({ type: z.literal('internal_error'), text: z.string() }),
+  /** The worker could not read a command (`error`, with the path of the bad field): it is ending. */
+  z.object({ type: z.literal('protocol_error'), error: z.string(), command: z.string() }),
   z.object({ type: z.literal('done'), exitstatus: z.number().int() }),
 ]);
 
-export type WorkerMessage = z.infer<typeof workerMessage>;
+export type WireMessage = z.infer<typeof workerMessage>;
 
-/**
- * A test's thread asks for a lock and blocks until it is granted; it gives it back with its token.
- * `token` is unique within one worker; a release of a token that is queued withdraws the request,
- * and a release of an unknown token does nothing (releases are idempotent).
- */
 export const lockRequest = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('lock_acquire'),
@@ -173,65 +173,29 @@ export const lockRequest = z.discriminatedUnion('type', [
   z.object({ type: z.literal('lock_release'), token: z.string().min(1) }),
 ]);
 
-export type LockRequest = z.infer<typeof lockRequest>;
-
 /** Everything a worker may send: its session messages and its lock requests. */
-const anyWorkerMessage = z.discriminatedUnion('type', [...workerMessage.options, ...lockRequest.options]);
+export const anyWorkerMessage = z.discriminatedUnion('type', [...workerMessage.options, ...lockRequest.options]);
 
-export type AnyWorkerMessage = WorkerMessage | LockRequest;
+export type AnyWireMessage = z.infer<typeof anyWorkerMessage>;
 
-/** Commands the supervisor sends to a worker. Tests are named by their index in the collection. */
-export type WorkerCommand =
-  /** `threads`: tests (by index) that reserve more than one CPU slot, and how many threads they get. */
-  | { type: 'run'; indices: number[]; threads?: Record<string, number> }
-  | { type: 'steal'; indices: number[] }
-  | { type: 'finish' }
-  /** Run the lone held test without a successor, then wait for more. */
-  | { type: 'flush' }
-  | { type: 'stop' }
-  | { type: 'lock_granted'; token: string; waitedSeconds: number };
+/** A test's index in the collection, and the same as a JSON object key. */
+const index = z.number().int().nonnegative();
+const indexKey = z.string().regex(/^(0|[1-9][0-9]*)$/);
 
-export type Decoded<T> = { ok: true; message: T } | { ok: false; error: string };
+/** The commands a worker accepts (python/bulkhead_pytest/protocol.py validates each one it reads). */
+export const workerCommand = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run'), indices: z.array(index), threads: z.record(indexKey, z.number().int().min(1)).optional() }),
+  z.object({ type: z.literal('steal'), indices: z.array(index) }),
+  z.object({ type: z.literal('finish') }),
+  z.object({ type: z.literal('flush') }),
+  z.object({ type: z.literal('stop') }),
+  z.object({ type: z.literal('lock_granted'), token: z.string().min(1), waitedSeconds: z.number().nonnegative() }),
+]);
 
-export type DecodeResult = Decoded<WorkerMessage>;
-
-/** A worker's session messages only: a lock request is rejected as invalid. */
-export function decodeWorkerMessage(line: string): DecodeResult {
-  return decodeWith(workerMessage, line);
-}
-
-/** Any line a worker may send, lock requests included (route those with `isLockRequest`). */
-export function decodeWorkerLine(line: string): Decoded<AnyWorkerMessage> {
-  return decodeWith(anyWorkerMessage, line);
-}
-
-export function isLockRequest(message: AnyWorkerMessage): message is LockRequest {
-  return message.type === 'lock_acquire' || message.type === 'lock_release';
-}
-
-function decodeWith<T>(schema: z.ZodType<T>, line: string): Decoded<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line);
-  } catch {
-    return { ok: false, error: `not JSON: ${preview(line)}` };
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue ? `${issue.path.join('.') || '(message)'}: ${issue.message}` : 'invalid';
-    return { ok: false, error: `invalid message (${where}): ${preview(line)}` };
-  }
-  return { ok: true, message: parsed.data };
-}
-
-export function encodeCommand(command: WorkerCommand): string {
-  return `${JSON.stringify(command)}\n`;
-}
-
-function preview(line: string): string {
-  return line.length > 120 ? `${line.slice(0, 120)}...` : line;
-}
+/** The neutral commands are the wire's as they are: this fails to compile if the two drift apart. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const commandsMatch: Same<z.infer<typeof workerCommand>, WorkerCommand> = true;
+void commandsMatch;
 
 /**
  * What python/bulkhead_pytest/coverage_combine.py answers on stdout, once the workers' coverage

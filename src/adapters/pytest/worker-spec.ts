@@ -1,12 +1,12 @@
+/**
+ * How to start one pytest worker: the user's pytest arguments unchanged, plus our plugin, run by
+ * a launcher that behaves like the `pytest` command (not `python -m pytest`, which would put the
+ * cwd on sys.path and change what imports), with every per-worker setting the run decided passed
+ * through its environment (the variables are listed in environment.ts).
+ */
 import { join } from 'node:path';
-
-export interface WorkerLaunch {
-  command: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
-}
-
-export type MpStartMethod = 'fork' | 'spawn' | 'forkserver';
+import type { WorkerIdentity, WorkerLaunch, WorkerLaunchRequest, WorkerMemoryLimits } from '../framework-adapter.js';
+import { ENV } from '../../model/environment.js';
 
 /**
  * The variables that size the thread pools of the native libraries tests load (OpenMP, OpenBLAS,
@@ -23,88 +23,42 @@ export const THREAD_CAP_VARIABLES = [
   'NUMBA_NUM_THREADS',
 ] as const;
 
-export interface WorkerLaunchOptions {
-  python: string;
-  pythonDir: string;
-  pytestArgs: readonly string[];
-  baseEnv: NodeJS.ProcessEnv;
-  color: boolean;
-  columns: number;
-  supervisorPid: number;
-  /** Where faulthandler writes the Python stacks on a crash or on SIGUSR1. */
-  crashFile: string;
-  heartbeatSeconds: number;
-  /**
-   * Where faulthandler's watchdog thread dumps the running test's stacks, and how often: stacks
-   * taken without a signal (see stack_watch.py). Absent: none (stacks come by SIGUSR1).
-   */
-  stacks?: { file: string; everySeconds: number } | null;
-  /**
-   * Threads each native thread pool of a worker may start (THREAD_CAP_VARIABLES, and Hugging Face
-   * tokenizers' parallelism off); a variable the user's environment sets is left as it is.
-   * null or absent: no cap.
-   */
-  threadCap?: number | null;
-  /** multiprocessing's start method in the worker, set before pytest imports; null or absent: Python's default. */
-  mpStartMethod?: MpStartMethod | null;
-  /**
-   * bulkhead's --junit: the worker renders every testcase with pytest's junitxml as `--junitxml`
-   * to this file would (the supervisor writes the file). null or absent: only where pytest's own
-   * --junitxml asks for it.
-   */
-  junitPath?: string | null;
-  /** Where pytest-cov's measurement (`--cov`) saves this worker's parallel data file; absent: no `--cov` support. */
-  coverageDir?: string | null;
-  /**
-   * Who this worker is, as pytest-xdist would say it (see xdist-identity below). null or absent:
-   * none, and any PYTEST_XDIST_* inherited from bulkhead's own environment is removed, so no
-   * worker claims an id it was not given.
-   */
-  identity?: WorkerIdentity | null;
-}
-
-/**
- * A worker's identity in xdist's terms, and the run's one random seed. The worker (xdist_identity.py)
- * turns it into `config.workerinput` as xdist's controller would have sent it.
- */
-export interface WorkerIdentity {
-  /** `gw0`, `gw1`, ...: unique among live workers, reused by the replacement of a dead one. */
-  workerId: string;
-  /** The pool size (`-w`), as `len(specs)` is for xdist. */
-  workerCount: number;
-  /** One per run, shared by every worker: xdist's `testrun_uid`. */
-  testRunUid: string;
-  /** One per run: the seed pytest-randomly and pytest-random-order get when the user gives none. */
-  seed: number;
-}
-
 /** The environment pytest-xdist's own workers have (xdist/remote.py sets these three). */
 export const XDIST_ENV_VARIABLES = ['PYTEST_XDIST_WORKER', 'PYTEST_XDIST_WORKER_COUNT', 'PYTEST_XDIST_TESTRUNUID'] as const;
 
+export interface WorkerLaunchOptions extends WorkerLaunchRequest {
+  /** The folder that holds the launcher and the plugin (python/ in the package). */
+  pythonDir: string;
+}
+
 /**
- * How to start one pytest worker: the user's pytest arguments unchanged, plus our plugin, run by
- * a launcher that behaves like the `pytest` command (not `python -m pytest`, which would put the
- * cwd on sys.path and change what imports).
+ * The identity (see WorkerIdentity) becomes xdist's variables, which the worker
+ * (xdist_identity.py) turns into `config.workerinput` as xdist's controller would have sent it.
+ * Without one, any PYTEST_XDIST_* inherited from bulkhead's own environment is removed, so no
+ * worker claims an id it was not given.
  */
 export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
   return {
-    command: options.python,
-    args: [join(options.pythonDir, 'bulkhead-worker.py'), '-p', 'bulkhead_pytest.plugin', ...options.pytestArgs],
+    command: options.interpreter,
+    args: [join(options.pythonDir, 'bulkhead-worker.py'), '-p', 'bulkhead_pytest.plugin', ...options.frameworkArgs],
     env: {
       ...withoutXdistEnv(options.baseEnv),
       ...identityEnv(options.identity ?? null),
-      BULKHEAD_COLOR: options.color ? '1' : '0',
-      BULKHEAD_SUPERVISOR_PID: String(options.supervisorPid),
+      [ENV.color.name]: options.color ? '1' : '0',
+      [ENV.supervisorPid.name]: String(options.supervisorPid),
       COLUMNS: String(options.columns),
-      BULKHEAD_CRASH_FILE: options.crashFile,
-      BULKHEAD_HEARTBEAT_SECONDS: String(options.heartbeatSeconds),
-      ...(options.stacks ? { BULKHEAD_STACKS_FILE: options.stacks.file, BULKHEAD_STACKS_SECONDS: String(options.stacks.everySeconds) } : {}),
+      [ENV.crashFile.name]: options.crashFile,
+      [ENV.heartbeatSeconds.name]: String(options.heartbeatSeconds),
+      ...(options.stacks ? { [ENV.stacksFile.name]: options.stacks.file, [ENV.stacksSeconds.name]: String(options.stacks.everySeconds) } : {}),
       PYTHONUNBUFFERED: '1',
       ...threadCapEnv(options.threadCap ?? null, options.baseEnv),
-      ...(options.mpStartMethod ? { BULKHEAD_MP_START_METHOD: options.mpStartMethod } : {}),
-      ...(options.junitPath ? { BULKHEAD_JUNIT: options.junitPath } : {}),
-      ...(options.coverageDir ? { BULKHEAD_COVERAGE_DIR: options.coverageDir } : {}),
+      ...(options.mpStartMethod ? { [ENV.mpStartMethod.name]: options.mpStartMethod } : {}),
+      ...(options.junitPath ? { [ENV.junit.name]: options.junitPath } : {}),
+      ...(options.coverageDir ? { [ENV.coverageDir.name]: options.coverageDir } : {}),
+      ...(options.recycleBytes !== null && options.recycleBytes !== undefined ? { [ENV.recycleBytes.name]: String(options.recycleBytes) } : {}),
+      ...memoryEnv(options.memory ?? null),
     },
+    channelFdVariable: ENV.channelFd.name,
   };
 }
 
@@ -120,7 +74,7 @@ function identityEnv(identity: WorkerIdentity | null): Record<string, string> {
     PYTEST_XDIST_WORKER: identity.workerId,
     PYTEST_XDIST_WORKER_COUNT: String(identity.workerCount),
     PYTEST_XDIST_TESTRUNUID: identity.testRunUid,
-    BULKHEAD_RUN_SEED: String(identity.seed),
+    [ENV.runSeed.name]: String(identity.seed),
   };
 }
 
@@ -135,36 +89,14 @@ function threadCapEnv(threadCap: number | null, baseEnv: NodeJS.ProcessEnv): Rec
   // Set to anything, even empty, a variable is the user's choice (a wrapper script's, a CI image's).
   const env = Object.fromEntries(Object.entries(wanted).filter(([name]) => baseEnv[name] === undefined));
   // The worker raises these (and only these) for a test that reserves more CPU slots.
-  env.BULKHEAD_THREAD_CAPPED = THREAD_CAP_VARIABLES.filter((name) => name in env).join(',');
+  env[ENV.threadCapped.name] = THREAD_CAP_VARIABLES.filter((name) => name in env).join(',');
   return env;
 }
 
-/**
- * Options that make pytest do something other than run tests (list them, show help, debug one
- * interactively): bulkhead hands these to one plain pytest process with the terminal attached.
- */
-const PLAIN_PYTEST_OPTIONS = new Set([
-  '--collect-only',
-  '--co',
-  '--fixtures',
-  '--funcargs',
-  '--fixtures-per-test',
-  '--markers',
-  '-h',
-  '--help',
-  '-V',
-  '--version',
-  '--cache-show',
-  '--setup-plan',
-  '--pdb',
-  '--trace',
-]);
-
-export function plainPytestReason(args: readonly string[]): string | null {
-  for (const arg of args) {
-    if (arg === '--') break;
-    const name = arg.split('=', 1)[0]!;
-    if (PLAIN_PYTEST_OPTIONS.has(name)) return name;
-  }
-  return null;
+/** A cgroup v1 leaf the worker reads its peaks from, else RLIMIT_DATA the launcher sets. */
+function memoryEnv(memory: WorkerMemoryLimits | null): Record<string, string> {
+  if (memory === null) return {};
+  if (memory.cgroupPath !== null) return { [ENV.memoryCgroup.name]: memory.cgroupPath };
+  if (memory.dataLimitBytes !== null) return { [ENV.rlimitData.name]: String(memory.dataLimitBytes) };
+  return {};
 }

@@ -13,8 +13,8 @@ export function noticeText(event: RunEvent): string | null {
   switch (event.type) {
     case 'internal_error':
       return event.source === 'worker' ? event.detail : `internal error: ${event.detail}`;
-    case 'xdist_ignored':
-      return `pytest-xdist's -n ${event.value} is ignored: bulkhead runs its own workers (use --workers N)`;
+    case 'framework_notice':
+      return event.text;
     case 'oversize_test':
       return `${event.testId} is expected to need ${formatBytes(event.memoryBytes)}, more than the memory budget of ${formatBytes(event.budgetBytes)}: it will run alone`;
     case 'standby_promoted':

@@ -50,15 +50,16 @@ export class RunStats {
 
   addReport(report: PhaseReport): void {
     this.timed.push(report);
-    if (report.category === '') return;
-    this.note(report.category);
-    let list = this.reports.get(report.category);
+    const { category } = report.pytest;
+    if (category === '') return;
+    this.note(category);
+    let list = this.reports.get(category);
     if (!list) {
       list = [];
-      this.reports.set(report.category, list);
+      this.reports.set(category, list);
     }
     list.push(report);
-    if (report.category === 'error') this.errors.push({ kind: 'test', report });
+    if (category === 'error') this.errors.push({ kind: 'test', report });
   }
 
   addCollectError(error: CollectErrorReport): void {

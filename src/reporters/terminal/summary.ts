@@ -5,7 +5,8 @@
 import { causeLabel } from '../../model/cause.js';
 import { describeBeside, describeCrash, describeCrashFully, describeRetry } from '../../model/outcome.js';
 import { formatBytes } from '../../util/bytes.js';
-import type { RunEndReason, SessionInfo } from '../../model/event.js';
+import type { RunEndReason } from '../../model/event.js';
+import type { PytestSession } from '../../model/pytest.js';
 import type { PhaseReport } from '../../model/report.js';
 import type { Crash, RunStats } from './stats.js';
 import { writeCoverage } from './coverage.js';
@@ -30,7 +31,7 @@ export function crashText(crash: Crash): string {
 export function writeSummary(
   tw: TermWriter,
   stats: RunStats,
-  session: SessionInfo | null,
+  session: PytestSession | null,
   end: { reason: RunEndReason; durationSeconds: number },
 ): void {
   const showTracebacks = (session?.tbStyle ?? 'auto') !== 'no';
@@ -56,7 +57,7 @@ export function writeSummary(
   writeStatsLine(tw, stats, end.durationSeconds, (session?.verbosity ?? 0) >= 0, countUnrun);
 }
 
-function writeSections(tw: TermWriter, report: PhaseReport, session: SessionInfo | null, only?: string): void {
+function writeSections(tw: TermWriter, report: PhaseReport, session: PytestSession | null, only?: string): void {
   const show = session?.showCapture ?? 'all';
   if (show === 'no') return;
   for (const [title, content] of report.sections) {
@@ -67,22 +68,22 @@ function writeSections(tw: TermWriter, report: PhaseReport, session: SessionInfo
   }
 }
 
-function writeErrors(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+function writeErrors(tw: TermWriter, stats: RunStats, session: PytestSession | null): void {
   if (stats.errors.length === 0) return;
   tw.sep('=', 'ERRORS');
   for (const entry of stats.errors) {
     if (entry.kind === 'collect') {
       tw.sep('_', `ERROR collecting ${entry.error.nodeid}`, { red: true, bold: true });
-      tw.line(entry.error.longreprTerminal);
+      tw.line(entry.error.pytest.longreprTerminal);
     } else {
-      tw.sep('_', `ERROR at ${entry.report.when} of ${entry.report.headLine}`, { red: true, bold: true });
-      if (entry.report.longreprTerminal) tw.line(entry.report.longreprTerminal);
+      tw.sep('_', `ERROR at ${entry.report.when} of ${entry.report.pytest.headLine}`, { red: true, bold: true });
+      if (entry.report.pytest.longreprTerminal) tw.line(entry.report.pytest.longreprTerminal);
       writeSections(tw, entry.report, session);
     }
   }
 }
 
-function writeFailures(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+function writeFailures(tw: TermWriter, stats: RunStats, session: PytestSession | null): void {
   const failed = stats.reports.get('failed') ?? [];
   if (failed.length === 0 && stats.crashes.length === 0) return;
   tw.sep('=', 'FAILURES');
@@ -90,11 +91,11 @@ function writeFailures(tw: TermWriter, stats: RunStats, session: SessionInfo | n
   for (const report of stats.timed) if (report.when === 'teardown') teardowns.set(report.testId, report);
   for (const report of failed) {
     if ((session?.tbStyle ?? 'auto') === 'line') {
-      tw.line(report.longreprTerminal);
+      tw.line(report.pytest.longreprTerminal);
       continue;
     }
-    tw.sep('_', report.headLine, { red: true, bold: true });
-    if (report.longreprTerminal) tw.line(report.longreprTerminal);
+    tw.sep('_', report.pytest.headLine, { red: true, bold: true });
+    if (report.pytest.longreprTerminal) tw.line(report.pytest.longreprTerminal);
     writeSections(tw, report, session);
     const teardown = teardowns.get(report.testId);
     if (teardown && teardown !== report) writeSections(tw, teardown, session, 'teardown');
@@ -221,17 +222,17 @@ function writeWarnings(tw: TermWriter, stats: RunStats): void {
   tw.line('-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html');
 }
 
-function writePasses(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+function writePasses(tw: TermWriter, stats: RunStats, session: PytestSession | null): void {
   const passed = (stats.reports.get('passed') ?? []).filter((report) => report.sections.length > 0);
   if (passed.length === 0) return;
   tw.sep('=', 'PASSES');
   for (const report of passed) {
-    tw.sep('_', report.headLine, { green: true, bold: true });
+    tw.sep('_', report.pytest.headLine, { green: true, bold: true });
     writeSections(tw, report, session);
   }
 }
 
-function writeDurations(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+function writeDurations(tw: TermWriter, stats: RunStats, session: PytestSession | null): void {
   if (!session || session.durations === null || stats.timed.length === 0) return;
   const verbose = session.verbosity;
   const minimum = session.durationsMin ?? (verbose < 2 ? 0.005 : 0);
@@ -259,14 +260,14 @@ function formatG(value: number): string {
   return String(Number(value.toPrecision(6)));
 }
 
-function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo | null): void {
+function writeShortSummary(tw: TermWriter, stats: RunStats, session: PytestSession | null): void {
   const chars = session?.reportChars ?? 'fE';
   const lines: string[] = [];
   const word = (text: string, color: 'red' | 'yellow' | 'green'): string => tw.markup(text, { [color]: true });
   for (const char of chars) {
     switch (char) {
       case 'f':
-        for (const report of stats.reports.get('failed') ?? []) lines.push(report.summaryLine);
+        for (const report of stats.reports.get('failed') ?? []) lines.push(report.pytest.summaryLine);
         for (const crash of stats.crashes) {
           if (crash.outcome.kind === 'flaky') {
             lines.push(`${word('FLAKY', 'yellow')} ${crash.testId} - ${describeRetry({ verdict: 'passed_alone' })}: ${describeCrashFully(crash.testId, crash.outcome.crash)}`);
@@ -278,23 +279,23 @@ function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo
         break;
       case 'E':
         for (const entry of stats.errors) {
-          lines.push(entry.kind === 'collect' ? entry.error.summaryLine : entry.report.summaryLine);
+          lines.push(entry.kind === 'collect' ? entry.error.pytest.summaryLine : entry.report.pytest.summaryLine);
         }
         break;
       case 'p':
-        for (const report of stats.reports.get('passed') ?? []) lines.push(report.summaryLine);
+        for (const report of stats.reports.get('passed') ?? []) lines.push(report.pytest.summaryLine);
         break;
       case 's':
         lines.push(...foldedSkips(stats).map((line) => `${word('SKIPPED', 'yellow')} ${line}`));
         break;
       case 'x':
         for (const report of stats.reports.get('xfailed') ?? []) {
-          lines.push(`${word('XFAIL', 'yellow')} ${report.testId}${report.wasxfail ? ` - ${report.wasxfail}` : ''}`);
+          lines.push(`${word('XFAIL', 'yellow')} ${report.testId}${report.xfailReason ? ` - ${report.xfailReason}` : ''}`);
         }
         break;
       case 'X':
         for (const report of stats.reports.get('xpassed') ?? []) {
-          lines.push(`${word('XPASS', 'yellow')} ${report.testId}${report.wasxfail ? ` - ${report.wasxfail}` : ''}`);
+          lines.push(`${word('XPASS', 'yellow')} ${report.testId}${report.xfailReason ? ` - ${report.xfailReason}` : ''}`);
         }
         break;
       default:
@@ -308,7 +309,7 @@ function writeShortSummary(tw: TermWriter, stats: RunStats, session: SessionInfo
 
 function foldedSkips(stats: RunStats): string[] {
   const folded = new Map<string, { count: number; path: string; line: number | null; reason: string }>();
-  const skips = [...stats.collectSkips.map((skip) => skip.skip), ...(stats.reports.get('skipped') ?? []).map((report) => report.skip)];
+  const skips = [...stats.collectSkips.map((skip) => skip.pytest.skip), ...(stats.reports.get('skipped') ?? []).map((report) => report.pytest.skip)];
   for (const skip of skips) {
     if (!skip) continue;
     const { foldPath, foldLine, reason } = skip;

@@ -6,7 +6,8 @@
 import { causeLabel } from '../../model/cause.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noticeText } from './notices.js';
-import type { RunEvent, SessionInfo } from '../../model/event.js';
+import type { RunEvent } from '../../model/event.js';
+import type { PytestSession } from '../../model/pytest.js';
 import type { Reporter } from '../reporter.js';
 import { RunStats } from './stats.js';
 import { writeSummary } from './summary.js';
@@ -23,7 +24,8 @@ export class TerminalReporter implements Reporter {
   readonly name = 'terminal';
   private tw: TermWriter;
   private readonly stats = new RunStats();
-  private session: SessionInfo | null = null;
+  /** What pytest's session says about its output; null until the first worker reports it. */
+  private session: PytestSession | null = null;
   private total = 0;
   /** Tests with at least one report, as pytest counts progress. */
   private readonly reported = new Set<string>();
@@ -51,10 +53,10 @@ export class TerminalReporter implements Reporter {
         this.workers = event.workers;
         break;
       case 'session_info':
-        this.session = event.info;
-        this.tw = new TermWriter(this.out, event.info.color, this.options.width);
-        for (const line of event.info.headerLines) this.tw.line(line);
-        if (this.memoryLine !== null && event.info.verbosity >= 0) this.tw.line(this.memoryLine);
+        this.session = event.info.pytest;
+        this.tw = new TermWriter(this.out, this.session.color, this.options.width);
+        for (const line of this.session.headerLines) this.tw.line(line);
+        if (this.memoryLine !== null && this.session.verbosity >= 0) this.tw.line(this.memoryLine);
         break;
       case 'memory_control': {
         const { control } = event;
@@ -76,7 +78,7 @@ export class TerminalReporter implements Reporter {
       case 'test_report':
         this.stats.addReport(event.report);
         this.reported.add(event.report.testId);
-        this.progress(event.report.category, event.report.letter, event.report.word, event.report.testId, event.worker);
+        this.progress(event.report.pytest.category, event.report.pytest.letter, event.report.pytest.word, event.report.testId, event.worker);
         break;
       case 'test_finished':
         if (event.memory !== null) this.stats.memory.push({ testId: event.testId, peakBytes: event.memory.peakBytes });

@@ -4,8 +4,27 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeWorkerMessage } from '../../../src/adapters/pytest/protocol.js';
-import { sampleSessionInfo } from '../../support/session-info.js';
+import { decodeWorkerLine } from '../../../src/adapters/pytest/decode.js';
+
+/** A session message as a pytest 7 worker sends it for a plain run. */
+const SESSION = {
+  type: 'session',
+  rootdir: '/p',
+  headerLines: [],
+  verbosity: 0,
+  color: false,
+  reportChars: 'fE',
+  durations: null,
+  durationsMin: null,
+  tbStyle: 'auto',
+  showCapture: 'all',
+  maxfail: 0,
+  continueOnCollectionErrors: false,
+  xdistRequested: null,
+  iniTimeout: null,
+  pythonVersion: '3.11.2',
+  pytestVersion: '7.2.1',
+};
 
 const REPORT = {
   testId: 't.py::test_a',
@@ -36,32 +55,32 @@ const FRAGMENT = {
 };
 
 test("a report carries the test's JUnit rendering, or null", () => {
-  const withJunit = decodeWorkerMessage(JSON.stringify({ type: 'report', report: { ...REPORT, junit: FRAGMENT } }));
+  const withJunit = decodeWorkerLine(JSON.stringify({ type: 'report', report: { ...REPORT, junit: FRAGMENT } }));
   assert.ok(withJunit.ok && withJunit.message.type === 'report', JSON.stringify(withJunit));
-  assert.deepEqual(withJunit.message.report.junit, FRAGMENT);
-  const without = decodeWorkerMessage(JSON.stringify({ type: 'report', report: REPORT }));
+  assert.deepEqual(withJunit.message.report.pytest.junit, FRAGMENT);
+  const without = decodeWorkerLine(JSON.stringify({ type: 'report', report: REPORT }));
   assert.ok(without.ok && without.message.type === 'report');
-  assert.equal(without.message.report.junit, null);
-  const broken = decodeWorkerMessage(JSON.stringify({ type: 'report', report: { ...REPORT, junit: { ...FRAGMENT, open: { attrs: [['a']] } } } }));
+  assert.equal(without.message.report.pytest.junit, null);
+  const broken = decodeWorkerLine(JSON.stringify({ type: 'report', report: { ...REPORT, junit: { ...FRAGMENT, open: { attrs: [['a']] } } } }));
   assert.equal(broken.ok, false);
 });
 
 test('collection reports carry their testcase and its place; the session its JUnit settings', () => {
   const skip = { nodeid: 'u.py', longrepr: "('u.py', 1, 'Skipped: x')", skip: { path: 'u.py', line: 1, reason: 'x', foldPath: 'u.py', foldLine: 1 } };
-  const decoded = decodeWorkerMessage(JSON.stringify({ type: 'collect_skip', report: { ...skip, junit: { xml: '<testcase />', order: 1 } } }));
+  const decoded = decodeWorkerLine(JSON.stringify({ type: 'collect_skip', report: { ...skip, junit: { xml: '<testcase />', order: 1 } } }));
   assert.ok(decoded.ok && decoded.message.type === 'collect_skip');
-  assert.deepEqual(decoded.message.report.junit, { xml: '<testcase />', order: 1 });
-  const session = { type: 'session', ...sampleSessionInfo({ pythonVersion: '3.11.2', pytestVersion: '7.2.1' }) };
+  assert.deepEqual(decoded.message.report.pytest.junit, { xml: '<testcase />', order: 1 });
+  const session = SESSION;
   const junit = {
     xmlpath: '/p/report.xml',
     prefix: null,
     family: 'xunit1',
     envelope: { declaration: '<?xml version="1.0" encoding="utf-8"?>', testsuites: [], testsuite: [['name', 'pytest']] },
   };
-  const withJunit = decodeWorkerMessage(JSON.stringify({ ...session, junit }));
+  const withJunit = decodeWorkerLine(JSON.stringify({ ...session, junit }));
   assert.ok(withJunit.ok && withJunit.message.type === 'session');
-  assert.deepEqual(withJunit.message.junit, junit);
-  const without = decodeWorkerMessage(JSON.stringify(session));
+  assert.deepEqual(withJunit.message.info.pytest.junit, junit);
+  const without = decodeWorkerLine(JSON.stringify(session));
   assert.ok(without.ok && without.message.type === 'session');
-  assert.equal(without.message.junit, null);
+  assert.equal(without.message.info.pytest.junit, null);
 });

@@ -3,7 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeWorkerLine, decodeWorkerMessage, encodeCommand, isLockRequest } from '../../../src/adapters/pytest/protocol.js';
+import { isLockRequest } from '../../../src/adapters/messages.js';
+import { decodeWorkerLine, encodeCommand } from '../../../src/adapters/pytest/decode.js';
 
 test('lock requests decode as lock requests', () => {
   const acquire = decodeWorkerLine('{"type":"lock_acquire","name":"gpu","permits":2,"token":"4121-1"}');
@@ -27,31 +28,26 @@ test('malformed lock requests are protocol violations', () => {
   for (const line of bad) assert.equal(decodeWorkerLine(line).ok, false, line);
 });
 
-test('the session-only decoder does not take lock requests', () => {
-  const decoded = decodeWorkerMessage('{"type":"lock_release","token":"t"}');
-  assert.equal(decoded.ok, false);
-});
-
 test("a finished test's locks default to none, and carry name and wait", () => {
   const base = { type: 'finished', id: 't.py::a', leaked: [], memory: null };
-  const without = decodeWorkerMessage(JSON.stringify(base));
+  const without = decodeWorkerLine(JSON.stringify(base));
   assert.ok(without.ok && without.message.type === 'finished');
   assert.deepEqual(without.message.locks, []);
   const locks = [{ name: 'model-init', waitedSeconds: 2.5 }];
-  const withLocks = decodeWorkerMessage(JSON.stringify({ ...base, locks }));
+  const withLocks = decodeWorkerLine(JSON.stringify({ ...base, locks }));
   assert.ok(withLocks.ok && withLocks.message.type === 'finished');
   assert.deepEqual(withLocks.message.locks, locks);
-  assert.equal(decodeWorkerMessage(JSON.stringify({ ...base, locks: [{ name: 'x', waitedSeconds: -1 }] })).ok, false);
+  assert.equal(decodeWorkerLine(JSON.stringify({ ...base, locks: [{ name: 'x', waitedSeconds: -1 }] })).ok, false);
 });
 
 test('collected tests carry their bulkhead marker and xdist group, null by default', () => {
   const test = { id: 't.py::a', file: 't.py', line: 0, markers: [], scope: 't.py', timeout: null };
   const collected = (tests: object[]): string =>
     JSON.stringify({ type: 'collected', tests, deselected: 0, errors: 0, interrupted: null, exitstatus: null });
-  const plain = decodeWorkerMessage(collected([test]));
+  const plain = decodeWorkerLine(collected([test]));
   assert.ok(plain.ok && plain.message.type === 'collected');
   assert.deepEqual([plain.message.tests[0]!.bulkheadMarker, plain.message.tests[0]!.xdistGroup], [null, null]);
-  const marked = decodeWorkerMessage(
+  const marked = decodeWorkerLine(
     collected([{ ...test, bulkheadMarker: { cpus: 2, timeout: '<function <lambda> at 0x7f>' }, xdistGroup: 'models' }]),
   );
   assert.ok(marked.ok && marked.message.type === 'collected');

@@ -1,5 +1,6 @@
 /**
- * workerLaunch: the command and environment of one pytest worker.
+ * workerLaunch: the command and environment of one pytest worker, and the run's decisions that
+ * reach it through its environment (recycling, the memory rung's part the worker applies).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,9 +8,9 @@ import { THREAD_CAP_VARIABLES, workerLaunch, type WorkerLaunchOptions } from '..
 
 function options(extra: Partial<WorkerLaunchOptions> = {}): WorkerLaunchOptions {
   return {
-    python: '/usr/bin/python3',
+    interpreter: '/usr/bin/python3',
     pythonDir: '/pkg/python',
-    pytestArgs: ['-q', 'tests'],
+    frameworkArgs: ['-q', 'tests'],
     baseEnv: { PATH: '/usr/bin', HOME: '/home/u' },
     color: false,
     columns: 100,
@@ -29,6 +30,7 @@ test('the worker is our launcher with our plugin and the pytest arguments unchan
   assert.equal(launch.env.PATH, '/usr/bin');
   assert.equal(launch.env.COLUMNS, '100');
   assert.equal(launch.env.BULKHEAD_CRASH_FILE, '/tmp/crash-1');
+  assert.equal(launch.channelFdVariable, 'BULKHEAD_CHANNEL_FD');
 });
 
 test('without the new options nothing is capped and no start method is chosen', () => {
@@ -95,4 +97,17 @@ test('a worker without an identity claims none, even one inherited from our own 
   // Ours replace the inherited ones.
   const env = workerLaunch(options({ baseEnv: inherited, identity: { workerId: 'gw0', workerCount: 2, testRunUid: 'run', seed: 1 } })).env;
   assert.deepEqual([env.PYTEST_XDIST_WORKER, env.PYTEST_XDIST_WORKER_COUNT, env.PYTEST_XDIST_TESTRUNUID], ['gw0', '2', 'run']);
+});
+
+test('recycling and the memory limits the worker applies reach it through its environment', () => {
+  const plain = workerLaunch(options()).env;
+  for (const name of ['BULKHEAD_RECYCLE_BYTES', 'BULKHEAD_MEMORY_CGROUP', 'BULKHEAD_RLIMIT_DATA']) assert.equal(plain[name], undefined, name);
+  assert.equal(workerLaunch(options({ recycleBytes: 1024 })).env.BULKHEAD_RECYCLE_BYTES, '1024');
+  assert.equal(workerLaunch(options({ recycleBytes: null })).env.BULKHEAD_RECYCLE_BYTES, undefined);
+  const leaf = workerLaunch(options({ memory: { cgroupPath: '/sys/fs/cgroup/memory/run/worker-1', dataLimitBytes: null } })).env;
+  assert.equal(leaf.BULKHEAD_MEMORY_CGROUP, '/sys/fs/cgroup/memory/run/worker-1');
+  assert.equal(leaf.BULKHEAD_RLIMIT_DATA, undefined);
+  const rlimit = workerLaunch(options({ memory: { cgroupPath: null, dataLimitBytes: 2048 } })).env;
+  assert.equal(rlimit.BULKHEAD_RLIMIT_DATA, '2048');
+  assert.equal(rlimit.BULKHEAD_MEMORY_CGROUP, undefined);
 });
