@@ -10,7 +10,7 @@ import { pytestAdapter } from '../../src/adapters/pytest/adapter.js';
 import type { RunEventBody } from '../../src/model/event.js';
 import type { RunOptions } from '../../src/core/options.js';
 import { RunShell } from '../../src/runner/run-shell.js';
-import { DEFAULT_RESTART_POLICY } from '../../src/scheduler/restart-policy.js';
+import { coreOptions } from '../support/core-driver.js';
 import { PYTHON } from '../supervisor/harness.js';
 
 const roots: string[] = [];
@@ -47,35 +47,18 @@ export interface Recorded {
 export async function runLoop(cwd: string, over: Partial<RunOptions> = {}): Promise<Recorded> {
   const scratchDir = join(cwd, '.scratch');
   mkdirSync(scratchDir);
-  const options: RunOptions = {
+  const options: RunOptions = coreOptions({
     cwd,
     python: PYTHON,
-    workers: 2,
-    standby: 0,
     pytestArgs: ['-p', 'no:cacheprovider'],
-    artifactsDir: null,
     scratchDir,
-    color: false,
-    columns: 80,
-    timeoutSeconds: null,
-    startupTimeoutSeconds: 60,
-    heartbeatTimeoutSeconds: 30,
-    heartbeatIntervalSeconds: 1,
     // A net under the test: a stuck run is cancelled, and its workers killed shortly after.
     runTimeoutSeconds: 90,
     killGraceSeconds: 2,
     cancelGraceSeconds: 2,
-    retries: 1,
-    failOnFlaky: false,
-    restart: DEFAULT_RESTART_POLICY,
-    useCgroups: false,
-    memory: { limitBytes: 8 * 1024 ** 3, limitSource: 'test', budgetBytes: 4 * 1024 ** 3, workerMaxBytes: null, forceRlimit: false, recycleBytes: null },
-    resources: {},
-    mpStartMethod: null,
     threadCaps: true,
-    xdistIdentity: true,
     ...over,
-  };
+  });
   const events: RunEventBody[] = [];
   const emit = (event: RunEventBody): void => {
     events.push(event);
