@@ -20,7 +20,7 @@ export const DEFAULT_RUN_OPTIONS: Readonly<RunOptions> = {
   resources: {},
   python: null,
   record: true,
-  // Run folders kept (recording and worker logs). A recording takes ~2 KB per test (~3 KB when
+  // Run folders kept (recording and worker logs). A recording takes ~2 KB per test (~2.5 KB when
   // workers render JUnit; bench/results/record-overhead-*.json): ten runs of a 3,000-test suite are
   // ~60 MB, of a 50,000-test suite ~1 GB, which such a suite's owners may lower with keep-runs.
   // Ten looks back over a day's runs (the failure two runs ago, the runs around a flaky crash)
