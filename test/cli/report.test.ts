@@ -97,7 +97,7 @@ test('event types from a newer bulkhead: one warning line, skipped, the reports 
   const text = lines.flatMap((line, index) => {
     if (index === 0) return [line];
     const event = JSON.parse(line) as Record<string, unknown>;
-    return [JSON.stringify({ type: 'test_assigned', testId: 'x', seq: seq++, t: event.t }), JSON.stringify({ ...event, seq: seq++ })];
+    return [JSON.stringify({ type: 'test_quarantined', testId: 'x', seq: seq++, t: event.t }), JSON.stringify({ ...event, seq: seq++ })];
   });
   writeFileSync(join(dir, 'run.ndjson'), `${text.join('\n')}\n`);
   const result = await report(dir, ['run.ndjson', '--json', 'out.json']);
@@ -105,7 +105,7 @@ test('event types from a newer bulkhead: one warning line, skipped, the reports 
   assert.equal(result.stdout, expected('outcomes.terminal.txt'));
   assert.equal(
     result.stderr,
-    `bulkhead: warning: ${join(dir, 'run.ndjson')} has events this bulkhead does not know (test_assigned x${lines.length - 1}), written by bulkhead 0.1.0: skipped\n`,
+    `bulkhead: warning: ${join(dir, 'run.ndjson')} has events this bulkhead does not know (test_quarantined x${lines.length - 1}), written by bulkhead 0.1.0: skipped\n`,
   );
   assert.equal(readFileSync(join(dir, 'out.json'), 'utf8'), expected('outcomes.json'));
 });

@@ -34,15 +34,15 @@ test('a last line cut short (killed while writing it) is ignored; a whole last l
 
 test('event types this bulkhead does not know are skipped and counted, the rest kept', (t) => {
   const future = [
-    { type: 'test_assigned', testId: 't.py::test_a', worker: 1, seq: 1, t: 1 },
-    { type: 'memory_sample', worker: 1, rssBytes: 10, seq: 2, t: 2 },
-    { type: 'memory_sample', worker: 2, rssBytes: 10, seq: 3, t: 3 },
+    { type: 'test_quarantined', testId: 't.py::test_a', deliveries: 3, seq: 1, t: 1 },
+    { type: 'gpu_sample', worker: 1, usedBytes: 10, seq: 2, t: 2 },
+    { type: 'gpu_sample', worker: 2, usedBytes: 10, seq: 3, t: 3 },
   ];
   const path = writeRecording(tempFolder(t), lines([HEADER, EVENTS[0], ...future, { ...EVENTS[1], seq: 4 }]));
   const read = readRecording(path);
   assert.ok(read.ok);
   assert.deepEqual(read.recording.events.map((event) => event.type), ['run_started', 'test_finished']);
-  assert.deepEqual([...read.recording.skipped], [['test_assigned', 1], ['memory_sample', 2]]);
+  assert.deepEqual([...read.recording.skipped], [['test_quarantined', 1], ['gpu_sample', 2]]);
 });
 
 test('a newer format version: refused, saying which version and which bulkhead wrote it', (t) => {

@@ -76,7 +76,7 @@ test('every reporter ignores event types it does not know (a newer bulkhead, or 
   const events = eventsOf('outcomes');
   // Future events spliced in everywhere: before the end, between tests, with fields no reporter knows.
   const future = (seq: number): RunEvent =>
-    ({ type: 'memory_sample', worker: 1, rssBytes: 1, seq, t: 0 }) as unknown as RunEvent;
+    ({ type: 'gpu_sample', worker: 1, usedBytes: 1, seq, t: 0 }) as unknown as RunEvent;
   const mixed = events.flatMap((event, index) => [future(-index - 1), event]);
   assert.equal(await replayTerminal(mixed), expected('outcomes', '.terminal.txt'));
   const files = await replayFiles(mixed);
