@@ -14,7 +14,7 @@ const only = (from, allowed) => ({
 module.exports = {
   forbidden: [
     only('config', ['model', 'util']),
-    only('runner', ['core', 'scheduler', 'supervisor', 'adapters', 'reporters', 'history', 'model', 'util']),
+    only('runner', ['core', 'scheduler', 'supervisor', 'adapters', 'reporters', 'history', 'record', 'model', 'util']),
     only('core', ['scheduler', 'adapters', 'model', 'util']),
     {
       name: 'core-is-pure',
@@ -33,6 +33,13 @@ module.exports = {
       severity: 'error',
       from: { path: layer('history') },
       to: { path: '^src/', pathNot: [layer('history'), layer('model'), layer('util'), '^src/reporters/reporter\\.ts$'] },
+    },
+    {
+      name: 'record-imports-only-model-util-reporter-interface',
+      comment: 'src/record (the recorder and the reader) may import only model, util, and the Reporter interface its recorder implements',
+      severity: 'error',
+      from: { path: layer('record') },
+      to: { path: '^src/', pathNot: [layer('record'), layer('model'), layer('util'), '^src/reporters/reporter\\.ts$'] },
     },
     only('util', ['model']),
     {

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ENV } from '../model/environment.js';
 import { ExitCode } from '../model/exit-code.js';
+import { reportCommand, type ReportFlags } from './report-command.js';
 import { runCommand, type RunFlags } from './run-command.js';
 import { UsageError } from './usage-error.js';
 
@@ -37,9 +38,22 @@ program
   .option('--worker-recycle-memory <size>', 'replace a worker between tests once its idle memory grows past this (a suite that leaks)')
   .option('--memory-control <how>', "'auto' (cgroup v1 memory controller where writable) or 'rlimit' (force RLIMIT_DATA + RSS watchdog)", 'auto')
   .addOption(new Option('--no-cgroups', 'do not put workers in cgroups of their own (process groups only)'))
-  .addOption(new Option('--no-artifacts', 'keep no worker logs under .bulkhead/runs'))
+  .addOption(new Option('--no-artifacts', 'keep no worker logs under .bulkhead/runs (the run is still recorded)'))
+  .addOption(new Option('--no-record', "do not record the run's events in .bulkhead/runs/<id>/events.ndjson (what `bulkhead report` replays)"))
+  .option('--keep-runs <n>', 'run folders (recordings, worker logs) kept under .bulkhead/runs [default: 10]')
   .action(async (pytestArgs: string[], flags: RunFlags) => {
     process.exitCode = await runCommand(pytestArgs, flags);
+  });
+
+program
+  .command('report')
+  .description('rebuild the reports of a recorded run: the terminal report (as `bulkhead run` printed it), --junit and --json')
+  .argument('[run]', "'latest' (the newest recorded run), a run folder name under .bulkhead/runs, or a path to a run folder or an events.ndjson file", 'latest')
+  .option('--junit <path>', "write the JUnit XML the run wrote (or would have written) with --junit")
+  .option('--json <path>', "write bulkhead's JSON result file, as the run's --json")
+  .option('-q, --quiet', 'print no terminal report')
+  .action(async (run: string, flags: ReportFlags) => {
+    process.exitCode = await reportCommand(run, flags);
   });
 
 program
@@ -60,6 +74,7 @@ const LIST_DEFAULTS: RunFlags = {
   threadCaps: true,
   xdistIdentity: true,
   artifacts: false,
+  record: true,
   startupTimeout: '600',
   heartbeatTimeout: '30',
   killGrace: '5',

@@ -14,6 +14,11 @@ export function parseCount(option: string, value: string): number {
   return Number(value);
 }
 
+export function parsePositive(option: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${option} must be a whole number >= 1 (got '${value}')`);
+  return Number(value);
+}
+
 /** Seconds, as `30`, `2.5`, `90s`, `5m` or `1h`. */
 export function parseSeconds(option: string, value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(value.trim());

@@ -7,7 +7,8 @@ import { TerminalReporter } from '../reporters/terminal/terminal-reporter.js';
 import { ListReporter } from '../reporters/list-reporter.js';
 import { DEFAULT_RESTART_POLICY } from '../scheduler/restart-policy.js';
 import { runTests } from '../runner/run.js';
-import { parseCount, parseSeconds, parseWorkers } from './parse-options.js';
+import { parseCount, parsePositive, parseSeconds, parseWorkers } from './parse-options.js';
+import { decideColor, terminalColumns } from './terminal.js';
 import { UsageError } from './usage-error.js';
 import type { MemoryOptions } from '../core/options.js';
 import { memoryBudget, parseBudget, parseBytes } from '../scheduler/memory-budget.js';
@@ -26,6 +27,9 @@ export interface RunFlags {
   junit?: string;
   json?: string;
   artifacts: boolean;
+  /** `--no-record` makes it false. */
+  record: boolean;
+  keepRuns?: string;
   timeout?: string;
   startupTimeout: string;
   heartbeatTimeout: string;
@@ -62,7 +66,7 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
     cancelGraceSeconds: parseSeconds('--cancel-grace', flags.cancelGrace),
   };
   const color = decideColor();
-  const columns = process.stdout.columns || Number(process.env.COLUMNS) || 80;
+  const columns = terminalColumns();
   const write = (text: string): void => {
     process.stdout.write(text);
   };
@@ -95,6 +99,8 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
       useCgroups: flags.cgroups,
       memory,
       keepArtifacts: flags.artifacts && mode === 'run',
+      record: merged.record && mode === 'run',
+      keepRuns: merged.keepRuns,
       resources: merged.resources,
       mpStartMethod: merged.mpStartMethod,
       threadCaps: merged.threadCaps,
@@ -140,6 +146,8 @@ function cliRunOptions(flags: RunFlags): CliRunOptions {
   }
   if (!flags.threadCaps) cli.threadCaps = false;
   if (!flags.xdistIdentity) cli.xdistIdentity = false;
+  if (!flags.record) cli.record = false;
+  if (flags.keepRuns !== undefined) cli.keepRuns = parsePositive('--keep-runs', flags.keepRuns);
   return cli;
 }
 
@@ -163,14 +171,4 @@ function resolveMemory(merged: ConfigRunOptions, memoryControl: string): MemoryO
     forceRlimit: memoryControl === 'rlimit',
     recycleBytes: merged.workerRecycleMemoryBytes,
   };
-}
-
-/** Colour as pytest decides it: NO_COLOR/FORCE_COLOR/PY_COLORS, else whether stdout is a terminal. */
-function decideColor(): boolean {
-  const env = process.env;
-  if (env.PY_COLORS === '1') return true;
-  if (env.PY_COLORS === '0') return false;
-  if (env.NO_COLOR) return false;
-  if (env.FORCE_COLOR) return true;
-  return Boolean(process.stdout.isTTY) && env.TERM !== 'dumb';
 }

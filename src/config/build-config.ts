@@ -63,6 +63,8 @@ function runOptions(data: ConfigTable, path: string): Partial<RunOptions> {
   if (data['xdist-identity'] !== undefined) run.xdistIdentity = data['xdist-identity'];
   if (data['serial-markers'] !== undefined) run.serialMarkers = data['serial-markers'];
   if (data.resources !== undefined) run.resources = data.resources;
+  if (data.record !== undefined) run.record = data.record;
+  if (data['keep-runs'] !== undefined) run.keepRuns = data['keep-runs'];
   // A bare name ("python3.12") is looked up on PATH; a path is relative to the config file.
   if (data.python !== undefined) run.python = data.python.includes('/') ? resolve(dirname(path), data.python) : data.python;
   return run;

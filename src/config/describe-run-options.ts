@@ -22,6 +22,8 @@ const CONFIG_KEYS: Readonly<Record<RunOptionKey, string>> = {
   serialMarkers: 'serial-markers',
   resources: 'resources',
   python: 'python',
+  record: 'record',
+  keepRuns: 'keep-runs',
 };
 
 export function describeRunOptions(merged: MergedRunOptions): string[] {
@@ -49,6 +51,8 @@ function formatValue(key: RunOptionKey, values: RunOptions): string {
       return values.threadCaps ? 'on' : 'off';
     case 'xdistIdentity':
       return values.xdistIdentity ? 'on' : 'off';
+    case 'record':
+      return values.record ? 'on' : 'off';
     case 'serialMarkers':
       return values.serialMarkers.join(', ');
     case 'resources':
@@ -56,6 +60,7 @@ function formatValue(key: RunOptionKey, values: RunOptions): string {
     case 'workers':
     case 'standby':
     case 'retries':
+    case 'keepRuns':
     case 'mpStartMethod':
     case 'python':
       return String(values[key] ?? 'default');

@@ -19,6 +19,13 @@ export const DEFAULT_RUN_OPTIONS: Readonly<RunOptions> = {
   serialMarkers: DEFAULT_SERIAL_MARKERS,
   resources: {},
   python: null,
+  record: true,
+  // Run folders kept (recording and worker logs). A recording takes ~2 KB per test (~2.5 KB when
+  // workers render JUnit; bench/results/record-overhead-*.json): ten runs of a 3,000-test suite are
+  // ~60 MB, of a 50,000-test suite ~1 GB, which such a suite's owners may lower with keep-runs.
+  // Ten looks back over a day's runs (the failure two runs ago, the runs around a flaky crash)
+  // without `.bulkhead/` growing unbounded; it is also how many runs' worker logs were kept before.
+  keepRuns: 10,
 };
 
 /** The flag that sets each option, named in its origin (some have no flag yet, and are named as they will be). */
@@ -36,6 +43,8 @@ export const RUN_OPTION_FLAGS: Readonly<Record<RunOptionKey, string>> = {
   serialMarkers: '--serial-markers',
   resources: '--resources',
   python: '--python',
+  record: '--no-record',
+  keepRuns: '--keep-runs',
 };
 
 const KEYS = Object.keys(DEFAULT_RUN_OPTIONS) as RunOptionKey[];

@@ -57,6 +57,8 @@ export function configSchema(prefix: string, declared: ReadonlySet<string>) {
       'serial-markers': field(values.markerNames),
       resources: namedCounts('a capacity', `[${prefix}resources] with e.g. gpu = 1`, null).optional(),
       python: field(values.nonEmptyString('a Python path', '".venv/bin/python"')),
+      record: field(values.boolean),
+      'keep-runs': field(values.wholeNumber('a count of runs to keep', 1)),
       defaults: table(testKeys, `[${prefix}defaults]`).optional(),
       override: listOf(override, `[[${prefix}override]]`).optional(),
     },

@@ -32,6 +32,10 @@ export interface RunOptions {
   resources: Readonly<Record<string, number>>;
   /** The interpreter; null: the CLI's default ($BULKHEAD_PYTHON or python3). */
   python: string | null;
+  /** Record every event of the run in `.bulkhead/runs/<id>/events.ndjson`, for `bulkhead report`. */
+  record: boolean;
+  /** Run folders (recording, worker logs) kept under `.bulkhead/runs`, the newest first. */
+  keepRuns: number;
 }
 
 export type RunOptionKey = keyof RunOptions;

@@ -40,7 +40,8 @@ export class HistoryRecorder implements Reporter {
   onEvent(event: RunEvent): void {
     switch (event.type) {
       case 'run_started':
-        this.startedAt = this.now();
+        // The recorded start where there is one, so a run fed from a recording keeps its dates.
+        this.startedAt = event.origin ? new Date(event.origin.startedAt) : this.now();
         this.workers = event.workers;
         break;
       case 'memory_control':

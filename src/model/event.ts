@@ -33,7 +33,15 @@ export interface SessionInfo {
  * run can be replayed into any reporter.
  */
 export type RunEventBody =
-  | { type: 'run_started'; workers: number; pytestArgs: string[]; cwd: string; artifactsDir: string }
+  | {
+      type: 'run_started';
+      workers: number;
+      pytestArgs: string[];
+      cwd: string;
+      artifactsDir: string;
+      /** Where and when, by the host's wall clock: stamped by the process that owns the clock (see RunOrigin). */
+      origin?: RunOrigin;
+    }
   | { type: 'session_info'; info: SessionInfo }
   /** Something went wrong inside bulkhead (`core`: an illegal worker lifecycle move) or pytest (`worker`: INTERNALERROR). */
   | { type: 'internal_error'; source: 'core' | 'worker'; worker?: number; detail: string }
@@ -116,6 +124,20 @@ export type RunEventBody =
   /** The workers' coverage combined at the end of the run, and pytest-cov's report of it. */
   | { type: 'coverage'; outcome: CoverageOutcome }
   | { type: 'run_finished'; exitCode: number; reason: RunEndReason; durationSeconds: number };
+
+/**
+ * Where and when a run began, by the wall clock of the machine that ran it. Stamped on
+ * `run_started` by the process that owns the clock (runner/run.ts), never by the run core, so
+ * that reporters can print dates and host names and still be pure functions of the events: a
+ * replay on another day, in another time zone or on another host writes the same bytes.
+ */
+export interface RunOrigin {
+  /** ISO 8601 in UTC with milliseconds, e.g. `2026-12-02T10:11:12.345Z`. */
+  startedAt: string;
+  /** The local time zone's offset from UTC then, in minutes east (+60 for CET): pytest's JUnit timestamp is local time. */
+  utcOffsetMinutes: number;
+  hostname: string;
+}
 
 export interface MemoryControl {
   mechanism: 'cgroup-v2' | 'cgroup-v1' | 'rlimit-data+rss-watchdog';

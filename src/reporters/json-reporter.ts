@@ -56,7 +56,8 @@ export class JsonReporter implements Reporter {
   readonly name = 'json';
   private readonly tests = new Map<string, JsonTest>();
   private readonly order: string[] = [];
-  private started = new Date();
+  /** As recorded on `run_started` (this reporter never reads a clock); null when none was. */
+  private startedAt: string | null = null;
   private run: Record<string, unknown> = {};
   private collectErrors: Array<{ nodeid: string; longrepr: string }> = [];
   private warnings = 0;
@@ -69,7 +70,7 @@ export class JsonReporter implements Reporter {
   onEvent(event: RunEvent): void {
     switch (event.type) {
       case 'run_started':
-        this.started = new Date();
+        this.startedAt = event.origin?.startedAt ?? null;
         this.run = { workers: event.workers, pytestArgs: event.pytestArgs, cwd: event.cwd, artifactsDir: event.artifactsDir };
         break;
       case 'session_info':
@@ -146,7 +147,7 @@ export class JsonReporter implements Reporter {
       version: JSON_FORMAT_VERSION,
       run: {
         ...this.run,
-        startedAt: this.started.toISOString(),
+        startedAt: this.startedAt,
         durationSeconds: this.end?.durationSeconds ?? null,
         exitCode: this.end?.exitCode ?? null,
         end: this.end?.reason ?? null,

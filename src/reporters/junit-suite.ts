@@ -3,12 +3,14 @@
  * in the attributes this pytest writes (its envelope), and the `record_testsuite_property`
  * properties of every worker merged into one `<properties>`.
  */
-import { hostname } from 'node:os';
 import type { JunitEnvelope, JunitStats } from '../model/junit.js';
-import { element, formatSeconds, isoTimestamp, raw, serialize, type XmlNode } from './junit-xml.js';
+import { element, formatSeconds, isoTimestamp, raw, serialize, type LocalTime, type XmlNode } from './junit-xml.js';
 
-/** pytest 9's envelope, for a run whose workers sent none (a replay of an older recording). */
-export function defaultEnvelope(): JunitEnvelope {
+/**
+ * pytest 9's envelope, for a run whose workers sent none (a replay of an older recording), on the
+ * host the run recorded (never this one: a replay must not depend on where it runs).
+ */
+export function defaultEnvelope(hostname: string): JunitEnvelope {
   return {
     declaration: '<?xml version="1.0" encoding="utf-8"?>',
     testsuites: [['name', 'pytest tests']],
@@ -20,7 +22,7 @@ export function defaultEnvelope(): JunitEnvelope {
       ['tests', '0'],
       ['time', '0.000'],
       ['timestamp', ''],
-      ['hostname', hostname()],
+      ['hostname', hostname],
     ],
   };
 }
@@ -28,7 +30,7 @@ export function defaultEnvelope(): JunitEnvelope {
 export interface SuiteTotals {
   stats: JunitStats;
   doubleFail: number;
-  startedAt: Date;
+  startedAt: LocalTime;
   durationSeconds: number;
 }
 

@@ -100,19 +100,28 @@ export function formatSeconds(x: number): string {
   return x.toFixed(3);
 }
 
+/** An instant, and the offset from UTC of the time zone it is shown in (minutes east), as recorded. */
+export interface LocalTime {
+  epochMs: number;
+  utcOffsetMinutes: number;
+}
+
 /**
  * `datetime.fromtimestamp(t, timezone.utc).astimezone().isoformat()`: local time with its offset;
- * without it (`naive`), pytest 7's `datetime.fromtimestamp(t).isoformat()`.
+ * without it (`naive`), pytest 7's `datetime.fromtimestamp(t).isoformat()`. The offset is the
+ * recorded one, never this process's time zone, so a replay elsewhere writes the same text.
  */
-export function isoTimestamp(date: Date, naive = false): string {
+export function isoTimestamp(time: LocalTime, naive = false): string {
   const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
-  const day = `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  // The local wall time, read with the UTC getters so this process's own zone plays no part.
+  const date = new Date(time.epochMs + time.utcOffsetMinutes * 60_000);
+  const day = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
+  const clock = `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   // Python omits the fraction when the microseconds are zero; a Date only has milliseconds.
-  const fraction = date.getMilliseconds() === 0 ? '' : `.${pad(date.getMilliseconds() * 1000, 6)}`;
-  if (naive) return `${day}T${time}${fraction}`;
-  const offset = -date.getTimezoneOffset();
+  const fraction = date.getUTCMilliseconds() === 0 ? '' : `.${pad(date.getUTCMilliseconds() * 1000, 6)}`;
+  if (naive) return `${day}T${clock}${fraction}`;
+  const offset = time.utcOffsetMinutes;
   const sign = offset < 0 ? '-' : '+';
   const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
-  return `${day}T${time}${fraction}${zone}`;
+  return `${day}T${clock}${fraction}${zone}`;
 }

@@ -7,7 +7,7 @@ import type { PhaseReport } from '../model/report.js';
 import type { TestInfo } from '../model/test.js';
 import type { Reporter } from './reporter.js';
 import { crashedCases, notRunCases, NO_STATS, reportedCases, testcaseNames, type TestCases } from './junit-case.js';
-import { binXmlEscape, element, serialize } from './junit-xml.js';
+import { binXmlEscape, element, serialize, type LocalTime } from './junit-xml.js';
 import { defaultEnvelope, mergeSuiteProperties, suiteDocument, type RecordedSuiteProperties } from './junit-suite.js';
 
 /** What the run knows of one test's JUnit rendering. */
@@ -45,16 +45,31 @@ export class JunitReporter implements Reporter {
   private readonly collectCases: CollectCase[] = [];
   /** Every test that reported, in the order first seen. */
   private readonly tests = new Map<string, TestState>();
-  private startedAt: Date | null = null;
+  /** When and where the run began, as recorded (this reporter never reads a clock or the host). */
+  private startedAt: LocalTime = { epochMs: 0, utcOffsetMinutes: 0 };
+  private hostname = '';
   private durationSeconds: number | null = null;
+  /** The latest event's time (ms into the run): the duration of a run that has no `run_finished`. */
+  private lastT = 0;
 
-  /** `path`: bulkhead's --junit, or null to write only where pytest's --junitxml says. */
-  constructor(private readonly path: string | null) {}
+  /**
+   * `path`: bulkhead's --junit, or null to write only where pytest's --junitxml says.
+   * `options.pytestPath`: also write pytest's --junitxml file where the session names one (a
+   * replay writes only where it is asked to).
+   */
+  constructor(
+    private readonly path: string | null,
+    private readonly options: { pytestPath: boolean } = { pytestPath: true },
+  ) {}
 
   onEvent(event: RunEvent): void {
+    this.lastT = Math.max(this.lastT, event.t);
     switch (event.type) {
       case 'run_started':
-        this.startedAt = new Date();
+        if (event.origin) {
+          this.startedAt = { epochMs: Date.parse(event.origin.startedAt), utcOffsetMinutes: event.origin.utcOffsetMinutes };
+          this.hostname = event.origin.hostname;
+        }
         return;
       case 'session_info':
         this.session ??= event.info.pytest.junit;
@@ -97,7 +112,8 @@ export class JunitReporter implements Reporter {
   }
 
   async close(): Promise<void> {
-    const paths = [...new Set([this.path, this.session?.xmlpath ?? null].filter((path) => path !== null).map((path) => resolve(path)))];
+    const pytestPath = this.options.pytestPath ? (this.session?.xmlpath ?? null) : null;
+    const paths = [...new Set([this.path, pytestPath].filter((path) => path !== null).map((path) => resolve(path)))];
     if (paths.length === 0) return;
     const text = this.document();
     for (const file of paths) {
@@ -107,7 +123,6 @@ export class JunitReporter implements Reporter {
   }
 
   private document(): string {
-    const startedAt = this.startedAt ?? new Date();
     const stats = { ...NO_STATS };
     let doubleFail = 0;
     const cases: string[] = [];
@@ -123,13 +138,8 @@ export class JunitReporter implements Reporter {
       doubleFail += result.doubleFail;
       if (result.suiteProperties.length > 0) recorded.push({ worker: state.worker, properties: result.suiteProperties });
     }
-    const totals = {
-      stats,
-      doubleFail,
-      startedAt,
-      durationSeconds: this.durationSeconds ?? (Date.now() - startedAt.getTime()) / 1000,
-    };
-    return suiteDocument(this.session?.envelope ?? defaultEnvelope(), totals, mergeSuiteProperties(recorded), cases);
+    const totals = { stats, doubleFail, startedAt: this.startedAt, durationSeconds: this.durationSeconds ?? this.lastT / 1000 };
+    return suiteDocument(this.session?.envelope ?? defaultEnvelope(this.hostname), totals, mergeSuiteProperties(recorded), cases);
   }
 
   /** pytest writes testcases in the order it ran the tests: collection order, whichever worker ran them. */

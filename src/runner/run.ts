@@ -4,15 +4,15 @@
  */
 import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
 import { pytestAdapter } from '../adapters/pytest/adapter.js';
-import type { RunEvent, RunEventBody } from '../model/event.js';
+import type { RunEvent, RunEventBody, RunOrigin } from '../model/event.js';
 import { ExitCode } from '../model/exit-code.js';
 import { execCommand } from '../supervisor/exec.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../reporters/reporter.js';
 import { ReporterMultiplexer } from '../reporters/multiplexer.js';
-import { createRunArtifactsDir } from './artifacts.js';
+import { openRunFolder } from '../record/index.js';
 import type { RunOptions, SettingsResolver } from '../core/options.js';
 import { HistoryRecorder, HistoryStore } from '../history/index.js';
 import { autoWorkers } from '../scheduler/memory-budget.js';
@@ -23,6 +23,10 @@ import { RunShell } from './run-shell.js';
 
 export interface RunRequest extends Omit<RunOptions, 'artifactsDir' | 'scratchDir' | 'workers'> {
   keepArtifacts: boolean;
+  /** Record every event in `.bulkhead/runs/<id>/events.ndjson` (see src/record/). */
+  record: boolean;
+  /** Run folders kept under `.bulkhead/runs` (this one counts). */
+  keepRuns: number;
   /** A number, or 'auto': one per CPU, fewer where the history says the budget holds fewer. */
   workers: number | 'auto';
   resolveSettings?: SettingsResolver;
@@ -62,16 +66,22 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     }
   }
 
-  const artifactsDir = request.keepArtifacts ? createRunArtifactsDir(request.cwd, new Date()) : null;
+  // The run's wall-clock start and host, stamped on run_started so reporters never read a clock.
+  const startedAt = new Date();
+  const runOrigin: RunOrigin = { startedAt: startedAt.toISOString(), utcOffsetMinutes: -startedAt.getTimezoneOffset(), hostname: hostname() };
+  const { artifactsDir, recorder } = openRunFolder({ ...request, startedAt, argv: process.argv, warn });
   // Crash dumps need a place even when no artifacts are kept.
   const scratchDir = artifactsDir ?? mkdtempSync(join(tmpdir(), 'bulkhead-'));
-  const multiplexer = new ReporterMultiplexer(store && !request.listOnly ? [...reporters, new HistoryRecorder(store, { warn })] : reporters, (name, error) =>
+  // The recorder first: an event is on disk before any reporter has shown it.
+  const all = [...(recorder ? [recorder] : []), ...reporters, ...(store && !request.listOnly ? [new HistoryRecorder(store, { warn })] : [])];
+  const multiplexer = new ReporterMultiplexer(all, (name, error) =>
     warn(`bulkhead: the ${name} reporter failed and was skipped: ${error instanceof Error ? error.message : String(error)}`),
   );
   const origin = performance.now();
   let seq = 0;
   const emit = (body: RunEventBody): void => {
-    const event = { ...body, seq: seq++, t: Math.round((performance.now() - origin) * 1000) / 1000 } as RunEvent;
+    const stamped = body.type === 'run_started' ? { ...body, origin: runOrigin } : body;
+    const event = { ...stamped, seq: seq++, t: Math.round((performance.now() - origin) * 1000) / 1000 } as RunEvent;
     multiplexer.onEvent(event);
   };
   const loop = new RunShell(

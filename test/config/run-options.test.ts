@@ -70,3 +70,27 @@ test('describeRunOptions: the options not at their defaults, named as in the con
     'resources gpu=2, db=1 (pyproject.toml)',
   ]);
 });
+
+test('record and keep-runs: from the config file, beaten by --no-record and --keep-runs', () => {
+  const config = pyproject('record = false', 'keep-runs = 3');
+  const fromFile = mergeRunOptions({}, config);
+  assert.equal(fromFile.values.record, false);
+  assert.equal(fromFile.values.keepRuns, 3);
+  assert.deepEqual(describeRunOptions(fromFile), ['record off (pyproject.toml)', 'keep-runs 3 (pyproject.toml)']);
+  const fromCli = mergeRunOptions({ keepRuns: 5 }, pyproject('keep-runs = 3'));
+  assert.deepEqual(fromCli.origins.keepRuns, { kind: 'cli', flag: '--keep-runs' });
+  assert.equal(fromCli.values.keepRuns, 5);
+  assert.deepEqual(mergeRunOptions({ record: false }, emptyConfig()).origins.record, { kind: 'cli', flag: '--no-record' });
+  assert.equal(DEFAULT_RUN_OPTIONS.record, true);
+  assert.equal(DEFAULT_RUN_OPTIONS.keepRuns, 10);
+});
+
+test('keep-runs must be a whole number >= 1, record a boolean', () => {
+  const result = withProject({ 'pyproject.toml': toml('[tool.bulkhead]', 'keep-runs = 0', 'record = "no"') }, (dir) => loadConfig(dir));
+  assert.equal(result.ok, false);
+  if (!result.ok) {
+    assert.equal(result.errors.length, 2, result.errors.join('\n'));
+    assert.match(result.errors.join('\n'), /keep-runs.*whole number >= 1/);
+    assert.match(result.errors.join('\n'), /record/);
+  }
+});

@@ -76,7 +76,7 @@ test('unknown keys are errors that list the allowed keys, wherever they are', ()
   const text = toml('workerz = 2', '[defaults]', 'memroy = "1G"', '[[override]]', 'filter = "*"', 'filters = "x"', 'cpu = 2');
   const testKeys = 'timeout, memory, cpus, resources, group, exclusive, retries';
   assert.deepEqual(errorsOf({ 'bulkhead.toml': text }), [
-    "bulkhead.toml:1: workerz: unknown key 'workerz' (allowed: workers, standby, timeout, retries, memory-budget, worker-memory-max, worker-recycle-memory, mp-start-method, thread-caps, xdist-identity, serial-markers, resources, python, defaults, override)",
+    "bulkhead.toml:1: workerz: unknown key 'workerz' (allowed: workers, standby, timeout, retries, memory-budget, worker-memory-max, worker-recycle-memory, mp-start-method, thread-caps, xdist-identity, serial-markers, resources, python, record, keep-runs, defaults, override)",
     `bulkhead.toml:3: defaults.memroy: unknown key 'memroy' (allowed: ${testKeys})`,
     `bulkhead.toml:6: override[0].filters: unknown key 'filters' (allowed: filter, marker, ${testKeys})`,
     `bulkhead.toml:7: override[0].cpu: unknown key 'cpu' (allowed: filter, marker, ${testKeys})`,
