@@ -8,12 +8,16 @@
  * Who clears them: the run's reaper (src/supervisor/run-reaper.ts, python/bulkhead-reaper.py),
  * which sees its pipe from the dead supervisor end, and each worker's PR_SET_PDEATHSIG.
  *
+ * What the run recorded survives it: the recording's complete lines parse, and `bulkhead report`
+ * on it lists the two quick tests that finished before the kill as passed and every other test as
+ * not run, saying the recording ends there.
+ *
  * The CLI is started here rather than through runCli: runCli kills whatever outlives the CLI as
  * soon as the CLI exits, which would hide the very processes this test looks for.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +47,14 @@ interface Observed {
   survivors: string[];
   /** The run's cgroup folders still there at the deadline. */
   cgroupsLeft: string[];
+  /** The run's recording as the kill left it, and `bulkhead report` on it (exit code, JSON results). */
+  recording: string;
+  report: { exitCode: number | null; stdout: string; json: ReportedRun | null };
+}
+
+interface ReportedRun {
+  run: { end: { kind: string; detail?: string } | null };
+  tests: Array<{ id: string; outcome: string; reason: string | null }>;
 }
 
 let observed: Observed | null = null;
@@ -75,7 +87,8 @@ before(async () => {
       await sleep(20);
     }
     const survivors = runProcesses(runId).map((pid) => `${pid} ${(cmdlineOf(pid) ?? []).join(' ')}`);
-    observed = { output: cli.output, pids, runId, cgroupsBefore: cgroups, goneAfterMs, survivors, cgroupsLeft: cgroups.filter((dir) => existsSync(dir)) };
+    const cgroupsLeft = cgroups.filter((dir) => existsSync(dir));
+    observed = { output: cli.output, pids, runId, cgroupsBefore: cgroups, goneAfterMs, survivors, cgroupsLeft, recording: readRecording(), report: replay() };
   } finally {
     for (const pid of [...known, ...runProcesses(null)]) killQuietly(pid);
     await cli.closed(10_000);
@@ -107,7 +120,53 @@ test('no cgroup of the run is left (v1 memory, v2 unified)', (t) => {
   assert.deepEqual(observed.cgroupsLeft, []);
 });
 
+test('the recording survives: every complete line parses, and the quick tests finished in it', (t) => {
+  if (!observed) return t.skip('needs Linux /proc');
+  const lines = observed.recording.split('\n');
+  // A kill can cut only the last line; every line before it is whole. (After a final newline the
+  // last piece is empty; without one it is the cut line: either way it is not parsed.)
+  const complete = lines.slice(0, -1);
+  const parsed = complete.map((line) => JSON.parse(line) as { type?: string; format?: string; testId?: string });
+  assert.equal(parsed[0]?.format, 'bulkhead-events', 'a versioned header first');
+  const finished = parsed.filter((event) => event.type === 'test_finished').map((event) => event.testId);
+  assert.deepEqual(finished.sort(), ['tests/test_first.py::test_quick_one', 'tests/test_first.py::test_quick_two']);
+  assert.ok(!parsed.some((event) => event.type === 'run_finished'), 'the run never finished');
+});
+
+test('bulkhead report on it: the finished tests as they ended, every other test not run, and why', (t) => {
+  if (!observed) return t.skip('needs Linux /proc');
+  const { exitCode, json, stdout } = observed.report;
+  assert.equal(exitCode, 2, `a recording cut short replays as an interrupted run\n${stdout}`);
+  assert.ok(json, 'the JSON results were written');
+  const outcomes = Object.fromEntries(json.tests.map((test) => [test.id, test.outcome]));
+  assert.equal(outcomes['tests/test_first.py::test_quick_one'], 'passed');
+  assert.equal(outcomes['tests/test_first.py::test_quick_two'], 'passed');
+  const rest = json.tests.filter((test) => !test.id.startsWith('tests/test_first.py::'));
+  assert.equal(rest.length, 6);
+  for (const test of rest) {
+    assert.equal(test.outcome, 'not_run', test.id);
+    assert.match(test.reason ?? '', /the recording ends after event \d+/, test.id);
+  }
+  assert.equal(json.run.end?.kind, 'interrupted');
+});
+
 // -- helpers ----------------------------------------------------------------------------------
+
+/** The run's events.ndjson, as the kill left it. */
+function readRecording(): string {
+  const runs = join(project.dir, '.bulkhead', 'runs');
+  const folders = existsSync(runs) ? readdirSync(runs) : [];
+  assert.equal(folders.length, 1, `one run folder: ${folders.join(', ')}`);
+  return readFileSync(join(runs, folders[0]!, 'events.ndjson'), 'utf8');
+}
+
+/** `bulkhead report latest --json` in the project, as a user would after the kill. */
+function replay(): Observed['report'] {
+  const jsonPath = join(markers.dir, 'replayed.json');
+  const result = spawnSync(process.execPath, [CLI_PATH, 'report', 'latest', '--json', jsonPath], { cwd: project.dir, env: baseEnv({}), encoding: 'utf8', timeout: 60_000 });
+  const json = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as ReportedRun) : null;
+  return { exitCode: result.status, stdout: `${result.stdout}${result.stderr}`, json };
+}
 
 function startCli(): { process: ChildProcess; output: () => string; closed: (timeoutMs: number) => Promise<void> } {
   const child = spawn(process.execPath, [CLI_PATH, 'run', '--workers', '2'], {
