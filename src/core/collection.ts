@@ -8,7 +8,7 @@ import type { WorkerMessage } from '../adapters/messages.js';
 import type { SessionInfo } from '../model/event.js';
 import type { TestInfo } from '../model/test.js';
 import { judgeCollection, type CollectionVerdict } from './collection-gate.js';
-import { pytestVerdict } from './death.js';
+import { pytestVerdict } from './exit-cause.js';
 import type { Step } from './step.js';
 import type { WorkerRecord } from './worker-record.js';
 

@@ -7,7 +7,7 @@
 import { blamesTest, type ExitCause } from '../model/cause.js';
 import type { CrashReport } from '../model/outcome.js';
 import type { ExitFacts } from './inputs.js';
-import { deathOf, lastLine } from './death.js';
+import { deathOf, lastLine } from './exit-cause.js';
 import { stopRun, testId, type RunState } from './run-state.js';
 import { carryOut, pump, startIsolatedIfAlone } from './scheduling.js';
 import type { Step } from './step.js';

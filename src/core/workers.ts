@@ -13,7 +13,7 @@ import type { Step } from './step.js';
 import { killWorker, tellToEnd } from './worker-actions.js';
 import { WorkerRecord, type WorkerRole } from './worker-record.js';
 import { XdistIds } from './xdist-ids.js';
-import { describeDeath, pytestVerdict } from './death.js';
+import { describeDeath, pytestVerdict } from './exit-cause.js';
 
 /** The run cannot go on: why, and with which exit code. */
 export interface AbortOrder {

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pytestVerdict } from '../../src/core/death.js';
+import { pytestVerdict } from '../../src/core/exit-cause.js';
 
 test("a plugin's configure-time warning before pytest's ERROR line is left out", () => {
   const stderr = [
