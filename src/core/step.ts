@@ -10,6 +10,7 @@ import type { Lifecycle, WorkerRecord } from './worker-record.js';
 export class Step {
   readonly commands: RunCommand[] = [];
   readonly events: RunEventBody[] = [];
+  private internalError = false;
 
   command(command: RunCommand): void {
     this.commands.push(command);
@@ -24,13 +25,15 @@ export class Step {
     const result = record.moveTo(next);
     if (!result.ok) {
       this.events.push({ type: 'internal_error', source: 'core', detail: result.error });
+      this.internalError = true;
       return false;
     }
     if (result.event) this.events.push(result.event);
     return true;
   }
 
+  /** An illegal lifecycle move was reported while this step was built. */
   get hadInternalError(): boolean {
-    return this.events.some((event) => event.type === 'internal_error' && event.source === 'core');
+    return this.internalError;
   }
 }

@@ -5,9 +5,11 @@
  *
  * Durability without cost: each event is serialized the moment it arrives (a later change to an
  * object the runner still holds cannot leak into the record) and kept as a whole line in memory;
- * the lines are written with one synchronous `writeSync` at every `test_finished` and
- * `run_finished`, every 250 ms (an unref'd timer, which never keeps the process alive), past
- * 256 KiB pending, at close, and at process exit. A synchronous write of whole lines means that
+ * the lines are written with one synchronous `writeSync` once the input that finished a test (or
+ * the run) has been handled — in a microtask, so the several results one channel read brings are
+ * one write, and nothing else (no I/O callback, no timer) runs before it — every 250 ms (an
+ * unref'd timer, which never keeps the process alive), past 256 KiB pending, at close, and at
+ * process exit. A synchronous write of whole lines means that
  * whenever the process dies (kill -9 included) the file holds complete lines, at most the last
  * one cut short (a kill during the write itself), which the reader ignores. Not fsync'd: the
  * kernel keeps what was written when the process dies; only a machine crash could lose it.
@@ -32,6 +34,12 @@ export class EventRecorder implements Reporter {
   private pending = '';
   private readonly timer: NodeJS.Timeout;
   private readonly onExit = (): void => this.flush();
+  /** A result is pending and its write is queued (a microtask), once per synchronous burst. */
+  private flushQueued = false;
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   private constructor(
     readonly path: string,
@@ -63,7 +71,12 @@ export class EventRecorder implements Reporter {
     if (this.fd === null) return;
     this.pending += `${JSON.stringify(event)}\n`;
     // Length in UTF-16 units: a bound on bytes within 3x, and free to read.
-    if (event.type === 'test_finished' || event.type === 'run_finished' || this.pending.length >= FLUSH_PAST_BYTES) this.flush();
+    if (this.pending.length >= FLUSH_PAST_BYTES || event.type === 'run_finished') {
+      this.flush();
+    } else if (event.type === 'test_finished' && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushNow);
+    }
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * kill -9 at any moment leaves a recording whose complete lines parse and hold every result
  * finished before the kill. A child process records a stream of big events and prints "acked N"
- * once onEvent(test_finished N) has returned; the parent kills it with SIGKILL at varied moments
+ * once the burst that finished test N has been handled (the recorder writes in a microtask queued
+ * by the first result of a burst: the shell's synchronous handling of one channel read); the parent kills it with SIGKILL at varied moments
  * (some while a write is under way: the events are large), then reads the file back.
  *
  * Also: a process that ends without closing its recorder (an exception, process.exit) still
@@ -39,7 +40,10 @@ if (${JSON.stringify(mode)} === 'exit-without-close') {
   const deadline = Date.now() + 20000;
   let n = 0;
   const step = () => {
-    for (let i = 0; i < 5; i++, n++) { pair(n); process.stdout.write('acked ' + n + '\\n'); }
+    const first = n;
+    for (let i = 0; i < 5; i++, n++) pair(n);
+    const last = n - 1;
+    queueMicrotask(() => { for (let k = first; k <= last; k++) process.stdout.write('acked ' + k + '\\n'); });
     if (Date.now() < deadline) setImmediate(step);
   };
   step();
