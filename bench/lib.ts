@@ -331,3 +331,40 @@ export function ratio(a: number, b: number): string {
 export function progress(message: string): void {
   process.stderr.write(`${message}\n`);
 }
+
+/**
+ * The trivial suite the per-test benchmarks share: `root/suite/test_mod_NN.py` with `tests`
+ * `def test_n(): pass` each (and, with `baseline`, `root/baseline/test_one.py`: start-up alone).
+ */
+export function generateTrivialSuite(root: string, modules: number, tests: number, options: { baseline?: boolean } = {}): void {
+  // An ini file makes `root` the rootdir, so nothing above it is picked up.
+  writeFileSync(join(root, 'pytest.ini'), '[pytest]\n');
+  mkdirSync(join(root, 'suite'), { recursive: true });
+  const width = String(modules - 1).length;
+  for (let m = 0; m < modules; m++) {
+    const body = Array.from({ length: tests }, (_, n) => `def test_${n}():\n    pass\n`).join('\n');
+    writeFileSync(join(root, 'suite', `test_mod_${String(m).padStart(width, '0')}.py`), body);
+  }
+  if (options.baseline) {
+    mkdirSync(join(root, 'baseline'), { recursive: true });
+    writeFileSync(join(root, 'baseline', 'test_one.py'), 'def test_one():\n    pass\n');
+  }
+}
+
+/**
+ * A `node --import` preload that writes the process's own CPU time and peak RSS, at exit, to the
+ * file named by $BULKHEAD_BENCH_CPU_FILE: `{ cpu: { user, system } (us), maxRss (KiB) }`.
+ */
+export function writeCpuHook(folder: string): string {
+  const path = join(folder, 'cpu-hook.mjs');
+  writeFileSync(
+    path,
+    [
+      "import { writeFileSync } from 'node:fs';",
+      'const out = process.env.BULKHEAD_BENCH_CPU_FILE;',
+      'if (out) process.on("exit", () => { try { writeFileSync(out, JSON.stringify({ cpu: process.cpuUsage(), maxRss: process.resourceUsage().maxRSS })); } catch {} });',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}

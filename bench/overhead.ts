@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   benchEnvironment,
+  generateTrivialSuite,
   formatSeconds,
   loadAverage,
   machineInfo,
@@ -45,19 +46,6 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   return n;
 }
 
-/** `root/suite/test_mod_NN.py` with `tests` trivial tests each, and `root/baseline/test_one.py`. */
-function generateSuite(root: string, modules: number, tests: number): void {
-  // An ini file makes `root` the rootdir, so nothing above it is picked up.
-  writeFileSync(join(root, 'pytest.ini'), '[pytest]\n');
-  mkdirSync(join(root, 'suite'));
-  mkdirSync(join(root, 'baseline'));
-  const width = String(modules - 1).length;
-  for (let m = 0; m < modules; m++) {
-    const body = Array.from({ length: tests }, (_, n) => `def test_${n}():\n    pass\n`).join('\n');
-    writeFileSync(join(root, 'suite', `test_mod_${String(m).padStart(width, '0')}.py`), body);
-  }
-  writeFileSync(join(root, 'baseline', 'test_one.py'), 'def test_one():\n    pass\n');
-}
 
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2), USAGE, ['--modules', '--tests']);
@@ -73,7 +61,7 @@ async function main(): Promise<void> {
   const logs = join(scratch, 'logs');
   mkdirSync(root);
   mkdirSync(logs);
-  generateSuite(root, modules, testsPerModule);
+  generateTrivialSuite(root, modules, testsPerModule, { baseline: true });
   const bench = benchEnvironment(scratch);
   const tools = makeTools(bench, args.workers, writeRssHook(scratch));
   const loadBefore = loadAverage();

@@ -24,7 +24,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventRecorder, readRecording } from '../src/record/index.js';
-import { BULKHEAD_CLI, benchEnvironment, loadAverage, median, parseBenchArgs, progress, saveResults, summaryLine, table } from './lib.js';
+import { BULKHEAD_CLI, benchEnvironment, generateTrivialSuite, loadAverage, median, parseBenchArgs, progress, saveResults, summaryLine, table, writeCpuHook } from './lib.js';
 import { execFileSync } from 'node:child_process';
 
 const USAGE = 'usage: node dist/bench/record-overhead.js [--rounds N] [--workers N] [--modules N] [--tests N] [--reports none|junit-json] [--no-save]';
@@ -46,30 +46,7 @@ interface RunResult {
   recordingBytes: number | null;
 }
 
-function generateSuite(root: string, modules: number, tests: number): void {
-  writeFileSync(join(root, 'pytest.ini'), '[pytest]\n');
-  mkdirSync(join(root, 'suite'));
-  const width = String(modules - 1).length;
-  for (let m = 0; m < modules; m++) {
-    const body = Array.from({ length: tests }, (_, n) => `def test_${n}():\n    pass\n`).join('\n');
-    writeFileSync(join(root, 'suite', `test_mod_${String(m).padStart(width, '0')}.py`), body);
-  }
-}
 
-/** The preload: this process's CPU time and peak RSS, written at exit. */
-function writeCpuHook(folder: string): string {
-  const path = join(folder, 'cpu-hook.mjs');
-  writeFileSync(
-    path,
-    [
-      "import { writeFileSync } from 'node:fs';",
-      'const out = process.env.BULKHEAD_BENCH_CPU_FILE;',
-      'if (out) process.on("exit", () => { try { writeFileSync(out, JSON.stringify({ cpu: process.cpuUsage(), maxRss: process.resourceUsage().maxRSS })); } catch {} });',
-      '',
-    ].join('\n'),
-  );
-  return path;
-}
 
 function recordingOf(root: string): string | null {
   const runs = join(root, '.bulkhead', 'runs');
@@ -171,7 +148,7 @@ async function main(): Promise<void> {
   const logs = join(scratch, 'logs');
   mkdirSync(root);
   mkdirSync(logs);
-  generateSuite(root, modules, perModule);
+  generateTrivialSuite(root, modules, perModule);
   const bench = benchEnvironment(scratch, { xdist: false });
   const hook = writeCpuHook(scratch);
   const runArgs = ['--workers', String(args.workers), '--python', bench.python, ...(reports === 'junit-json' ? ['--junit', join(scratch, 'out.xml'), '--json', join(scratch, 'out.json')] : [])];

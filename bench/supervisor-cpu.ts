@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, REPO_ROOT, RESULTS_DIR } from './lib.js';
+import { generateTrivialSuite, median, REPO_ROOT, RESULTS_DIR, writeCpuHook } from './lib.js';
 
 const MODULES = 30;
 const PER_MODULE = 100;
@@ -41,38 +41,19 @@ function parse(argv: readonly string[]): { rounds: number; builds: Build[] } {
   return { rounds, builds };
 }
 
-function makeSuite(root: string): string {
-  const suite = join(root, 'suite');
-  mkdirSync(suite, { recursive: true });
-  writeFileSync(join(root, 'pytest.ini'), '[pytest]\n');
-  for (let m = 0; m < MODULES; m += 1) {
-    const body = Array.from({ length: PER_MODULE }, (_, n) => `def test_${n}():\n    pass\n`).join('\n');
-    writeFileSync(join(suite, `test_mod_${String(m).padStart(2, '0')}.py`), body);
-  }
-  return suite;
-}
 
-/** A preload that writes the process's own CPU time (µs) to a file when it exits. */
-function writePreload(dir: string): string {
-  const path = join(dir, 'cpu-at-exit.mjs');
-  writeFileSync(
-    path,
-    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.cpuUsage(); const m = process.memoryUsage(); writeFileSync(process.env.BENCH_CPU_FILE, JSON.stringify({ user: u.user, system: u.system, rss: m.rss })); });\n`,
-  );
-  return path;
-}
 
 function runOnce(build: Build, project: string, preload: string, out: string): { cpuPerTestUs: number; wallSeconds: number; exitCode: number | null } {
   const cli = join(build.root, 'dist', 'src', 'cli', 'main.js');
   const started = performance.now();
   const result = spawnSync(process.execPath, ['--import', preload, cli, 'run', '-w', '2', '--no-artifacts', ...build.args, '--', '-q', '-p', 'no:cacheprovider', 'suite'], {
     cwd: project,
-    env: { ...process.env, BENCH_CPU_FILE: out },
+    env: { ...process.env, BULKHEAD_BENCH_CPU_FILE: out },
     encoding: 'utf8',
     timeout: 600_000,
   });
   const wallSeconds = (performance.now() - started) / 1000;
-  const cpu = JSON.parse(readFileSync(out, 'utf8')) as { user: number; system: number };
+  const { cpu } = JSON.parse(readFileSync(out, 'utf8')) as { cpu: { user: number; system: number } };
   return { cpuPerTestUs: (cpu.user + cpu.system) / TESTS, wallSeconds, exitCode: result.status };
 }
 
@@ -80,8 +61,8 @@ function main(): void {
   const { rounds, builds } = parse(process.argv.slice(2));
   const scratch = mkdtempSync(join(tmpdir(), 'bulkhead-bench-cpu-'));
   try {
-    makeSuite(scratch);
-    const preload = writePreload(scratch);
+    generateTrivialSuite(scratch, MODULES, PER_MODULE);
+    const preload = writeCpuHook(scratch);
     const runs: Record<string, Array<{ cpuPerTestUs: number; wallSeconds: number; load1: number }>> = {};
     for (let round = 0; round < rounds; round += 1) {
       const order = round % 2 === 0 ? builds : [...builds].reverse();
