@@ -7,7 +7,7 @@
  */
 import type { AnyWorkerMessage } from '../adapters/messages.js';
 import type { CoverageOutcome } from '../model/coverage.js';
-import type { LeakedProcess, WorkerId } from '../model/test.js';
+import type { WorkerId } from '../model/test.js';
 import type { ExitFacts, MemoryReading, WorkerSample } from '../model/worker-facts.js';
 
 export type { ExitFacts, MemoryReading, WorkerSample };
@@ -46,5 +46,5 @@ export interface SlowPending {
   cpuPercent: number | null;
 }
 
-/** Processes a test left running, as the worker reported them (killed when the worker ends). */
-export type Leaked = LeakedProcess;
+/** An input before the shell stamps its time: what a source puts on the queue. */
+export type UntimedInput = RunInput extends infer T ? (T extends RunInput ? Omit<T, 'now'> : never) : never;

@@ -44,7 +44,7 @@ export class Watch {
     const verdicts: TickVerdicts = { kills: [], slow: [], pressure: null, events: [] };
     const byId = new Map(workers.map((entry) => [entry.record.id, entry]));
     this.sampleProgress(tick, byId);
-    this.judgeDeadlines(tick.now, workers, verdicts);
+    this.judgeDeadlines(tick.now, workers, byId, verdicts);
     this.judgeCaps(tick, byId, verdicts);
     const stall = this.stall.check(stallReport, tick.now);
     if (stall !== null) verdicts.events.push({ type: 'stall', ...stall });
@@ -74,10 +74,9 @@ export class Watch {
     }
   }
 
-  private judgeDeadlines(now: number, workers: readonly WatchedRecord[], verdicts: TickVerdicts): void {
+  private judgeDeadlines(now: number, workers: readonly WatchedRecord[], byId: ReadonlyMap<number, WatchedRecord>, verdicts: TickVerdicts): void {
     const watched = workers.map((entry) => entry.record.watched(entry.running !== null));
     const { kills, busy } = checkDeadlines(watched, now, this.options);
-    const byId = new Map(workers.map((entry) => [entry.record.id, entry]));
     for (const order of kills) {
       const entry = byId.get(order.worker);
       if (entry) verdicts.kills.push({ record: entry.record, reason: order.reason, dumpStacks: order.dumpStacks });

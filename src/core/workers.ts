@@ -144,7 +144,7 @@ export class WorkerTable {
         tellToEnd(record, 'stop', out);
       }
     }
-    this.dropDelayed();
+    this.delayed.clear();
   }
 
   /** The suite is done: spares are no longer needed. */
@@ -162,7 +162,7 @@ export class WorkerTable {
   killAllNow(detail: string, out: Step): void {
     this.stopped = true;
     this.pendingIsolated = null;
-    this.dropDelayed();
+    this.delayed.clear();
     for (const record of this.live()) killWorker(record, { kind: 'interrupted', detail }, out, { hard: true });
   }
 
@@ -173,8 +173,8 @@ export class WorkerTable {
 
   /** A delayed start is due: start it, unless the run no longer needs it. Returns false for another key. */
   onTimer(key: string, hasWork: boolean, now: number, out: Step): boolean {
-    const start = this.delayed.get(key);
     if (!key.startsWith(START_TIMER)) return false;
+    const start = this.delayed.get(key);
     if (!start) return true;
     this.delayed.delete(key);
     if (!this.stopped && (start.role !== 'pool' || hasWork)) this.spawn(start.role, start.slotIndex, start.isolatedFor, now, out);
@@ -236,10 +236,6 @@ export class WorkerTable {
     const key = `${START_TIMER}${this.nextTimer++}`;
     this.delayed.set(key, { role, slotIndex, isolatedFor });
     out.command({ type: 'timer', key, ms: delayMs });
-  }
-
-  private dropDelayed(): void {
-    this.delayed.clear();
   }
 
   private spawn(role: WorkerRole, slotIndex: number, isolatedFor: number | null, now: number, out: Step): void {

@@ -11,7 +11,7 @@ import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
 import { assertNever } from '../model/assert-never.js';
 import type { RunEventBody } from '../model/event.js';
 import type { RunCommand } from '../core/commands.js';
-import type { RunInput } from '../core/inputs.js';
+import type { RunInput, UntimedInput } from '../core/inputs.js';
 import type { RunOptions, SettingsResolver } from '../core/options.js';
 import { RunCore } from '../core/run-core.js';
 import { planSuite } from '../core/suite-plan.js';
@@ -36,8 +36,6 @@ export interface RunShellDeps {
 const TICK_MS = 200;
 /** Every worker's resident size is read on every this-many ticks (about once a second). */
 const MEMORY_EVERY_TICKS = 5;
-
-type Input = RunInput extends infer T ? (T extends RunInput ? Omit<T, 'now'> : never) : never;
 
 export class RunShell {
   private readonly core: RunCore;
@@ -98,7 +96,7 @@ export class RunShell {
     this.push({ type: 'signal', kind: 'kill', detail });
   }
 
-  private push(input: Input): void {
+  private push(input: UntimedInput): void {
     this.queue.push({ ...input, now: this.deps.now() } as RunInput);
     if (this.draining) return;
     this.draining = true;

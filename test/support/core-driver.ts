@@ -5,7 +5,7 @@
  */
 import type { AnyWorkerMessage } from '../../src/adapters/messages.js';
 import type { RunCommand } from '../../src/core/commands.js';
-import type { ExitFacts, RunInput } from '../../src/core/inputs.js';
+import type { ExitFacts, RunInput, UntimedInput } from '../../src/core/inputs.js';
 import type { RunOptions } from '../../src/core/options.js';
 import { RunCore } from '../../src/core/run-core.js';
 import { planSuite } from '../../src/core/suite-plan.js';
@@ -61,8 +61,6 @@ export function exitFacts(over: Partial<ExitFacts> = {}): ExitFacts {
   return { code: 0, signal: null, spawnError: null, stderrTail: '', crashStacks: '', latestDump: '', oom: null, peers: [], ...over };
 }
 
-type Input = RunInput extends infer T ? (T extends RunInput ? Omit<T, 'now'> : never) : never;
-
 export class CoreDriver {
   readonly core: RunCore;
   readonly events: RunEventBody[] = [];
@@ -74,7 +72,7 @@ export class CoreDriver {
   }
 
   /** Handles one input; answers the core's questions (`plan_suite`, `spawned` after `start`) as the shell would. */
-  feed(input: Input): { events: RunEventBody[]; commands: RunCommand[] } {
+  feed(input: UntimedInput): { events: RunEventBody[]; commands: RunCommand[] } {
     const step = this.core.handle({ ...input, now: this.now } as RunInput);
     this.events.push(...step.events);
     this.commands.push(...step.commands);
