@@ -139,6 +139,9 @@ MESSAGES = Tagged({
     "finished": Obj(
         id=Str(), leaked=ListOf(LEAKED_PROCESS), memory=Nullable(TEST_MEMORY),
         locks=Default(ListOf(LOCK_ACQUISITION), []),
+        # The test's phases that passed with nothing to show, as [when, duration]: their report
+        # messages are not sent (render.py, Renderer.plain_phase).
+        plain=Default(ListOf(TupleOf(OneOf("setup", "call", "teardown"), Num())), []),
     ),
     "heartbeat": Obj(),
     "warning": Obj(warning=WARNING),

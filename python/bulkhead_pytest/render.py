@@ -10,6 +10,10 @@ from _pytest._io import TerminalWriter
 
 
 
+# pytest's own status of a passed phase: setup and teardown show nothing, a call a green dot.
+_PLAIN_STATUS = {"setup": ("", "", ""), "call": ("passed", ".", "PASSED"), "teardown": ("", "", "")}
+
+
 class Renderer:
     """Renders longreprs the way this pytest would print them in a terminal of the given width."""
 
@@ -80,6 +84,19 @@ class Renderer:
                 "domain": str(location[2]),
             },
         }
+
+    def plain_phase(self, report: pytest.TestReport) -> bool:
+        """Whether a phase report passed with nothing to show: no text, no captured output, no
+        user properties, pytest's default status, and no short-summary line asked for. Such a
+        phase travels as its duration alone, on the test's ``finished`` message; rendering and
+        sending it whole would cost more than a tiny test does."""
+        if report.outcome != "passed" or report.longrepr is not None or report.sections or report.user_properties:
+            return False
+        if hasattr(report, "wasxfail"):
+            return False
+        if report.when == "call" and "passed" in self._summary_categories:
+            return False
+        return self._teststatus(report) == _PLAIN_STATUS.get(report.when)
 
     def _wants_summary_line(self, category: str) -> bool:
         return category in self._summary_categories

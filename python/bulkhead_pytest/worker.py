@@ -19,7 +19,7 @@ from .heartbeat import start_heartbeat
 from .junit import JunitRecorder
 from .locks import BulkheadLockWarning, LockClient, install
 from .markers import bulkhead_marker, xdist_group
-from .memory import make_meter
+from .memory import CgroupMeter, make_meter
 from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
 from .protocol import PROTOCOL_VERSION, message
 from .render import Renderer, warning_record
@@ -50,6 +50,8 @@ class WorkerSession:
         self.recycle_bytes = recycle_bytes_from_env()
         # Processes already reported as left behind by a test, by (pid, start time).
         self.reported_leaks: set = set()
+        # The running test's plain phases (Renderer.plain_phase), sent on its `finished`.
+        self.plain: List[List[Any]] = []
         self.locks = LockClient(channel.send)
         self.stack_watch = stack_watch_from_env(config)
         # pytest's own junitxml renders each testcase here when a JUnit report is wanted.
@@ -92,7 +94,7 @@ class WorkerSession:
             yield
         finally:
             if reporter is not None:
-                reporter._tw = saved
+                reporter._tw = _discarding_writer(saved)
         self.channel.send(message("session", **self._session_info(buffer.getvalue())))
 
     def _session_info(self, header: str) -> Dict[str, Any]:
@@ -216,6 +218,7 @@ class WorkerSession:
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self.locks.begin_test()
+        self.plain = []
         if self.junit is not None:
             self.junit.begin()
         self.channel.send(message("started", id=nodeid))
@@ -225,13 +228,18 @@ class WorkerSession:
             self.stack_watch.test_started()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # A JUnit report renders every testcase from its reports, so it gets them all.
+        if self.junit is None and self.renderer.plain_phase(report):
+            self.plain.append([report.when, report.duration])
+            return
         rendered = self.renderer.test_report(report, self.report_passed_sections)
         rendered["junit"] = self.junit.test_report(report) if self.junit is not None else None
         self.channel.send(message("report", report=rendered), flush=False)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         leaked = []
-        for process in living_descendants(os.getpid(), multiprocessing_helpers()):
+        alone = isinstance(self.meter, CgroupMeter) and self.meter.only_member(os.getpid())
+        for process in [] if alone else living_descendants(os.getpid(), multiprocessing_helpers()):
             key = (process["pid"], process["startTime"])
             if key not in self.reported_leaks:
                 self.reported_leaks.add(key)
@@ -243,7 +251,7 @@ class WorkerSession:
         locks = self.locks.take_acquisitions()
         if self.junit is not None:
             self.junit.end()
-        self.channel.send(message("finished", id=nodeid, leaked=leaked, memory=memory, locks=locks), flush=False)
+        self.channel.send(message("finished", id=nodeid, leaked=leaked, memory=memory, locks=locks, plain=self.plain), flush=False)
 
     def _outgrown(self) -> bool:
         """Whether the worker's idle memory after the last test is past --worker-recycle-memory
@@ -274,6 +282,23 @@ class WorkerSession:
         # What tests left running dies with the session (the supervisor also kills the cgroup
         # or process group, for what this misses).
         kill_descendants(os.getpid())
+
+
+class _Discard(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _discarding_writer(like: Any) -> TerminalWriter:
+    """A writer for the worker's own terminal reporter once its header is out. Its progress and
+    summary are never shown (the supervisor renders the run's from the messages), and written to
+    stdout, unbuffered (PYTHONUNBUFFERED, so a crash loses nothing), they cost a write(2) per test
+    here and another in the supervisor, which keeps the worker's output in its log. That log is
+    for what bypassed pytest: a test's own prints under -s, C code, the interpreter dying."""
+    writer = TerminalWriter(file=_Discard())
+    writer.hasmarkup = getattr(like, "hasmarkup", False)
+    writer.fullwidth = getattr(like, "fullwidth", 80)
+    return writer
 
 
 def _fail_teardown(outcome: Any, error: BaseException) -> None:

@@ -238,6 +238,20 @@ def of_type(messages: Iterable[Message], *types: str) -> List[Message]:
     return [m for m in messages if m["type"] in types]
 
 
+_PHASE_ORDER = {"setup": 0, "call": 1, "teardown": 2}
+
+
 def reports(messages: Iterable[Message], when: Optional[str] = None) -> List[Message]:
-    found = [m["report"] for m in messages if m["type"] == "report"]
+    """Every phase report, in the order the phases ran: the ones sent whole, and the plain ones
+    (passed with nothing to show) that travel as [when, duration] on their test's ``finished``."""
+    found: List[Message] = []
+    for m in messages:
+        if m["type"] == "report":
+            found.append(m["report"])
+        elif m["type"] == "finished":
+            found.extend({"testId": m["id"], "when": w, "outcome": "passed", "duration": d, "plain": True} for w, d in m.get("plain", []))
+    first: Dict[str, int] = {}
+    for i, report in enumerate(found):
+        first.setdefault(report["testId"], i)
+    found.sort(key=lambda report: (first[report["testId"]], _PHASE_ORDER[report["when"]]))
     return [r for r in found if when is None or r["when"] == when]

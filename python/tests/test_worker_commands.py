@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from driver import of_type
+from driver import of_type, reports
 from worker_helpers import StartWorker, gate_source, ids_of
 
 
@@ -54,7 +54,7 @@ def test_the_running_test_finishes_and_nothing_else_starts(pytester: pytest.Pyte
     run = w.read_until("done")
     assert ids_of(w.messages, "started") == ["test_cmd.py::test_0"]
     assert ids_of(run, "finished") == ["test_cmd.py::test_0"]
-    phases = [(m["report"]["when"], m["report"]["outcome"]) for m in of_type(w.messages, "report")]
+    phases = [(report["when"], report["outcome"]) for report in reports(w.messages)]
     assert phases == [("setup", "passed"), ("call", "passed"), ("teardown", "passed")]
     w.wait_exit()
 

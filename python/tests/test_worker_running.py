@@ -36,18 +36,16 @@ def test_run_and_finish_report_each_test_in_order(pytester: pytest.Pytester, wor
     assert w.wait_exit() == 0
     expected: List[tuple] = []
     for test_id in ids[:3]:
-        expected += [
-            ("started", test_id),
-            ("report", test_id, "setup", "passed"),
-            ("report", test_id, "call", "passed"),
-            ("report", test_id, "teardown", "passed"),
-            ("finished", test_id),
-        ]
+        # Each phase passed with nothing to show: none is sent whole, each comes as its duration.
+        expected += [("started", test_id), ("finished", test_id, ("setup", "call", "teardown"))]
     expected.append(("done", 0))
     got = []
     for m in run:
-        if m["type"] in ("started", "finished"):
+        if m["type"] == "started":
             got.append((m["type"], m["id"]))
+        elif m["type"] == "finished":
+            assert all(isinstance(duration, float) and duration >= 0 for _, duration in m["plain"])
+            got.append((m["type"], m["id"], tuple(when for when, _ in m["plain"])))
         elif m["type"] == "report":
             r = m["report"]
             got.append(("report", r["testId"], r["when"], r["outcome"]))
@@ -56,11 +54,40 @@ def test_run_and_finish_report_each_test_in_order(pytester: pytest.Pytester, wor
         else:
             assert m["type"] == "warning", m
     assert got == expected
+
+
+def test_a_pass_is_sent_whole_where_it_is_shown(pytester: pytest.Pytester, worker: StartWorker) -> None:
+    # -rp lists passes in the short summary, with the line pytest renders: the call is sent whole.
+    pytester.makepyfile(test_run="def test_0(): pass\n")
+    w = worker("-rp")
+    w.read_until("collected")
+    w.run([0])
+    w.finish()
+    run = w.read_until("done")
     call = reports(run, "call")[0]
+    assert "plain" not in call
     assert (call["category"], call["letter"], call["word"]) == ("passed", ".", "PASSED")
-    source = (pytester.path / "test_run.py").read_text().splitlines()
-    assert call["location"] == {"file": "test_run.py", "line": source.index("def test_0(): pass"), "domain": "test_0"}
-    assert call["summaryLine"] == ""  # only with -rp/-rA
+    assert call["summaryLine"] == "PASSED test_run.py::test_0"
+    assert call["location"] == {"file": "test_run.py", "line": 0, "domain": "test_0"}
+    assert [when for when, _ in of_type(run, "finished")[0]["plain"]] == ["setup", "teardown"]
+
+
+def test_a_pass_that_printed_or_recorded_is_sent_whole(pytester: pytest.Pytester, worker: StartWorker) -> None:
+    pytester.makepyfile(
+        test_run="""
+        import logging
+        def test_printed(): print("hello")
+        def test_property(record_property): record_property("k", "v")
+        def test_logged(): logging.getLogger().warning("careful")
+        """
+    )
+    w = worker()
+    w.read_until("collected")
+    w.run([0, 1, 2])
+    w.finish()
+    run = w.read_until("done")
+    whole = {(r["testId"].split("::")[1], r["when"]) for r in reports(run) if "plain" not in r}
+    assert {("test_printed", "call"), ("test_property", "call"), ("test_logged", "call")} <= whole
 
 
 def test_nothing_runs_until_the_successor_is_known_or_finish(pytester: pytest.Pytester, worker: StartWorker) -> None:

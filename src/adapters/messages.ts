@@ -5,7 +5,7 @@
  * travels inside them as its payload (src/model/pytest.ts).
  */
 import type { LockWait, SessionInfo, TestMemory } from '../model/event.js';
-import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from '../model/report.js';
+import type { CollectErrorReport, CollectSkipReport, PhaseReport, PlainPhase, WarningRecord } from '../model/report.js';
 import type { LeakedProcess, TestInfo } from '../model/test.js';
 
 export type WorkerMessage =
@@ -26,7 +26,7 @@ export type WorkerMessage =
     }
   | { type: 'started'; id: string }
   | { type: 'report'; report: PhaseReport }
-  | { type: 'finished'; id: string; leaked: LeakedProcess[]; memory: TestMemory | null; locks: LockWait[] }
+  | { type: 'finished'; id: string; leaked: LeakedProcess[]; memory: TestMemory | null; locks: LockWait[]; plain: PlainPhase[] }
   | { type: 'warning'; warning: WarningRecord }
   /** Tests (by index) the worker gave back: after a `steal`, a `stop`, or when it stopped itself. */
   | { type: 'stolen'; indices: number[] }

@@ -10,6 +10,7 @@ import { runTests } from '../runner/run.js';
 import { parseCount, parsePositive, parseSeconds, parseWorkers } from './parse-options.js';
 import { decideColor, terminalColumns } from './terminal.js';
 import { UsageError } from './usage-error.js';
+import { CoalescedOutput } from './coalesced-output.js';
 import type { MemoryOptions } from '../core/options.js';
 import { memoryBudget, parseBudget, parseBytes } from '../scheduler/memory-budget.js';
 import { describeRunOptions, loadConfig, mergeRunOptions, resolveAllSettings, type CliRunOptions, type CliTestOverrides, type MpStartMethod, type RunOptions as ConfigRunOptions } from '../config/index.js';
@@ -67,8 +68,11 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
   };
   const color = decideColor();
   const columns = terminalColumns();
-  const write = (text: string): void => {
-    process.stdout.write(text);
+  const stdout = new CoalescedOutput((text) => process.stdout.write(text));
+  const { write } = stdout;
+  const warn = (line: string): void => {
+    stdout.flush();
+    process.stderr.write(`${line}\n`);
   };
   const reporters: Reporter[] = mode === 'list' ? [new ListReporter(write, describeRunOptions(mergedRun))] : [new TerminalReporter(write, { color, width: columns })];
   const junitPath = flags.junit && mode === 'run' ? resolve(cwd, flags.junit) : null;
@@ -113,8 +117,9 @@ export async function runCommand(pytestArgs: string[], flags: RunFlags, mode: 'r
       },
     },
     reporters,
-    (line) => process.stderr.write(`${line}\n`),
+    warn,
   );
+  stdout.flush();
   if (outcome.error !== null) {
     // pytest's own usage errors already begin with "ERROR:"; ours get a prefix naming us.
     const text = outcome.error.startsWith('ERROR:') ? outcome.error : `bulkhead: error: ${outcome.error}`;

@@ -6,7 +6,7 @@
 import { blamesTest, type ExitCause } from '../model/cause.js';
 import type { LockWait, RunEventBody, TestMemory } from '../model/event.js';
 import type { CrashReport, FinalOutcome, IsolatedRetry } from '../model/outcome.js';
-import type { PhaseReport } from '../model/report.js';
+import type { PhaseReport, PlainPhase } from '../model/report.js';
 import type { LeakedProcess, TestInfo } from '../model/test.js';
 import { countsAsFailure, outcomeFromReports } from './final-outcome.js';
 
@@ -91,10 +91,20 @@ export class Ledger {
   }
 
   /** The test ended normally (its worker lives on). Returns true when it should run again alone. */
-  finishNormally(index: number, worker: number, leaked: LeakedProcess[], memory: TestMemory | null = null, locks: LockWait[] = []): boolean {
+  finishNormally(
+    index: number,
+    worker: number,
+    leaked: LeakedProcess[],
+    memory: TestMemory | null = null,
+    locks: LockWait[] = [],
+    plain: PlainPhase[] = [],
+  ): boolean {
     const reports = this.reports.get(index) ?? [];
-    const outcome = outcomeFromReports(reports);
-    const duration = reports.reduce((sum, report) => sum + report.duration, 0);
+    this.reports.delete(index);
+    const outcome = outcomeFromReports(reports, plain);
+    let duration = 0;
+    for (const report of reports) duration += report.duration;
+    for (const [, seconds] of plain) duration += seconds;
     const pending = this.pending.get(index);
     if (pending) {
       pending.attempts += 1;
@@ -107,7 +117,7 @@ export class Ledger {
       this.settleCrash(index, worker, retry, leaked, memory, locks, duration);
       return false;
     }
-    this.finish(index, worker, outcome, duration, leaked, memory, locks);
+    this.finish(index, worker, outcome, duration, leaked, memory, locks, plain);
     return false;
   }
 
@@ -201,10 +211,13 @@ export class Ledger {
     leaked: LeakedProcess[],
     memory: TestMemory | null = null,
     locks: LockWait[] = [],
+    plain: PlainPhase[] = [],
   ): void {
     if (this.finished.has(index)) return;
     this.finished.add(index);
-    this.emit({ type: 'test_finished', testId: this.idOf(index), worker, outcome, duration, leaked, memory, locks });
+    // Its reports are in the events now: kept no longer, so memory does not grow with the suite.
+    this.reports.delete(index);
+    this.emit({ type: 'test_finished', testId: this.idOf(index), worker, outcome, duration, leaked, memory, locks, plain });
   }
 
   private idOf(index: number): string {

@@ -53,7 +53,7 @@ export function onReport(state: RunState, record: WorkerRecord, report: PhaseRep
 }
 
 export function onFinished(state: RunState, record: WorkerRecord, message: Finished, out: Step): void {
-  const { id, leaked, memory, locks } = message;
+  const { id, leaked, memory, locks, plain } = message;
   const index = state.scheduler.runningOn(record.id);
   if (index === null || state.suite.tests[index]?.id !== id) {
     violation(record, `finished ${id}, which was not running`, out);
@@ -67,7 +67,7 @@ export function onFinished(state: RunState, record: WorkerRecord, message: Finis
     record.lone = false;
     out.command({ type: 'set_lone', worker: record.id, lone: false, isolated: false });
   }
-  const again = state.ledger.finishNormally(index, record.id, leaked, memory, locks);
+  const again = state.ledger.finishNormally(index, record.id, leaked, memory, locks, plain);
   // A test that crashed under load and now passed alone is settled: flaky, a failure only with --fail-on-flaky.
   checkMaxfail(state, out);
   // Recycling first: a worker being replaced must not be handed more tests by test_finished.

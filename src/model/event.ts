@@ -3,7 +3,7 @@ import type { ExitCause } from './cause.js';
 import type { PytestSession } from './pytest.js';
 import type { CoverageOutcome, CoverageSession } from './coverage.js';
 import type { CrashReport, FinalOutcome } from './outcome.js';
-import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from './report.js';
+import type { CollectErrorReport, CollectSkipReport, PhaseReport, PlainPhase, WarningRecord } from './report.js';
 import type { LeakedProcess, TestInfo } from './test.js';
 
 /**
@@ -95,6 +95,11 @@ export type RunEventBody =
       memory: TestMemory | null;
       /** The cross-worker locks it took (`bulkhead_lock`), in order, with how long it waited for each. */
       locks: LockWait[];
+      /**
+       * The phases of its last attempt that passed with nothing to show: no `test_report` was sent
+       * for them (see PlainPhase). Absent in recordings made before version 2.
+       */
+      plain?: PlainPhase[];
     }
   /**
    * A test's worker has sent no heartbeat for longer than the limit, but it keeps using the CPU (a

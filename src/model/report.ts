@@ -8,6 +8,12 @@ import type { PytestCollectError, PytestCollectSkip, PytestPhase } from './pytes
  */
 export type Phase = 'setup' | 'call' | 'teardown';
 
+/**
+ * A phase that passed with nothing to show (no text, no output, no properties, the framework's
+ * default status): only its duration travels. Its full report would cost more than a tiny test.
+ */
+export type PlainPhase = [when: Phase, duration: number];
+
 export interface PhaseReport {
   testId: string;
   when: Phase;

@@ -8,7 +8,7 @@
 import type { RunEventBody } from '../model/event.js';
 
 export const RECORDING_FORMAT = 'bulkhead-events';
-export const RECORDING_VERSION = 1;
+export const RECORDING_VERSION = 2;
 export const EVENTS_FILE = 'events.ndjson';
 
 export interface RecordingHeader {

@@ -52,6 +52,9 @@ interface JsonTest {
   phases: JsonPhase[];
 }
 
+/** Phases in the order they run: plain ones arrive with the test's end, after any sent whole. */
+const PHASE_ORDER: Record<Phase, number> = { setup: 0, call: 1, teardown: 2 };
+
 export class JsonReporter implements Reporter {
   readonly name = 'json';
   private readonly tests = new Map<string, JsonTest>();
@@ -99,6 +102,11 @@ export class JsonReporter implements Reporter {
         if (!test) break;
         test.outcome = event.outcome.kind;
         test.duration = event.duration;
+        if (event.plain !== undefined && event.plain.length > 0) {
+          test.worker = event.worker;
+          for (const [when, duration] of event.plain) test.phases.push({ when, outcome: 'passed', duration, longrepr: '', sections: [] });
+          test.phases.sort((a, b) => PHASE_ORDER[a.when] - PHASE_ORDER[b.when]);
+        }
         test.reason = reasonOf(event.testId, event.outcome);
         test.leaked = event.leaked.map(({ pid, cmd }) => ({ pid, cmd }));
         test.peakMemoryBytes = event.memory?.peakBytes ?? null;

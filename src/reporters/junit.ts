@@ -51,6 +51,8 @@ export class JunitReporter implements Reporter {
   private durationSeconds: number | null = null;
   /** The latest event's time (ms into the run): the duration of a run that has no `run_finished`. */
   private lastT = 0;
+  /** Nothing to write (no --junit, and the session names no --junitxml): the rest is not kept. */
+  private idle = false;
 
   /**
    * `path`: bulkhead's --junit, or null to write only where pytest's --junitxml says.
@@ -63,6 +65,7 @@ export class JunitReporter implements Reporter {
   ) {}
 
   onEvent(event: RunEvent): void {
+    if (this.idle) return;
     this.lastT = Math.max(this.lastT, event.t);
     switch (event.type) {
       case 'run_started':
@@ -73,6 +76,7 @@ export class JunitReporter implements Reporter {
         return;
       case 'session_info':
         this.session ??= event.info.pytest.junit;
+        this.idle = this.path === null && (!this.options.pytestPath || (this.session?.xmlpath ?? null) === null);
         return;
       case 'collection_finished':
         event.tests.forEach((test, index) => this.collected.set(test.id, { index, test }));

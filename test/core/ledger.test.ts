@@ -77,7 +77,7 @@ test('a normal test: its reports are emitted, then one test_finished with the su
   assert.equal(h.book.isFinished(A), false);
   assert.equal(h.book.finishNormally(A, 2, []), false, 'no retry for a normal test');
   assert.deepEqual(h.types(), ['test_report', 'test_report', 'test_report', 'test_finished']);
-  assert.deepEqual(h.finished(), [{ type: 'test_finished', testId: ID_A, worker: 2, outcome: { kind: 'passed' }, duration: 0.75, leaked: [], memory: null, locks: [] }]);
+  assert.deepEqual(h.finished(), [{ type: 'test_finished', testId: ID_A, worker: 2, outcome: { kind: 'passed' }, duration: 0.75, leaked: [], memory: null, locks: [], plain: [] }]);
   assert.equal(h.book.isFinished(A), true);
   assert.equal(h.book.failures, 0);
 });

@@ -227,7 +227,7 @@ test('a test past its timeout is killed on the tick, its late result ignored, an
   const kill = tick.commands.find((command) => command.type === 'kill');
   assert.ok(kill?.type === 'kill' && kill.reason.kind === 'timeout' && kill.dumpStacks && kill.watchdogDump);
   // Woken by the stack dump, the test reports a pass: the verdict stands.
-  const late = d.message(1, { type: 'finished', id: A.id, leaked: [], memory: null, locks: [] });
+  const late = d.message(1, { type: 'finished', id: A.id, leaked: [], memory: null, locks: [], plain: [] });
   assert.equal(late.events.length, 0);
   d.exit(1, { signal: 'SIGKILL', code: null });
   const final = d.events.find((event) => event.type === 'test_finished');

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readRecording } from '../../src/record/index.js';
+import { readRecording, RECORDING_VERSION } from '../../src/record/index.js';
 import { finishedBody, HEADER, lines, numbered, STARTED, tempFolder, writeRecording } from './support.js';
 
 const EVENTS = numbered([STARTED, finishedBody('t.py::test_a'), finishedBody('t.py::test_b')]);
@@ -46,12 +46,12 @@ test('event types this bulkhead does not know are skipped and counted, the rest 
 });
 
 test('a newer format version: refused, saying which version and which bulkhead wrote it', (t) => {
-  const path = writeRecording(tempFolder(t), lines([{ ...HEADER, version: 2, bulkhead: '0.4.0' }, ...EVENTS]));
+  const path = writeRecording(tempFolder(t), lines([{ ...HEADER, version: RECORDING_VERSION + 1, bulkhead: '0.4.0' }, ...EVENTS]));
   const read = readRecording(path);
   assert.deepEqual(read, {
     ok: false,
     kind: 'newer',
-    message: `${path} is a version 2 recording (written by bulkhead 0.4.0); this bulkhead reads version 1: replay it with bulkhead 0.4.0 or later`,
+    message: `${path} is a version ${RECORDING_VERSION + 1} recording (written by bulkhead 0.4.0); this bulkhead reads version ${RECORDING_VERSION}: replay it with bulkhead 0.4.0 or later`,
   });
 });
 

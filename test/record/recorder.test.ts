@@ -8,10 +8,12 @@ import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '../../src/model/event.js';
-import { EventRecorder } from '../../src/record/index.js';
+import { EventRecorder, RECORDING_VERSION } from '../../src/record/index.js';
 import { finishedBody, HEADER, numbered, STARTED, tempFolder } from './support.js';
 
 const { format: _format, version: _version, ...HEADER_FIELDS } = HEADER;
+/** The header as this bulkhead writes it: support.ts's HEADER is a version 1 recording's. */
+const WRITTEN = { ...HEADER, version: RECORDING_VERSION };
 
 function create(path: string, warnings: string[] = []): EventRecorder {
   const recorder = EventRecorder.create(path, HEADER_FIELDS, (line) => warnings.push(line));
@@ -27,16 +29,16 @@ test('the header at once, then every event as one line, written as soon as the b
   const path = join(tempFolder(t), 'events.ndjson');
   const recorder = create(path);
   t.after(() => recorder.close());
-  assert.deepEqual(fileLines(path), [HEADER]);
+  assert.deepEqual(fileLines(path), [WRITTEN]);
   const [started, finished] = numbered([STARTED, finishedBody('t.py::test_a')]);
   recorder.onEvent(started!);
   recorder.onEvent(finished!);
   // In a microtask: once the synchronous handling that finished the test is over (one write for
   // every result of one channel read), before any I/O callback or timer can run.
   await Promise.resolve();
-  assert.deepEqual(fileLines(path), [HEADER, started, finished]);
+  assert.deepEqual(fileLines(path), [WRITTEN, started, finished]);
   await recorder.close();
-  assert.match(readFileSync(path, 'utf8'), /^\{"format":"bulkhead-events","version":1,"runId":.*\n\{"type":"run_started".*\n\{"type":"test_finished".*\n$/);
+  assert.match(readFileSync(path, 'utf8'), new RegExp(`^\\{"format":"bulkhead-events","version":${RECORDING_VERSION},"runId":.*\\n\\{"type":"run_started".*\\n\\{"type":"test_finished".*\\n$`));
 });
 
 test('other events are written within the flush interval (250 ms), without waiting for a result', async (t) => {
@@ -48,7 +50,7 @@ test('other events are written within the flush interval (250 ms), without waiti
   const begun = performance.now();
   while (fileLines(path).length < 2 && performance.now() - begun < 3000) await sleep(20);
   const waited = performance.now() - begun;
-  assert.deepEqual(fileLines(path), [HEADER, started]);
+  assert.deepEqual(fileLines(path), [WRITTEN, started]);
   assert.ok(waited < 1000, `written after ${Math.round(waited)} ms`);
 });
 
@@ -68,7 +70,7 @@ test('after close, events are ignored and the file is left whole', async (t) => 
   await recorder.close();
   recorder.onEvent(numbered([STARTED])[0]!);
   await recorder.close();
-  assert.deepEqual(fileLines(path), [HEADER]);
+  assert.deepEqual(fileLines(path), [WRITTEN]);
 });
 
 test('a file that already exists is not overwritten: the recorder says why it cannot record', (t) => {

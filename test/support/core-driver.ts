@@ -114,7 +114,7 @@ export class CoreDriver {
     this.message(worker, { type: 'report', report: phaseReport(testId, 'setup', 'passed') });
     this.message(worker, { type: 'report', report: phaseReport(testId, 'call', outcome) });
     this.message(worker, { type: 'report', report: phaseReport(testId, 'teardown', 'passed') });
-    this.message(worker, { type: 'finished', id: testId, leaked: [], memory: null, locks: [] });
+    this.message(worker, { type: 'finished', id: testId, leaked: [], memory: null, locks: [], plain: [] });
   }
 
   exit(worker: number, over: Partial<ExitFacts> = {}): { events: RunEventBody[]; commands: RunCommand[] } {

@@ -151,6 +151,8 @@ export const workerMessage = z.discriminatedUnion('type', [
     leaked: z.array(leakedProcess),
     memory: z.object({ baselineBytes: z.number(), peakBytes: z.number(), residentBytes: z.number().nullable().default(null) }).nullable(),
     locks: z.array(lockAcquisition).default([]),
+    /** Phases that passed with nothing to show, as [when, duration]: no `report` was sent for them. */
+    plain: z.array(z.tuple([z.enum(['setup', 'call', 'teardown']), z.number()])).default([]),
   }),
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('warning'), warning }),

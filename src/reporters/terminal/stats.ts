@@ -1,6 +1,6 @@
 import type { CoverageOutcome } from '../../model/coverage.js';
 import type { FinalOutcome } from '../../model/outcome.js';
-import type { CollectErrorReport, CollectSkipReport, PhaseReport, WarningRecord } from '../../model/report.js';
+import type { CollectErrorReport, CollectSkipReport, Phase, PhaseReport, WarningRecord } from '../../model/report.js';
 
 /** pytest's order of the summary line; categories it does not know follow in first-seen order. */
 const KNOWN_TYPES = ['failed', 'passed', 'skipped', 'deselected', 'xfailed', 'xpassed', 'warnings', 'error'];
@@ -8,6 +8,8 @@ const KNOWN_TYPES = ['failed', 'passed', 'skipped', 'deselected', 'xfailed', 'xp
 export type Crash = { testId: string; outcome: Extract<FinalOutcome, { kind: 'crashed' | 'flaky' }> };
 export type Unfinished = { testId: string; outcome: Extract<FinalOutcome, { kind: 'interrupted' | 'not_run' }> };
 export type Leak = { testId: string; processes: Array<{ pid: number; cmd: string }> };
+/** A phase's duration, for --durations. */
+export type Timed = { testId: string; when: Phase; duration: number };
 
 /** The summary-line category of a crashed test: what killed its worker. */
 export function crashCategory(crash: Crash): string {
@@ -41,15 +43,21 @@ export class RunStats {
   readonly collectSkips: CollectSkipReport[] = [];
   /** Every error, collection and setup/teardown, in the order pytest would list them. */
   readonly errors: Array<{ kind: 'collect'; error: CollectErrorReport } | { kind: 'test'; report: PhaseReport }> = [];
-  /** All reports with a duration, for --durations. */
-  readonly timed: PhaseReport[] = [];
+  /** Every phase with its duration, for --durations; kept only when it is asked for. */
+  readonly timed: Timed[] = [];
+  keepTimed = false;
+  /** Teardown reports (sent whole: failed, or with output), shown beside their test's failure. */
+  readonly teardowns = new Map<string, PhaseReport>();
+  /** Passed calls that came as plain phases: counted, not kept (nothing of them is shown). */
+  private plainPasses = 0;
   deselected = 0;
   /** pytest-cov's `--cov`, combined at the end of the run; null: not asked for. */
   coverage: CoverageOutcome | null = null;
   private readonly order: string[] = [];
 
   addReport(report: PhaseReport): void {
-    this.timed.push(report);
+    if (this.keepTimed) this.timed.push({ testId: report.testId, when: report.when, duration: report.duration });
+    if (report.when === 'teardown') this.teardowns.set(report.testId, report);
     const { category } = report.pytest;
     if (category === '') return;
     this.note(category);
@@ -60,6 +68,14 @@ export class RunStats {
     }
     list.push(report);
     if (category === 'error') this.errors.push({ kind: 'test', report });
+  }
+
+  /** A phase that passed with nothing to show (PlainPhase). */
+  addPlain(testId: string, when: Phase, duration: number): void {
+    if (this.keepTimed) this.timed.push({ testId, when, duration });
+    if (when !== 'call') return;
+    this.note('passed');
+    this.plainPasses += 1;
   }
 
   addCollectError(error: CollectErrorReport): void {
@@ -108,6 +124,8 @@ export class RunStats {
         return this.deselected;
       case 'skipped':
         return (this.reports.get('skipped')?.length ?? 0) + this.collectSkips.length;
+      case 'passed':
+        return (this.reports.get('passed')?.length ?? 0) + this.plainPasses;
       default:
         return this.reports.get(category)?.length ?? 0;
     }

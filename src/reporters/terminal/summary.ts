@@ -87,8 +87,7 @@ function writeFailures(tw: TermWriter, stats: RunStats, session: PytestSession |
   const failed = stats.reports.get('failed') ?? [];
   if (failed.length === 0 && stats.crashes.length === 0) return;
   tw.sep('=', 'FAILURES');
-  const teardowns = new Map<string, PhaseReport>();
-  for (const report of stats.timed) if (report.when === 'teardown') teardowns.set(report.testId, report);
+  const { teardowns } = stats;
   for (const report of failed) {
     if ((session?.tbStyle ?? 'auto') === 'line') {
       tw.line(report.pytest.longreprTerminal);

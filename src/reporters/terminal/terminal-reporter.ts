@@ -54,6 +54,7 @@ export class TerminalReporter implements Reporter {
         break;
       case 'session_info':
         this.session = event.info.pytest;
+        this.stats.keepTimed = this.session.durations !== null;
         this.tw = new TermWriter(this.out, this.session.color, this.options.width);
         for (const line of this.session.headerLines) this.tw.line(line);
         if (this.memoryLine !== null && this.session.verbosity >= 0) this.tw.line(this.memoryLine);
@@ -81,6 +82,11 @@ export class TerminalReporter implements Reporter {
         this.progress(event.report.pytest.category, event.report.pytest.letter, event.report.pytest.word, event.report.testId, event.worker);
         break;
       case 'test_finished':
+        for (const [when, duration] of event.plain ?? []) {
+          this.stats.addPlain(event.testId, when, duration);
+          this.reported.add(event.testId);
+          if (when === 'call') this.progress('passed', '.', 'PASSED', event.testId, event.worker);
+        }
         if (event.memory !== null) this.stats.memory.push({ testId: event.testId, peakBytes: event.memory.peakBytes });
         for (const lock of event.locks) this.stats.locks.push({ testId: event.testId, ...lock });
         if (event.leaked.length > 0) this.stats.leaks.push({ testId: event.testId, processes: event.leaked });
