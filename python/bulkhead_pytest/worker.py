@@ -50,8 +50,9 @@ class WorkerSession:
         self.recycle_bytes = recycle_bytes_from_env()
         # Processes already reported as left behind by a test, by (pid, start time).
         self.reported_leaks: set = set()
-        # The running test's plain phases (Renderer.plain_phase), sent on its `finished`.
-        self.plain: List[List[Any]] = []
+        # The running test's plain phases so far (Renderer.plain_phase): their durations go on its
+        # `finished`, unless a later phase must be sent whole, and then they go whole before it.
+        self.plain: List[pytest.TestReport] = []
         self.locks = LockClient(channel.send)
         self.stack_watch = stack_watch_from_env(config)
         # pytest's own junitxml renders each testcase here when a JUnit report is wanted.
@@ -230,8 +231,16 @@ class WorkerSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # A JUnit report renders every testcase from its reports, so it gets them all.
         if self.junit is None and self.renderer.plain_phase(report):
-            self.plain.append([report.when, report.duration])
+            self.plain.append(report)
             return
+        # Reports in the order the phases ran, as pytest prints them (a teardown error after a
+        # passed call shows ".E"): held plain phases go whole before one that is not plain.
+        held, self.plain = self.plain, []
+        for earlier in held:
+            self._send_report(earlier)
+        self._send_report(report)
+
+    def _send_report(self, report: pytest.TestReport) -> None:
         rendered = self.renderer.test_report(report, self.report_passed_sections)
         rendered["junit"] = self.junit.test_report(report) if self.junit is not None else None
         self.channel.send(message("report", report=rendered), flush=False)
@@ -251,7 +260,7 @@ class WorkerSession:
         locks = self.locks.take_acquisitions()
         if self.junit is not None:
             self.junit.end()
-        self.channel.send(message("finished", id=nodeid, leaked=leaked, memory=memory, locks=locks, plain=self.plain), flush=False)
+        self.channel.send(message("finished", id=nodeid, leaked=leaked, memory=memory, locks=locks, plain=[[r.when, r.duration] for r in self.plain]), flush=False)
 
     def _outgrown(self) -> bool:
         """Whether the worker's idle memory after the last test is past --worker-recycle-memory

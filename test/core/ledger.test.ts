@@ -82,6 +82,24 @@ test('a normal test: its reports are emitted, then one test_finished with the su
   assert.equal(h.book.failures, 0);
 });
 
+test('plain phases: no report emitted for them, the outcome and duration counted, and they ride on test_finished', () => {
+  const h = new Harness({ retries: 1, failOnFlaky: true });
+  assert.equal(h.book.finishNormally(A, 2, [], null, [], [['setup', 0.5], ['call', 0.25], ['teardown', 0.125]]), false);
+  assert.deepEqual(h.types(), ['test_finished']);
+  const [finished] = h.finished(ID_A);
+  assert.deepEqual(finished?.outcome, { kind: 'passed' });
+  assert.equal(finished?.duration, 0.875);
+  assert.deepEqual(finished?.plain, [['setup', 0.5], ['call', 0.25], ['teardown', 0.125]]);
+  // A plain call with a teardown sent whole because it failed: an error, as pytest counts it.
+  h.book.addReport(B, 1, report(B, 'teardown', 'failed'));
+  h.book.finishNormally(B, 1, [], null, [], [['setup', 0.5], ['call', 0.25]]);
+  assert.deepEqual(h.outcome(ID_B), { kind: 'error' });
+  assert.equal(h.book.failures, 1);
+  // Plain setup and teardown, but no call at all: not a pass.
+  h.book.finishNormally(2, 1, [], null, [], [['setup', 0.5], ['teardown', 0.1]]);
+  assert.deepEqual(h.outcome(TESTS[2]!.id), { kind: 'error' });
+});
+
 test('normal outcomes: failed, setup error, skipped, xfailed', () => {
   const h = new Harness({ retries: 1, failOnFlaky: true });
   assert.deepEqual(h.run(A, 1, 'failed'), [false, true, false]);

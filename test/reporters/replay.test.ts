@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunEvent } from '../../src/model/event.js';
+import type { Phase } from '../../src/model/report.js';
 import { completeRecording, readRecording } from '../../src/record/index.js';
 import { JsonReporter } from '../../src/reporters/json-reporter.js';
 import { JunitReporter } from '../../src/reporters/junit.js';
@@ -112,4 +113,62 @@ test('a recording cut short: every test without a result is listed as not run, w
   assert.match(terminal, /^=+ not run =+$/m);
   assert.equal(terminal.match(/^NOT RUN /gm)?.length, collected - 5);
   assert.match(terminal, new RegExp(`${String(collected - 5)} not run in \\d+\\.\\d\\ds =+\\n$`));
+});
+
+/**
+ * The recordings above are format 1, where every phase came as a test_report. Format 2 sends a
+ * phase that passed with nothing to show as [when, duration] on its test_finished instead: the
+ * same run told that way must print and write the same reports. (These runs rendered JUnit, so
+ * their workers sent every phase whole; the terminal and JSON reporters do not read JUnit.)
+ */
+function asPlainPhases(events: readonly RunEvent[]): { events: RunEvent[]; moved: number } {
+  // As the worker does: a passed phase with nothing to show is held; a later phase of the same
+  // test that must go whole sends the held ones whole before it; the rest ride on test_finished.
+  const held = new Map<string, Array<Extract<RunEvent, { type: 'test_report' }>>>();
+  const out: RunEvent[] = [];
+  let moved = 0;
+  for (const event of events) {
+    if (event.type === 'test_report') {
+      const { report } = event;
+      const status = report.when === 'call' ? 'passed' : '';
+      const plain =
+        report.outcome === 'passed' &&
+        report.xfailReason === null &&
+        report.sections.length === 0 &&
+        report.userProperties.length === 0 &&
+        report.pytest.category === status &&
+        report.pytest.summaryLine === '';
+      if (plain) {
+        held.set(report.testId, [...(held.get(report.testId) ?? []), event]);
+        continue;
+      }
+      out.push(...(held.get(report.testId) ?? []));
+      held.delete(report.testId);
+    }
+    if (event.type === 'test_finished') {
+      const phases = (held.get(event.testId) ?? []).map(({ report }): [Phase, number] => [report.when, report.duration]);
+      moved += phases.length;
+      out.push({ ...event, plain: phases });
+      held.delete(event.testId);
+      continue;
+    }
+    out.push(event);
+  }
+  return { events: out, moved };
+}
+
+function sortedProgress(text: string): string {
+  return text.replace(/^([.FEsxXCT]+)( +\[ *\d+%\])$/gm, (_, letters: string, percent: string) => [...letters].sort().join('') + percent);
+}
+
+test('plain phases (format 2): the same terminal report and JSON as when every phase came whole', async () => {
+  for (const name of ['outcomes', 'faults']) {
+    const { events, moved } = asPlainPhases(eventsOf(name));
+    assert.ok(moved > 5, `${name}: ${moved} phases moved`);
+    // A plain call's letter shows when its test finishes, not when its call ended: between two
+    // workers the letters may interleave otherwise (as they do from run to run), never change.
+    assert.equal(sortedProgress(await replayTerminal(events)), sortedProgress(expected(name, '.terminal.txt')), name);
+    const json = (await replayFiles(events)).json;
+    assert.equal(json, expected(name, '.json'), name);
+  }
 });
