@@ -154,7 +154,7 @@ export function makeTools(bench: BenchEnvironment, workers: number, rssHook: str
       name: 'bulkhead',
       label: `bulkhead run --workers ${workers}`,
       command: process.execPath,
-      prefix: ['--import', rssHook, BULKHEAD_CLI, 'run', '--workers', String(workers), '--python', bench.python, '--'],
+      prefix: [...shebangFlags(BULKHEAD_CLI), '--import', rssHook, BULKHEAD_CLI, 'run', '--workers', String(workers), '--python', bench.python, '--'],
       env: bench.env,
     },
     xdist: {
@@ -172,6 +172,13 @@ export function makeTools(bench: BenchEnvironment, workers: number, rssHook: str
       env: bench.env,
     },
   };
+}
+
+/** The node flags a CLI's `#!/usr/bin/env -S node --flag ...` line gives, so a benchmark starts it as a shell would. */
+export function shebangFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\S*env(?: -S)? node(.*)$/.exec(first);
+  return match ? match[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
 
 /** An ES module for `node --import`: writes `process.resourceUsage().maxRSS` (KiB, this process only) at exit. */

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   BULKHEAD_CLI,
+  shebangFlags,
   benchEnvironment,
   formatSeconds,
   loadAverage,
@@ -106,7 +107,7 @@ function bulkheadTool(bench: BenchEnvironment, workers: number, rssHook: string,
     name: 'bulkhead',
     label: `bulkhead run --workers ${workers}`,
     command: process.execPath,
-    prefix: ['--import', rssHook, BULKHEAD_CLI, 'run', '--workers', String(workers), '--python', bench.python, '--json', jsonPath, '--'],
+    prefix: [...shebangFlags(BULKHEAD_CLI), '--import', rssHook, BULKHEAD_CLI, 'run', '--workers', String(workers), '--python', bench.python, '--json', jsonPath, '--'],
     env: bench.env,
   };
 }

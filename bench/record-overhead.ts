@@ -24,7 +24,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventRecorder, readRecording } from '../src/record/index.js';
-import { BULKHEAD_CLI, benchEnvironment, generateTrivialSuite, loadAverage, median, parseBenchArgs, progress, saveResults, summaryLine, table, writeCpuHook } from './lib.js';
+import { BULKHEAD_CLI, benchEnvironment, generateTrivialSuite, loadAverage, median, parseBenchArgs, progress, saveResults, shebangFlags, summaryLine, table, writeCpuHook } from './lib.js';
 import { execFileSync } from 'node:child_process';
 
 const USAGE = 'usage: node dist/bench/record-overhead.js [--rounds N] [--workers N] [--modules N] [--tests N] [--reports none|junit-json] [--no-save]';
@@ -88,7 +88,7 @@ async function runOnce(root: string, logs: string, hook: string, env: NodeJS.Pro
   const cpuFile = `${log}.cpu`;
   const out = createWriteStream(log);
   await new Promise<void>((resolve) => out.on('open', () => resolve()));
-  const argv = ['--import', hook, BULKHEAD_CLI, 'run', ...args, ...(mode === 'unrecorded' ? ['--no-record'] : []), '--', '-p', 'no:benchmark', 'suite'];
+  const argv = [...shebangFlags(BULKHEAD_CLI), '--import', hook, BULKHEAD_CLI, 'run', ...args, ...(mode === 'unrecorded' ? ['--no-record'] : []), '--', '-p', 'no:benchmark', 'suite'];
   const started = performance.now();
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: root, env: { ...env, BULKHEAD_BENCH_CPU_FILE: cpuFile }, stdio: ['ignore', out, out] });

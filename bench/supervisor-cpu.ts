@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { generateTrivialSuite, median, REPO_ROOT, saveResults, writeCpuHook } from './lib.js';
+import { generateTrivialSuite, median, REPO_ROOT, saveResults, shebangFlags, writeCpuHook } from './lib.js';
 
 const PER_MODULE = 100;
 
@@ -54,9 +54,11 @@ interface Run {
 function runOnce(build: Build, project: string, preload: string, out: string, tests: number): Run {
   const cli = join(build.root, 'dist', 'src', 'cli', 'main.js');
   const started = performance.now();
-  const result = spawnSync(process.execPath, ['--import', preload, cli, 'run', '-w', '2', ...build.args, '--', '-q', '-p', 'no:cacheprovider', 'suite'], {
+  // Started with the node flags of its #! line, as a user's shell starts it; the preload comes by
+  // NODE_OPTIONS.
+  const result = spawnSync(process.execPath, [...shebangFlags(cli), cli, 'run', '-w', '2', ...build.args, '--', '-q', '-p', 'no:cacheprovider', 'suite'], {
     cwd: project,
-    env: { ...process.env, BULKHEAD_BENCH_CPU_FILE: out },
+    env: { ...process.env, BULKHEAD_BENCH_CPU_FILE: out, NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import ${preload}`.trim() },
     encoding: 'utf8',
     timeout: 600_000,
   });

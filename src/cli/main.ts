@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { Command, CommanderError, Option } from 'commander';
 import { ENV } from '../model/environment.js';
 import { ExitCode } from '../model/exit-code.js';
