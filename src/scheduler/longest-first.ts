@@ -1,0 +1,121 @@
+/**
+ * Longest-first from history: the order the central queue hands tests out in when past runs
+ * predict their durations (LPT, longest processing time first, on modules and on long tests).
+ *
+ * Modules stay the unit of the queue (a module handed to one worker sets its fixtures up once),
+ * heaviest module first. A module is split only where history says it pays: the module alone
+ * weighs a good part of a worker's ideal share of the run (so keeping it whole would leave the
+ * other workers idle at the end), and a test in it is long, both against that share and against
+ * the module's set-up as far as the durations show it. Each such test becomes a queue key of its
+ * own and is ordered by its own weight; the rest of the module stays together, in collection order.
+ *
+ * Without any known duration there is no plan, and the queue keeps today's order exactly.
+ */
+import { GROUP_PREFIX } from './chunk.js';
+
+/** What the scheduler orders its queue and times its hand-outs by. */
+export interface QueuePlan {
+  /** The queue key of each test: its scope, or a piece of a split module. */
+  keys: string[];
+  /** Every test index once, in the order to queue them (heaviest key first). */
+  order: number[];
+  /** Predicted seconds per test; a test history does not know counts as a typical one (the median). */
+  seconds: number[];
+  /**
+   * Long tests are handed out only to a worker that runs nothing (so that the test starts at once,
+   * behind at most one short test), never queued behind another long one; see the scheduler.
+   */
+  long: boolean[];
+  /** Tests split off their module, for diagnostics and tests. */
+  split: number[];
+  /**
+   * In the tail, a worker waits (rather than ends) for stealable work worth at least this much
+   * predicted time elsewhere: running its lone test alone costs a teardown of its fixtures.
+   */
+  tailSeconds: number;
+}
+
+/** A test is long from this fraction of a worker's ideal share of the run... */
+const LONG_SHARE = 1 / 20;
+/** ...and never below this many seconds (a hand-out round trip costs about a millisecond). */
+const MIN_LONG_SECONDS = 0.5;
+/** A module heavier than this fraction of a worker's share may be split. */
+const SPLIT_SHARE = 0.5;
+/** A test split off its module must take this many times the module's set-up (estimated). */
+const SETUP_FACTOR = 4;
+/** Queue keys of split-off tests: the module's key, then this, then the test's index. */
+export const PIECE_SEPARATOR = '\u0000piece:';
+
+/**
+ * @param keys each test's queue key (scope, or an xdist group's key), index-aligned
+ * @param durations predicted seconds per test (null: unknown)
+ */
+export function planQueue(keys: readonly string[], durations: readonly (number | null)[], poolSize: number): QueuePlan | null {
+  const known = durations.filter((value): value is number => value !== null && Number.isFinite(value) && value >= 0);
+  if (known.length === 0 || keys.length === 0) return null;
+  const typical = median(known);
+  const seconds = keys.map((_, index) => {
+    const value = durations[index];
+    return value !== null && value !== undefined && Number.isFinite(value) && value >= 0 ? value : typical;
+  });
+  const total = seconds.reduce((sum, value) => sum + value, 0);
+  const share = total / Math.max(1, poolSize);
+  const cut = Math.max(MIN_LONG_SECONDS, share * LONG_SHARE);
+  const long = keys.map((_, index) => durations[index] != null && seconds[index]! >= cut);
+
+  const members = new Map<string, number[]>();
+  keys.forEach((key, index) => {
+    let list = members.get(key);
+    if (!list) members.set(key, (list = []));
+    list.push(index);
+  });
+
+  const planned = [...keys];
+  const split: number[] = [];
+  for (const [key, indices] of members) {
+    // A group runs on one worker by the user's own choice: never split.
+    if (key.startsWith(GROUP_PREFIX)) continue;
+    const weight = sum(indices, seconds);
+    if (weight <= share * SPLIT_SHARE || indices.length < 2) continue;
+    const setup = setupEstimate(indices.filter((index) => !long[index]), durations);
+    const pieces = indices.filter((index) => long[index] && seconds[index]! >= SETUP_FACTOR * setup);
+    // Splitting every test off leaves nothing to share the set-up with anyway: keep the last one.
+    if (pieces.length === indices.length) pieces.pop();
+    for (const index of pieces) {
+      planned[index] = `${key}${PIECE_SEPARATOR}${index}`;
+      split.push(index);
+    }
+  }
+
+  // LPT over queue keys: the heaviest first; equal weights keep collection order.
+  const units = new Map<string, { first: number; weight: number; indices: number[] }>();
+  planned.forEach((key, index) => {
+    let unit = units.get(key);
+    if (!unit) units.set(key, (unit = { first: index, weight: 0, indices: [] }));
+    unit.weight += seconds[index]!;
+    unit.indices.push(index);
+  });
+  const ordered = [...units.values()].sort((a, b) => b.weight - a.weight || a.first - b.first);
+  return { keys: planned, order: ordered.flatMap((unit) => unit.indices), seconds, long, split, tailSeconds: cut / 4 };
+}
+
+/**
+ * The module's set-up, as far as total durations show it: its first test (in collection order,
+ * which is how a whole module runs) carries the module's fixtures, so it takes longer than its
+ * siblings by about that much. Measured on the module's short tests only; 0 when there are too few.
+ */
+function setupEstimate(shortIndices: readonly number[], durations: readonly (number | null)[]): number {
+  const measured = shortIndices.map((index) => durations[index]).filter((value): value is number => value != null);
+  if (measured.length < 2) return 0;
+  return Math.max(0, measured[0]! - median(measured));
+}
+
+function sum(indices: readonly number[], seconds: readonly number[]): number {
+  return indices.reduce((total, index) => total + seconds[index]!, 0);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
