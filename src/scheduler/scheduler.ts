@@ -250,23 +250,32 @@ export class Scheduler {
     if (busy && this.queue.markedCount > 0) return [];
     // An idle worker takes one long test at most, and a short one behind it if any is left:
     // the test behind becomes pytest's nextitem, which can no longer be given to anyone else.
+    // It takes the first long one in queue order (the heaviest) before the rest of its own
+    // module: what is short can wait, and fills in at the end.
     let tookLong = worker.assigned.some((index) => long[index]);
+    const wantLong = !tookLong && this.queue.markedCount > 0;
     const taken = this.pickFor(id, worker, [], {
-      allow: (index) => !long[index] || !tookLong,
+      allow: (index) => (long[index] ? !tookLong : tookLong || !wantLong),
       onTake: (index) => (tookLong ||= long[index]!),
+      first: wantLong ? this.queue.markedScopes() : [],
     });
     if (busy || worker.assigned.length + taken.length >= LOW_WATER || this.queue.size === 0) return taken;
     // Only long tests are left to follow it: a second long one, rather than a worker that waits.
     return [...taken, ...this.pickFor(id, worker, taken)];
   }
 
-  private pickFor(id: WorkerId, worker: WorkerState, extra: readonly number[], gate: Pick<Parameters<typeof pickChunk>[0], 'allow' | 'onTake'> = {}): number[] {
+  private pickFor(
+    id: WorkerId,
+    worker: WorkerState,
+    extra: readonly number[],
+    { first = [], ...gate }: Pick<Parameters<typeof pickChunk>[0], 'allow' | 'onTake'> & { first?: readonly string[] } = {},
+  ): number[] {
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
     const held = [...(worker.running !== null ? [worker.running] : []), ...worker.assigned, ...extra];
     const chunk = pickChunk({
       queue: this.queue,
       admission: this.admission,
-      scopes: this.scopeOrder(worker),
+      scopes: first.length > 0 ? [...new Set([...first, ...this.scopeOrder(worker)])] : this.scopeOrder(worker),
       hold: { baselineBytes: worker.baselineBytes, reservation: this.admission.reservationOf(held) },
       others: this.holdsExcept(id),
       need: LOW_WATER - worker.assigned.length - extra.length,

@@ -10,6 +10,7 @@ export class ScopeQueue {
   /** Tests the scheduler counts apart (long ones, with history), and how many of them are queued. */
   private readonly marked: readonly boolean[];
   private markedTotal = 0;
+  private readonly markedByScope = new Map<string, number>();
   private total = 0;
 
   constructor(scopes: readonly string[], marked: readonly boolean[] = []) {
@@ -24,6 +25,12 @@ export class ScopeQueue {
   /** How many marked tests are queued. */
   get markedCount(): number {
     return this.markedTotal;
+  }
+
+  /** Scopes with marked tests queued, in queue order. */
+  markedScopes(): string[] {
+    if (this.markedTotal === 0) return [];
+    return [...this.byScope.keys()].filter((scope) => (this.markedByScope.get(scope) ?? 0) > 0);
   }
 
   /** Appends in collection order. */
@@ -99,12 +106,16 @@ export class ScopeQueue {
     this.byScope.clear();
     this.total = 0;
     this.markedTotal = 0;
+    this.markedByScope.clear();
     return all;
   }
 
   private count(index: number, delta: 1 | -1): void {
     this.total += delta;
-    if (this.marked[index]) this.markedTotal += delta;
+    if (!this.marked[index]) return;
+    this.markedTotal += delta;
+    const scope = this.scopeOf[index] ?? '';
+    this.markedByScope.set(scope, (this.markedByScope.get(scope) ?? 0) + delta);
   }
 
   private bucket(index: number): number[] {
