@@ -23,7 +23,8 @@ export interface QueuePlan {
   seconds: number[];
   /**
    * Long tests are handed out only to a worker that runs nothing (so that the test starts at once,
-   * behind at most one short test), never queued behind another long one; see the scheduler.
+   * behind at most one short test), never queued behind another long one; see the scheduler. One
+   * that stays in its module (not split) is taken by a worker that is in the module or enters it.
    */
   long: boolean[];
   /** Tests split off their module, for diagnostics and tests. */
@@ -45,6 +46,12 @@ const SPLIT_SHARE = 0.5;
 const SETUP_FACTOR = 4;
 /** Queue keys of split-off tests: the module's key, then this, then the test's index. */
 export const PIECE_SEPARATOR = '\u0000piece:';
+
+/** The module a split-off test's queue key belongs to (the key itself when it is no piece). */
+export function pieceParent(key: string): string {
+  const at = key.indexOf(PIECE_SEPARATOR);
+  return at < 0 ? key : key.slice(0, at);
+}
 
 /**
  * @param keys each test's queue key (scope, or an xdist group's key), index-aligned
@@ -75,10 +82,14 @@ export function planQueue(keys: readonly string[], durations: readonly (number |
   for (const [key, indices] of members) {
     // A group runs on one worker by the user's own choice: never split.
     if (key.startsWith(GROUP_PREFIX)) continue;
+    if (indices.length < 2) continue;
     const weight = sum(indices, seconds);
-    if (weight <= share * SPLIT_SHARE || indices.length < 2) continue;
-    const setup = setupEstimate(indices.filter((index) => !long[index]), durations);
-    const pieces = indices.filter((index) => long[index] && seconds[index]! >= SETUP_FACTOR * setup);
+    if (weight <= share * SPLIT_SHARE) continue;
+    const setup = setupEstimate(indices, long, durations);
+    // Set-up unknown (the first test is long itself): split only a module that cannot fit in one
+    // worker's share anyway.
+    if (setup === null && weight <= share) continue;
+    const pieces = indices.filter((index) => long[index] && seconds[index]! >= SETUP_FACTOR * (setup ?? 0));
     // Splitting every test off leaves nothing to share the set-up with anyway: keep the last one.
     if (pieces.length === indices.length) pieces.pop();
     for (const index of pieces) {
@@ -102,12 +113,15 @@ export function planQueue(keys: readonly string[], durations: readonly (number |
 /**
  * The module's set-up, as far as total durations show it: its first test (in collection order,
  * which is how a whole module runs) carries the module's fixtures, so it takes longer than its
- * siblings by about that much. Measured on the module's short tests only; 0 when there are too few.
+ * short siblings by about that much. 0 when the module has no short test to compare with; null
+ * when the first test is long itself (its time cannot be told from a set-up).
  */
-function setupEstimate(shortIndices: readonly number[], durations: readonly (number | null)[]): number {
-  const measured = shortIndices.map((index) => durations[index]).filter((value): value is number => value != null);
-  if (measured.length < 2) return 0;
-  return Math.max(0, measured[0]! - median(measured));
+function setupEstimate(indices: readonly number[], long: readonly boolean[], durations: readonly (number | null)[]): number | null {
+  const first = durations[indices[0]!];
+  const shorts = indices.slice(1).filter((index) => !long[index] && durations[index] != null);
+  if (first == null || shorts.length === 0) return 0;
+  if (long[indices[0]!]) return null;
+  return Math.max(0, first - median(shorts.map((index) => durations[index]!)));
 }
 
 function sum(indices: readonly number[], seconds: readonly number[]): number {

@@ -24,7 +24,7 @@
 import type { TestInfo, WorkerId } from '../model/test.js';
 import { Admission, type Reservation, type WorkerHold } from './admission.js';
 import { GROUP_PREFIX, pickChunk } from './chunk.js';
-import { planQueue, type QueuePlan } from './longest-first.js';
+import { pieceParent, planQueue, type QueuePlan } from './longest-first.js';
 import { LOW_WATER, pickSteal, stealableOf, total } from './steal.js';
 import { describeStall, newWorker, type WorkerState } from './worker-state.js';
 import { ScopeQueue } from './scope-queue.js';
@@ -43,6 +43,8 @@ export class Scheduler {
   private stealAsked: number[] = [];
   /** With history: the longest-first plan; null: today's order. */
   private plan: QueuePlan | null = null;
+  /** Thieves handed stolen tests while handling the current input. */
+  private readonly justHanded = new Set<WorkerId>();
   private stopped = false;
   private collected = false;
   /** Tests that will not run because the run stopped. */
@@ -63,6 +65,7 @@ export class Scheduler {
 
   handle(input: SchedulerInput): SchedulerCommand[] {
     const out: SchedulerCommand[] = [];
+    this.justHanded.clear();
     switch (input.type) {
       case 'collected':
         this.tests = input.tests;
@@ -252,12 +255,17 @@ export class Scheduler {
     // the test behind becomes pytest's nextitem, which can no longer be given to anyone else.
     // It takes the first long one in queue order (the heaviest) before the rest of its own
     // module: what is short can wait, and fills in at the end.
+    // (A long test that stayed in its module may so be run apart from it: one more set-up of the
+    // module, against a long test started late.)
     let tookLong = worker.assigned.some((index) => long[index]);
-    const wantLong = !tookLong && this.queue.markedCount > 0;
+    // The short test behind a split-off long one comes from the rest of its module, if any: the
+    // module's fixtures, set up for the long test, serve it too.
+    const longScopes = tookLong ? [] : this.queue.markedScopes().flatMap((scope) => [scope, pieceParent(scope)]);
+    const wantLong = longScopes.length > 0;
     const taken = this.pickFor(id, worker, [], {
       allow: (index) => (long[index] ? !tookLong : tookLong || !wantLong),
       onTake: (index) => (tookLong ||= long[index]!),
-      first: wantLong ? this.queue.markedScopes() : [],
+      first: longScopes,
     });
     if (busy || worker.assigned.length + taken.length >= LOW_WATER || this.queue.size === 0) return taken;
     // Only long tests are left to follow it: a second long one, rather than a worker that waits.
@@ -318,7 +326,7 @@ export class Scheduler {
   }
 
   private requestSteal(thief: WorkerId, out: SchedulerCommand[]): boolean {
-    const choice = pickSteal(thief, this.workers, this.demands, this.plan?.seconds ?? null);
+    const choice = pickSteal(thief, this.workers, this.demands, this.plan?.seconds ?? null, this.justHanded);
     if (choice === null) return false;
     // With history the answer goes straight to the thief (handOver): only ask for what it may take.
     const taker = this.workers.get(thief);
@@ -340,12 +348,18 @@ export class Scheduler {
    */
   private waitForTail(id: WorkerId, worker: WorkerState, out: SchedulerCommand[]): boolean {
     const plan = this.plan;
-    if (plan === null || worker.assigned.length === 0) return false;
+    if (plan === null) return false;
     let behind = 0;
     for (const [other, state] of this.workers) {
       if (other !== id && state.phase === 'active') behind = Math.max(behind, total(stealableOf(state, this.demands, true), plan.seconds));
     }
     if (behind < plan.tailSeconds) return false;
+    // Holding nothing, yet nothing could be asked for now (its holder is between two tests, or was
+    // just handed it): fed again on the next input, when that has settled.
+    if (worker.assigned.length === 0) {
+      worker.blocked = true;
+      return true;
+    }
     if (worker.running === null && worker.assigned.length === 1 && !worker.flushing) {
       worker.flushing = true;
       out.push({ type: 'flush', worker: id });
@@ -384,10 +398,13 @@ export class Scheduler {
    */
   private handOver(thiefId: WorkerId, indices: readonly number[], out: SchedulerCommand[]): boolean {
     const thief = this.workers.get(thiefId);
-    if (!thief || thief.phase !== 'active' || indices.length === 0 || this.pressureHold) return false;
+    // A thief that still holds a test stole as it does without history (the victim kept two): the
+    // answer goes to the queue, for whoever is hungry.
+    if (!thief || thief.phase !== 'active' || thief.assigned.length > 0 || indices.length === 0 || this.pressureHold) return false;
     const hold = { baselineBytes: thief.baselineBytes, reservation: this.reservationOf(thief) };
     if (!this.admission.fits(hold, this.holdsExcept(thiefId), indices)) return false;
     thief.assigned.push(...indices);
+    this.justHanded.add(thiefId);
     out.push({ type: 'assign', worker: thiefId, indices: [...indices] });
     return true;
   }

@@ -29,13 +29,15 @@ export function pickSteal(
   workers: ReadonlyMap<WorkerId, WorkerState>,
   demands: readonly TestDemand[],
   seconds: readonly number[] | null,
+  /** Workers handed stolen tests in this very step: not asked for them again at once. */
+  justHanded: ReadonlySet<WorkerId> = new Set(),
 ): StealChoice | null {
   const hungryAndEmpty = (workers.get(thief)?.assigned.length ?? 0) === 0;
-  if (seconds !== null && hungryAndEmpty) return pickByTime(thief, workers, demands, seconds);
+  if (seconds !== null && hungryAndEmpty) return pickByTime(thief, workers, demands, seconds, justHanded);
   let victim: WorkerId | null = null;
   let candidates: number[] = [];
   for (const [id, worker] of workers) {
-    if (id === thief || worker.phase === 'stopping') continue;
+    if (id === thief || worker.phase === 'stopping' || justHanded.has(id)) continue;
     const stealable = stealableOf(worker, demands, seconds !== null);
     if (stealable.length > candidates.length) {
       candidates = stealable;
@@ -52,10 +54,13 @@ function pickByTime(
   workers: ReadonlyMap<WorkerId, WorkerState>,
   demands: readonly TestDemand[],
   seconds: readonly number[],
+  justHanded: ReadonlySet<WorkerId>,
 ): StealChoice | null {
   let best: { victim: WorkerId; stealable: number[]; held: number; behind: number } | null = null;
   for (const [id, worker] of workers) {
-    if (id === thief || worker.phase === 'stopping') continue;
+    // A worker that runs nothing is about to start its head with the next test as its nextitem
+    // (or was just handed these by a steal): asking it would mostly be refused, or bounce.
+    if (id === thief || worker.phase === 'stopping' || worker.running === null || justHanded.has(id)) continue;
     const stealable = stealableOf(worker, demands, true);
     if (stealable.length === 0) continue;
     const behind = total(stealable, seconds);
