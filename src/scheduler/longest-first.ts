@@ -12,6 +12,7 @@
  * Without any known duration there is no plan, and the queue keeps today's order exactly.
  */
 import { GROUP_PREFIX } from './chunk.js';
+import type { ScopeQueue } from './scope-queue.js';
 
 /** What the scheduler orders its queue and times its hand-outs by. */
 export interface QueuePlan {
@@ -46,6 +47,35 @@ const SPLIT_SHARE = 0.5;
 const SETUP_FACTOR = 4;
 /** Queue keys of split-off tests: the module's key, then this, then the test's index. */
 export const PIECE_SEPARATOR = '\u0000piece:';
+
+/** How a chunk is picked for a worker: which tests it may take, and which queue keys it tries first. */
+export interface ChunkGate {
+  allow: (index: number) => boolean;
+  onTake: (index: number) => void;
+  first: readonly string[];
+}
+
+/**
+ * What a worker that runs nothing may take (the queue holds long tests, marked in `queue`): one
+ * long test at most, and short ones behind it if any are left, since the test behind becomes
+ * pytest's nextitem, which can no longer be given to anyone else. It takes the first long one in
+ * queue order (the heaviest) before the rest of its own module: what is short can wait, and
+ * fills in at the end. (A long test that stayed in its module may so run apart from it: one more
+ * set-up of the module, against a long test started late.) The short test behind a split-off
+ * long one comes from the rest of its module if any: the fixtures set up for the long test serve it.
+ */
+export function idleGate(long: readonly boolean[], held: readonly number[], queue: ScopeQueue): ChunkGate {
+  let tookLong = held.some((index) => long[index]);
+  const first = tookLong ? [] : queue.markedScopes().flatMap((scope) => [scope, pieceParent(scope)]);
+  const wantLong = first.length > 0;
+  return {
+    allow: (index) => (long[index] ? !tookLong : tookLong || !wantLong),
+    onTake: (index) => {
+      tookLong ||= long[index]!;
+    },
+    first,
+  };
+}
 
 /** The module a split-off test's queue key belongs to (the key itself when it is no piece). */
 export function pieceParent(key: string): string {

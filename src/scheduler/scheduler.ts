@@ -22,9 +22,10 @@
  * to run it on its own (`flush`), since pytest would otherwise wait for a successor forever.
  */
 import type { TestInfo, WorkerId } from '../model/test.js';
-import { Admission, type Reservation, type WorkerHold } from './admission.js';
+import { Admission } from './admission.js';
+import { fitsOn, holdOf, holdsExcept, scopeOrder } from './pool-view.js';
 import { GROUP_PREFIX, pickChunk } from './chunk.js';
-import { pieceParent, planQueue, type QueuePlan } from './longest-first.js';
+import { idleGate, planQueue, type ChunkGate, type QueuePlan } from './longest-first.js';
 import { LOW_WATER, pickSteal, stealableOf, total } from './steal.js';
 import { describeStall, newWorker, type WorkerState } from './worker-state.js';
 import { ScopeQueue } from './scope-queue.js';
@@ -251,41 +252,21 @@ export class Scheduler {
     // A long test goes to a worker that runs nothing (the next to finish a test takes it): one
     // given to a busy worker would wait behind its running test while another worker idles.
     if (busy && this.queue.markedCount > 0) return [];
-    // An idle worker takes one long test at most, and a short one behind it if any is left:
-    // the test behind becomes pytest's nextitem, which can no longer be given to anyone else.
-    // It takes the first long one in queue order (the heaviest) before the rest of its own
-    // module: what is short can wait, and fills in at the end.
-    // (A long test that stayed in its module may so be run apart from it: one more set-up of the
-    // module, against a long test started late.)
-    let tookLong = worker.assigned.some((index) => long[index]);
-    // The short test behind a split-off long one comes from the rest of its module, if any: the
-    // module's fixtures, set up for the long test, serve it too.
-    const longScopes = tookLong ? [] : this.queue.markedScopes().flatMap((scope) => [scope, pieceParent(scope)]);
-    const wantLong = longScopes.length > 0;
-    const taken = this.pickFor(id, worker, [], {
-      allow: (index) => (long[index] ? !tookLong : tookLong || !wantLong),
-      onTake: (index) => (tookLong ||= long[index]!),
-      first: longScopes,
-    });
+    const taken = this.pickFor(id, worker, [], idleGate(long, worker.assigned, this.queue));
     if (busy || worker.assigned.length + taken.length >= LOW_WATER || this.queue.size === 0) return taken;
     // Only long tests are left to follow it: a second long one, rather than a worker that waits.
     return [...taken, ...this.pickFor(id, worker, taken)];
   }
 
-  private pickFor(
-    id: WorkerId,
-    worker: WorkerState,
-    extra: readonly number[],
-    { first = [], ...gate }: Pick<Parameters<typeof pickChunk>[0], 'allow' | 'onTake'> & { first?: readonly string[] } = {},
-  ): number[] {
+  private pickFor(id: WorkerId, worker: WorkerState, extra: readonly number[], { first = [], ...gate }: Partial<ChunkGate> = {}): number[] {
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
-    const held = [...(worker.running !== null ? [worker.running] : []), ...worker.assigned, ...extra];
+    const scopes = scopeOrder(this.queue, this.workers, worker);
     const chunk = pickChunk({
       queue: this.queue,
       admission: this.admission,
-      scopes: first.length > 0 ? [...new Set([...first, ...this.scopeOrder(worker)])] : this.scopeOrder(worker),
-      hold: { baselineBytes: worker.baselineBytes, reservation: this.admission.reservationOf(held) },
-      others: this.holdsExcept(id),
+      scopes: first.length > 0 ? [...new Set([...first, ...scopes])] : scopes,
+      hold: holdOf(this.admission, worker, extra),
+      others: holdsExcept(this.admission, this.workers, id),
       need: LOW_WATER - worker.assigned.length - extra.length,
       share: Math.ceil(this.queue.size / (Math.max(1, active) * 4)),
       ...gate,
@@ -294,46 +275,11 @@ export class Scheduler {
     return chunk.taken;
   }
 
-  /** The worker's own module, then modules no other worker is in, then the rest. */
-  private scopeOrder(worker: WorkerState): string[] {
-    const busy = this.busyScopes();
-    const scopes = this.queue.scopes();
-    const own = worker.scope !== null && this.queue.remaining(worker.scope) > 0 ? [worker.scope] : [];
-    const free = scopes.filter((scope) => scope !== worker.scope && !busy.has(scope));
-    const taken = scopes.filter((scope) => scope !== worker.scope && busy.has(scope));
-    return [...own, ...free, ...taken];
-  }
-
-  private reservationOf(worker: WorkerState): Reservation {
-    const held = worker.running !== null ? [worker.running, ...worker.assigned] : worker.assigned;
-    return this.admission.reservationOf(held);
-  }
-
-  private holdsExcept(id: WorkerId): WorkerHold[] {
-    const holds: WorkerHold[] = [];
-    for (const [other, worker] of this.workers) {
-      if (other !== id) holds.push({ baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) });
-    }
-    return holds;
-  }
-
-  private busyScopes(): Set<string> {
-    const busy = new Set<string>();
-    for (const worker of this.workers.values()) {
-      if (worker.phase === 'active' && worker.scope !== null) busy.add(worker.scope);
-    }
-    return busy;
-  }
-
   private requestSteal(thief: WorkerId, out: SchedulerCommand[]): boolean {
     const choice = pickSteal(thief, this.workers, this.demands, this.plan?.seconds ?? null, this.justHanded);
     if (choice === null) return false;
     // With history the answer goes straight to the thief (handOver): only ask for what it may take.
-    const taker = this.workers.get(thief);
-    if (this.plan !== null && taker) {
-      const hold = { baselineBytes: taker.baselineBytes, reservation: this.reservationOf(taker) };
-      if (!this.admission.fits(hold, this.holdsExcept(thief), choice.indices)) return false;
-    }
+    if (this.plan !== null && !fitsOn(this.admission, this.workers, thief, choice.indices)) return false;
     this.stealFrom = choice.victim;
     this.stealFor = thief;
     this.stealAsked = choice.indices;
@@ -401,8 +347,7 @@ export class Scheduler {
     // A thief that still holds a test stole as it does without history (the victim kept two): the
     // answer goes to the queue, for whoever is hungry.
     if (!thief || thief.phase !== 'active' || thief.assigned.length > 0 || indices.length === 0 || this.pressureHold) return false;
-    const hold = { baselineBytes: thief.baselineBytes, reservation: this.reservationOf(thief) };
-    if (!this.admission.fits(hold, this.holdsExcept(thiefId), indices)) return false;
+    if (!fitsOn(this.admission, this.workers, thiefId, indices)) return false;
     thief.assigned.push(...indices);
     this.justHanded.add(thiefId);
     out.push({ type: 'assign', worker: thiefId, indices: [...indices] });
