@@ -1,6 +1,7 @@
 /**
  * Once the suite is collected: each test's settings (config, overrides, markers, CLI), the
- * memory it is expected to need (history), and what admission is told about it.
+ * memory it is expected to need and the time it is expected to take (history), and what
+ * admission and the queue order are told about it.
  */
 import type { PlannedTest } from '../model/event.js';
 import type { ResolvedSettings, TestSettings } from '../model/settings.js';
@@ -9,10 +10,17 @@ import type { TestDemand } from '../scheduler/types.js';
 import type { SettingsResolver } from './options.js';
 import { planOf } from './test-demands.js';
 
+/** What earlier runs say about one test (the history store's prediction, as far as planning uses it). */
+export interface Remembered {
+  peakBytes: number | null;
+  durationSeconds: number | null;
+}
+
 export interface SuitePlanSources {
   resolveSettings: SettingsResolver | null;
-  peaks: ((ids: readonly string[]) => ReadonlyMap<string, number>) | null;
-  demandsFor(settings: readonly TestSettings[] | null, peaks: ReadonlyMap<string, number>): TestDemand[];
+  /** Earlier runs' predictions for these test ids, in one look-up; null: no history. */
+  history: ((ids: readonly string[]) => ReadonlyMap<string, Remembered>) | null;
+  demandsFor(settings: readonly TestSettings[] | null, peaks: ReadonlyMap<string, number>, durations: ReadonlyMap<string, number>): TestDemand[];
 }
 
 export type SuitePlan =
@@ -27,8 +35,14 @@ export function planSuite(tests: readonly TestInfo[], sources: SuitePlanSources)
     resolved = result.settings;
   }
   const settings = resolved?.map((entry) => entry.settings) ?? null;
-  const peaks = tests.length > 0 && sources.peaks ? sources.peaks(tests.map((test) => test.id)) : new Map<string, number>();
-  const demands = sources.demandsFor(settings, peaks);
+  const remembered = tests.length > 0 && sources.history ? sources.history(tests.map((test) => test.id)) : new Map<string, Remembered>();
+  const peaks = new Map<string, number>();
+  const durations = new Map<string, number>();
+  for (const [id, known] of remembered) {
+    if (known.peakBytes !== null) peaks.set(id, known.peakBytes);
+    if (known.durationSeconds !== null) durations.set(id, known.durationSeconds);
+  }
+  const demands = sources.demandsFor(settings, peaks, durations);
   return { kind: 'plan', settings, demands, planned: planOf(tests, resolved, demands, peaks) };
 }
 

@@ -16,6 +16,8 @@ export interface DemandSources {
   settings: readonly TestSettings[] | null;
   /** Memory peaks remembered from earlier runs, by test id. */
   peaks: ReadonlyMap<string, number>;
+  /** Durations predicted from earlier runs, by test id (the scheduler orders its queue by them). */
+  durations?: ReadonlyMap<string, number>;
   budgetBytes: number;
   workers: number;
 }
@@ -67,6 +69,7 @@ export function planDemands(sources: DemandSources): DemandPlan {
       group: settings?.group ?? test.xdistGroup,
       family: familyOf(test.id),
       measured: measured || !probe,
+      durationSeconds: sources.durations?.get(test.id) ?? null,
     };
   });
   return { demands, oversize, guessed };

@@ -14,7 +14,7 @@ import type { RunCommand } from '../core/commands.js';
 import type { RunInput, UntimedInput } from '../core/inputs.js';
 import type { RunOptions, SettingsResolver } from '../core/options.js';
 import { RunCore } from '../core/run-core.js';
-import { planSuite } from '../core/suite-plan.js';
+import { planSuite, type Remembered } from '../core/suite-plan.js';
 import { planDemands } from '../core/test-demands.js';
 import { LocalWorkerRuntime } from '../supervisor/local-runtime.js';
 import type { WorkerFact, WorkerRuntime } from '../supervisor/worker-runtime.js';
@@ -27,8 +27,8 @@ export interface RunShellDeps {
   /** The test framework: how to start its workers, what their lines mean, how to combine coverage. */
   framework: FrameworkAdapter;
   now(): number;
-  /** Memory peaks remembered from earlier runs (the history store), for these test ids. */
-  peaks?: (ids: readonly string[]) => ReadonlyMap<string, number>;
+  /** What earlier runs say about these test ids (the history store): memory peaks and durations. */
+  history?: (ids: readonly string[]) => ReadonlyMap<string, Remembered>;
   /** Per-test settings (config, overrides, markers, CLI); absent: every test gets the defaults. */
   resolveSettings?: SettingsResolver;
 }
@@ -205,9 +205,9 @@ export class RunShell {
   private plan(tests: Extract<RunCommand, { type: 'plan_suite' }>['tests']): ReturnType<typeof planSuite> {
     return planSuite(tests, {
       resolveSettings: this.deps.resolveSettings ?? null,
-      peaks: this.deps.peaks ?? null,
-      demandsFor: (settings, peaks) =>
-        planDemands({ tests, settings, peaks, budgetBytes: this.options.memory.budgetBytes, workers: this.options.workers }).demands,
+      history: this.deps.history ?? null,
+      demandsFor: (settings, peaks, durations) =>
+        planDemands({ tests, settings, peaks, durations, budgetBytes: this.options.memory.budgetBytes, workers: this.options.workers }).demands,
     });
   }
 

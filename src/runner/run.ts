@@ -90,7 +90,7 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
       emit,
       framework,
       now: () => performance.now(),
-      peaks: (ids) => peaksOf(store?.predict(ids)),
+      ...(store ? { history: (ids: readonly string[]) => store.predict(ids) } : {}),
       ...(request.resolveSettings ? { resolveSettings: request.resolveSettings } : {}),
     },
   );
@@ -118,10 +118,4 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
     store?.close();
     if (artifactsDir === null) rmSync(scratchDir, { recursive: true, force: true });
   }
-}
-
-function peaksOf(predictions: ReadonlyMap<string, { peakBytes: number | null }> | undefined): Map<string, number> {
-  const peaks = new Map<string, number>();
-  for (const [id, prediction] of predictions ?? []) if (prediction.peakBytes !== null) peaks.set(id, prediction.peakBytes);
-  return peaks;
 }

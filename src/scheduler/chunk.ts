@@ -20,6 +20,10 @@ export interface ChunkRequest {
   need: number;
   /** Its fair share of the queue, taken at once to save round trips. */
   share: number;
+  /** With history: whether a test may join this chunk now (long tests wait for an idle worker). */
+  allow?: (index: number) => boolean;
+  /** Told of each test the chunk takes, so that `allow` can depend on them. */
+  onTake?: (index: number) => void;
 }
 
 export function pickChunk(request: ChunkRequest): { taken: number[]; scope: string | null } {
@@ -47,7 +51,12 @@ export function pickChunk(request: ChunkRequest): { taken: number[]; scope: stri
       scope = candidate;
       break;
     }
-    const part = queue.takeWhere(candidate, want - taken.length, (index) => admit([index]));
+    const part = queue.takeWhere(candidate, want - taken.length, (index) => {
+      if (request.allow && !request.allow(index)) return false;
+      if (!admit([index])) return false;
+      request.onTake?.(index);
+      return true;
+    });
     if (part.length === 0) continue;
     taken.push(...part);
     scope = candidate;

@@ -5,8 +5,15 @@
  *
  * Each worker keeps a small local queue: pytest runs a test only once it knows the next one
  * (`nextitem` decides which fixtures tear down), so a worker needs two unstarted tests to keep
- * going. When the central queue is empty, a hungry worker steals the back half of the longest
- * local queue; the victim answers with what it actually gave up.
+ * going. When the central queue is empty, a hungry worker steals from another's local queue
+ * (steal.ts); the victim answers with what it actually gave up.
+ *
+ * With durations from history (longest-first.ts), the queue is ordered longest first, and a long
+ * test is handed out only to a worker that runs nothing, so it starts at once (behind at most one
+ * short test, its predecessor) on whichever worker is free first, as in an LPT schedule; a busy
+ * worker takes nothing while a long test waits. In the tail, a worker that ran out waits for
+ * stealable work instead of ending (its lone test runs alone, `flush`), and takes even the second
+ * of two tests another worker holds. Without history, all of this is off: today's order and steals.
  *
  * Admission (admission.ts) decides which queued tests a worker may take so that the tests that
  * can run at once fit the memory budget, the CPU slots and the resource tokens: a test that does
@@ -15,16 +22,16 @@
  * to run it on its own (`flush`), since pytest would otherwise wait for a successor forever.
  */
 import type { TestInfo, WorkerId } from '../model/test.js';
-import { Admission, type Reservation, type WorkerHold } from './admission.js';
+import { Admission } from './admission.js';
+import { fitsOn, holdOf, holdsExcept, scopeOrder } from './pool-view.js';
 import { GROUP_PREFIX, pickChunk } from './chunk.js';
+import { idleGate, planQueue, type ChunkGate, type QueuePlan } from './longest-first.js';
+import { LOW_WATER, pickSteal, stealableOf, total } from './steal.js';
 import { describeStall, newWorker, type WorkerState } from './worker-state.js';
 import { ScopeQueue } from './scope-queue.js';
 import type { Capacity, SchedulerCommand, SchedulerInput, SchedulerOptions, TestDemand } from './types.js';
 import { assertNever } from '../model/assert-never.js';
 import { defaultDemand, learnPeak } from './demands.js';
-
-/** A worker holding fewer unstarted tests than this is fed. */
-const LOW_WATER = 2;
 
 export class Scheduler {
   private readonly options: SchedulerOptions;
@@ -32,6 +39,13 @@ export class Scheduler {
   private queue = new ScopeQueue([]);
   private readonly workers = new Map<WorkerId, WorkerState>();
   private stealFrom: WorkerId | null = null;
+  /** The worker a steal in flight is for, and what it asked for (with history). */
+  private stealFor: WorkerId | null = null;
+  private stealAsked: number[] = [];
+  /** With history: the longest-first plan; null: today's order. */
+  private plan: QueuePlan | null = null;
+  /** Thieves handed stolen tests while handling the current input. */
+  private readonly justHanded = new Set<WorkerId>();
   private stopped = false;
   private collected = false;
   /** Tests that will not run because the run stopped. */
@@ -52,16 +66,19 @@ export class Scheduler {
 
   handle(input: SchedulerInput): SchedulerCommand[] {
     const out: SchedulerCommand[] = [];
+    this.justHanded.clear();
     switch (input.type) {
       case 'collected':
         this.tests = input.tests;
         this.demands = input.tests.map((test, index) => ({ ...(input.demands?.[index] ?? defaultDemand(test.id)) }));
         this.admission = new Admission(this.capacity, this.demands);
-        this.queue = new ScopeQueue(input.tests.map((test, index) => {
+        const keys = input.tests.map((test, index) => {
           const group = this.demands[index]!.group;
           return group !== null ? GROUP_PREFIX + group : test.scope;
-        }));
-        this.queue.pushBack(input.tests.map((_, index) => index));
+        });
+        this.plan = planQueue(keys, this.demands.map((demand) => demand.durationSeconds ?? null), this.options.poolSize);
+        this.queue = new ScopeQueue(this.plan?.keys ?? keys, this.plan?.long ?? []);
+        this.queue.pushBack(this.plan?.order ?? input.tests.map((_, index) => index));
         this.collected = true;
         this.feedAll(out);
         break;
@@ -221,6 +238,7 @@ export class Scheduler {
     }
     if (this.stealFrom !== null) return; // wait for the answer; it may bring work
     if (this.requestSteal(id, out)) return;
+    if (this.waitForTail(id, worker, out)) return;
     // Nothing left anywhere that this worker could get: let it run what it holds and end.
     worker.phase = 'finishing';
     out.push({ type: 'finish', worker: id });
@@ -228,70 +246,70 @@ export class Scheduler {
 
   private takeChunk(id: WorkerId, worker: WorkerState): number[] {
     if (this.queue.size === 0 || this.pressureHold) return [];
+    const long = this.plan?.long;
+    if (!long) return this.pickFor(id, worker, []);
+    const busy = worker.running !== null;
+    // A long test goes to a worker that runs nothing (the next to finish a test takes it): one
+    // given to a busy worker would wait behind its running test while another worker idles.
+    if (busy && this.queue.markedCount > 0) return [];
+    const taken = this.pickFor(id, worker, [], idleGate(long, worker.assigned, this.queue));
+    if (busy || worker.assigned.length + taken.length >= LOW_WATER || this.queue.size === 0) return taken;
+    // Only long tests are left to follow it: a second long one, rather than a worker that waits.
+    return [...taken, ...this.pickFor(id, worker, taken)];
+  }
+
+  private pickFor(id: WorkerId, worker: WorkerState, extra: readonly number[], { first = [], ...gate }: Partial<ChunkGate> = {}): number[] {
     const active = [...this.workers.values()].filter((w) => w.phase === 'active').length;
+    const scopes = scopeOrder(this.queue, this.workers, worker);
     const chunk = pickChunk({
       queue: this.queue,
       admission: this.admission,
-      scopes: this.scopeOrder(worker),
-      hold: { baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) },
-      others: this.holdsExcept(id),
-      need: LOW_WATER - worker.assigned.length,
+      scopes: first.length > 0 ? [...new Set([...first, ...scopes])] : scopes,
+      hold: holdOf(this.admission, worker, extra),
+      others: holdsExcept(this.admission, this.workers, id),
+      need: LOW_WATER - worker.assigned.length - extra.length,
       share: Math.ceil(this.queue.size / (Math.max(1, active) * 4)),
+      ...gate,
     });
     if (chunk.scope !== null) worker.scope = chunk.scope;
     return chunk.taken;
   }
 
-  /** The worker's own module, then modules no other worker is in, then the rest. */
-  private scopeOrder(worker: WorkerState): string[] {
-    const busy = this.busyScopes();
-    const scopes = this.queue.scopes();
-    const own = worker.scope !== null && this.queue.remaining(worker.scope) > 0 ? [worker.scope] : [];
-    const free = scopes.filter((scope) => scope !== worker.scope && !busy.has(scope));
-    const taken = scopes.filter((scope) => scope !== worker.scope && busy.has(scope));
-    return [...own, ...free, ...taken];
-  }
-
-  private reservationOf(worker: WorkerState): Reservation {
-    const held = worker.running !== null ? [worker.running, ...worker.assigned] : worker.assigned;
-    return this.admission.reservationOf(held);
-  }
-
-  private holdsExcept(id: WorkerId): WorkerHold[] {
-    const holds: WorkerHold[] = [];
-    for (const [other, worker] of this.workers) {
-      if (other !== id) holds.push({ baselineBytes: worker.baselineBytes, reservation: this.reservationOf(worker) });
-    }
-    return holds;
-  }
-
-  private busyScopes(): Set<string> {
-    const busy = new Set<string>();
-    for (const worker of this.workers.values()) {
-      if (worker.phase === 'active' && worker.scope !== null) busy.add(worker.scope);
-    }
-    return busy;
-  }
-
   private requestSteal(thief: WorkerId, out: SchedulerCommand[]): boolean {
-    let victim: WorkerId | null = null;
-    let candidates: number[] = [];
-    for (const [id, worker] of this.workers) {
-      if (id === thief || worker.phase === 'stopping') continue;
-      // The head of a busy worker's queue may already be pytest's `nextitem`: never ask for it.
-      // A group stays on the worker that took it.
-      const stealable = worker.assigned.slice(1).filter((index) => this.demands[index]?.group == null);
-      if (stealable.length > candidates.length) {
-        candidates = stealable;
-        victim = id;
-      }
+    const choice = pickSteal(thief, this.workers, this.demands, this.plan?.seconds ?? null, this.justHanded);
+    if (choice === null) return false;
+    // With history the answer goes straight to the thief (handOver): only ask for what it may take.
+    if (this.plan !== null && !fitsOn(this.admission, this.workers, thief, choice.indices)) return false;
+    this.stealFrom = choice.victim;
+    this.stealFor = thief;
+    this.stealAsked = choice.indices;
+    out.push({ type: 'steal', worker: choice.victim, indices: choice.indices });
+    return true;
+  }
+
+  /**
+   * With history, a worker with nothing left to take does not end while another holds work it
+   * could steal once it has run what it holds: its lone test runs alone (`flush`), and it asks
+   * again when that test starts. Costs a teardown of its fixtures, so only for work worth it.
+   */
+  private waitForTail(id: WorkerId, worker: WorkerState, out: SchedulerCommand[]): boolean {
+    const plan = this.plan;
+    if (plan === null) return false;
+    let behind = 0;
+    for (const [other, state] of this.workers) {
+      if (other !== id && state.phase === 'active') behind = Math.max(behind, total(stealableOf(state, this.demands, true), plan.seconds));
     }
-    // A victim left with fewer than LOW_WATER would turn hungry and steal the same tests back,
-    // forever (both workers stuck with one test each, the stolen ones bouncing between them).
-    if (victim === null || candidates.length < LOW_WATER) return false;
-    const count = Math.max(1, Math.floor(candidates.length / 2));
-    this.stealFrom = victim;
-    out.push({ type: 'steal', worker: victim, indices: candidates.slice(candidates.length - count) });
+    if (behind < plan.tailSeconds) return false;
+    // Holding nothing, yet nothing could be asked for now (its holder is between two tests, or was
+    // just handed it): fed again on the next input, when that has settled.
+    if (worker.assigned.length === 0) {
+      worker.blocked = true;
+      return true;
+    }
+    if (worker.running === null && worker.assigned.length === 1 && !worker.flushing) {
+      worker.flushing = true;
+      out.push({ type: 'flush', worker: id });
+    }
     return true;
   }
 
@@ -299,18 +317,41 @@ export class Scheduler {
 
   private takeBack(id: WorkerId, indices: readonly number[], out: SchedulerCommand[]): void {
     const worker = this.workers.get(id);
-    if (worker) {
-      const given = new Set(indices);
-      worker.assigned = worker.assigned.filter((index) => !given.has(index));
+    const given = new Set(indices);
+    if (worker) worker.assigned = worker.assigned.filter((index) => !given.has(index));
+    const thiefId = this.stealFrom === id ? this.stealFor : null;
+    if (this.stealFrom === id) {
+      if (worker && this.plan !== null) for (const index of this.stealAsked) if (!given.has(index)) worker.refused.add(index);
+      this.stealFrom = null;
+      this.stealFor = null;
     }
-    if (this.stealFrom === id) this.stealFrom = null;
     if (this.stopped) {
       this.abandoned.push(...indices);
+      return;
+    }
+    if (this.plan !== null && thiefId !== null && this.handOver(thiefId, indices, out)) {
+      this.feedAll(out);
       return;
     }
     this.queue.pushFront(indices);
     this.feedAll(out);
     this.replenishPool(out);
+  }
+
+  /**
+   * With history, what a steal brought goes to the thief that asked, not back to the queue: the
+   * victim, now hungry too and holding one test, would be fed first and take them straight back.
+   */
+  private handOver(thiefId: WorkerId, indices: readonly number[], out: SchedulerCommand[]): boolean {
+    const thief = this.workers.get(thiefId);
+    // A thief that still holds a test stole as it does without history (the victim kept two): the
+    // answer goes to the queue, for whoever is hungry.
+    if (!thief || thief.phase !== 'active' || thief.assigned.length > 0 || indices.length === 0 || this.pressureHold) return false;
+    if (!fitsOn(this.admission, this.workers, thiefId, indices)) return false;
+    thief.assigned.push(...indices);
+    this.justHanded.add(thiefId);
+    out.push({ type: 'assign', worker: thiefId, indices: [...indices] });
+    return true;
   }
 
   private loseWorker(id: WorkerId, out: SchedulerCommand[]): void {
@@ -321,6 +362,7 @@ export class Scheduler {
       return;
     }
     this.workers.delete(id);
+    if (this.stealFrom === id || this.stealFor === id) this.stealFor = null;
     if (this.stealFrom === id) this.stealFrom = null;
     if (worker.isolatedFor !== null && worker.isolatedFor === this.retrying) {
       this.retrying = null;

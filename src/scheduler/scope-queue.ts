@@ -7,21 +7,37 @@ export class ScopeQueue {
   /** scope -> indices in collection order. */
   private readonly byScope = new Map<string, number[]>();
   private readonly scopeOf: readonly string[];
+  /** Tests the scheduler counts apart (long ones, with history), and how many of them are queued. */
+  private readonly marked: readonly boolean[];
+  private markedTotal = 0;
+  private readonly markedByScope = new Map<string, number>();
   private total = 0;
 
-  constructor(scopes: readonly string[]) {
+  constructor(scopes: readonly string[], marked: readonly boolean[] = []) {
     this.scopeOf = scopes;
+    this.marked = marked;
   }
 
   get size(): number {
     return this.total;
   }
 
+  /** How many marked tests are queued. */
+  get markedCount(): number {
+    return this.markedTotal;
+  }
+
+  /** Scopes with marked tests queued, in queue order. */
+  markedScopes(): string[] {
+    if (this.markedTotal === 0) return [];
+    return [...this.byScope.keys()].filter((scope) => (this.markedByScope.get(scope) ?? 0) > 0);
+  }
+
   /** Appends in collection order. */
   pushBack(indices: readonly number[]): void {
     for (const index of indices) {
       this.bucket(index).push(index);
-      this.total += 1;
+      this.count(index, 1);
     }
   }
 
@@ -29,7 +45,7 @@ export class ScopeQueue {
   pushFront(indices: readonly number[]): void {
     for (const index of [...indices].reverse()) {
       this.bucket(index).unshift(index);
-      this.total += 1;
+      this.count(index, 1);
     }
   }
 
@@ -70,7 +86,7 @@ export class ScopeQueue {
       if (taken.length < count && accept(index)) taken.push(index);
       else kept.push(index);
     }
-    this.total -= taken.length;
+    for (const index of taken) this.count(index, -1);
     if (kept.length === 0) this.byScope.delete(scope);
     else this.byScope.set(scope, kept);
     return taken;
@@ -80,7 +96,7 @@ export class ScopeQueue {
     const indices = this.byScope.get(scope);
     if (!indices || count <= 0) return [];
     const taken = indices.splice(0, count);
-    this.total -= taken.length;
+    for (const index of taken) this.count(index, -1);
     if (indices.length === 0) this.byScope.delete(scope);
     return taken;
   }
@@ -89,7 +105,17 @@ export class ScopeQueue {
     const all = [...this.byScope.values()].flat();
     this.byScope.clear();
     this.total = 0;
+    this.markedTotal = 0;
+    this.markedByScope.clear();
     return all;
+  }
+
+  private count(index: number, delta: 1 | -1): void {
+    this.total += delta;
+    if (!this.marked[index]) return;
+    this.markedTotal += delta;
+    const scope = this.scopeOf[index] ?? '';
+    this.markedByScope.set(scope, (this.markedByScope.get(scope) ?? 0) + delta);
   }
 
   private bucket(index: number): number[] {

@@ -79,4 +79,9 @@ export interface TestDemand {
   family: string;
   /** False for a guess (no declaration, no history): its family is probed one test at a time. */
   measured: boolean;
+  /**
+   * Predicted seconds (the history's median); absent or null: unknown. When any test has one, the
+   * queue is ordered longest first (longest-first.ts); when none has, the order is collection's.
+   */
+  durationSeconds?: number | null;
 }

@@ -20,10 +20,12 @@ export interface WorkerState {
   blocked: boolean;
   /** Told to run its lone test alone; not again until that test starts. */
   flushing: boolean;
+  /** Tests it kept when asked to give them up (already its nextitem, or started): never asked again. */
+  refused: Set<number>;
 }
 
 export function newWorker(phase: WorkerPhase, isolatedFor: number | null, baselineBytes = 0): WorkerState {
-  return { phase, isolatedFor, assigned: [], running: null, scope: null, baselineBytes, blocked: false, flushing: false };
+  return { phase, isolatedFor, assigned: [], running: null, scope: null, baselineBytes, blocked: false, flushing: false, refused: new Set() };
 }
 
 /** A stall in words: what is queued, and what each worker holds and why it waits. */

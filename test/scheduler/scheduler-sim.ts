@@ -797,8 +797,10 @@ class Simulation {
         if (command.indices.includes(slot.assigned[0]!)) {
           this.fail(`steal of w${command.worker}'s head ${slot.assigned[0]} (holds [${slot.assigned.join(',')}])`);
         }
-        // The victim keeps two, so that it does not turn hungry and steal them straight back.
-        if (slot.assigned.length - command.indices.length < 2) {
+        // The victim keeps two, so that it does not turn hungry and steal them straight back; with
+        // history, an empty thief may take the second of two (it holds nothing to steal back).
+        const keep = this.options.demands?.some((demand) => demand.durationSeconds != null) ? 1 : 2;
+        if (slot.assigned.length - command.indices.length < keep) {
           this.fail(`steal of ${command.indices.length} from w${command.worker} holding [${slot.assigned.join(',')}]`);
         }
         this.stealInFlight = command.worker;

@@ -86,7 +86,7 @@ export class CoreDriver {
       if (command.type === 'plan_suite') {
         const plan = planSuite(command.tests, {
           resolveSettings: null,
-          peaks: null,
+          history: null,
           demandsFor: (settings, peaks) => planDemands({ tests: command.tests, settings, peaks, budgetBytes: this.options.memory.budgetBytes, workers: this.options.workers }).demands,
         });
         const more = this.feed({ type: 'suite_planned', plan });
