@@ -5,12 +5,16 @@
  * plugin (written into the scratch folder, loaded with `-p bulkhead_bench_timing`) stamps each
  * pytest process; plain `pytest --collect-only` gives the one-process collection time.
  *
- *   node dist/bench/collection.js [--rounds N] [--workers N] [--suites networkx,trivial,numpy] [--build name=/checkout ...] [--no-save]
+ *   node dist/bench/collection.js [--rounds N] [--workers N] [--suites networkx,trivial,numpy] [--modes runs,probe]
+ *                                 [--build name=/checkout ...] [--no-save]
  *
  * Suites: `networkx` (`--pyargs networkx -p no:benchmark`, a full bulkhead run), `trivial` (the
  * 3,000 trivial tests of bench/lib.ts, a full bulkhead run), `numpy` (`--pyargs numpy`,
  * collection only: plain `pytest --collect-only`, one process and then N at once). Runs are
- * interleaved round by round; each `--build` (a checkout with `dist/` built; default: this one) runs
+ * interleaved round by round. `--modes probe` (or `runs,probe`) also measures lazy collection
+ * (python/bulkhead_pytest/lazy_collect.py) in one process, against a full collection: the walk
+ * alone, then the walk and every other file expanded (a 2-worker run's share), with peak RSS.
+ * Each `--build` (a checkout with `dist/` built; default: this one) runs
  * once a round, the order alternating. Saves bench/results/collection-<date>.json.
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import {
   BULKHEAD_CLI,
+  REPO_ROOT,
   benchEnvironment,
   generateTrivialSuite,
   loadAverage,
@@ -31,7 +36,7 @@ import {
   table,
 } from './lib.js';
 
-const USAGE = 'usage: node dist/bench/collection.js [--rounds N] [--workers N] [--suites networkx,trivial,numpy] [--build name=/checkout ...] [--no-save]';
+const USAGE = 'usage: node dist/bench/collection.js [--rounds N] [--workers N] [--suites networkx,trivial,numpy] [--modes runs,probe] [--build name=/checkout ...] [--no-save]';
 const SUITES = ['networkx', 'trivial', 'numpy'] as const;
 type Suite = (typeof SUITES)[number];
 
@@ -96,6 +101,56 @@ def pytest_unconfigure(config):
         with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as f:
             json.dump(_marks, f)
 `;
+
+/** In one process: a full collection, or the lazy walk and every `share`-th file expanded (0: none). */
+const LAZY_PROBE = String.raw`
+import json, resource, sys, time
+import pytest
+from bulkhead_pytest.lazy_collect import LazyCollection
+
+mode, share, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+
+class Probe:
+    lazy = None
+    def pytest_sessionstart(self, session):
+        if mode == "lazy":
+            self.lazy = LazyCollection(session)
+            session.config.pluginmanager.register(self.lazy, "bulkhead-lazy-collect")
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_collection(self, session):
+        started = time.perf_counter()
+        yield
+        self.collect = time.perf_counter() - started
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        started = time.perf_counter()
+        expanded = 0
+        files = list(self.lazy.files) if self.lazy else []
+        if share > 0:
+            for file in files[::share]:
+                expanded += len(self.lazy.expand(file) or [])
+        result = {"mode": mode, "share": share, "collectSeconds": round(self.collect, 3),
+                  "expandSeconds": round(time.perf_counter() - started, 3), "files": len(files),
+                  "items": len(session.items), "expandedItems": expanded,
+                  "maxRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        print("PROBE " + json.dumps(result), file=sys.stderr)
+        return True
+
+pytest.main(args + ["-q", "-p", "no:cacheprovider"], plugins=[Probe()])
+`;
+
+interface ProbeResult {
+  suite: Suite;
+  round: number;
+  mode: string;
+  share: number;
+  collectSeconds: number;
+  expandSeconds: number;
+  files: number;
+  items: number;
+  expandedItems: number;
+  maxRssMiB: number;
+}
 
 interface Measured {
   suite: Suite;
@@ -162,7 +217,8 @@ async function main(): Promise<void> {
     argv.splice(at, 2);
   }
   if (builds.length === 0) builds.push({ name: 'current', cli: BULKHEAD_CLI });
-  const args = parseBenchArgs(argv, USAGE, ['--suites']);
+  const args = parseBenchArgs(argv, USAGE, ['--suites', '--modes']);
+  const modes = new Set((args.extra.get('--modes') ?? 'runs').split(','));
   const suites = (args.extra.get('--suites') ?? 'networkx,trivial').split(',') as Suite[];
   for (const suite of suites) {
     if (!SUITES.includes(suite)) {
@@ -177,8 +233,10 @@ async function main(): Promise<void> {
   for (const folder of [cwd, logs, trivial]) mkdirSync(folder);
   generateTrivialSuite(trivial, 30, 100);
   writeFileSync(join(scratch, 'bulkhead_bench_timing.py'), TIMING_PLUGIN);
+  writeFileSync(join(scratch, 'lazy_probe.py'), LAZY_PROBE);
   const bench = benchEnvironment(scratch, { xdist: false });
   const env = { ...bench.env, PYTHONPATH: [scratch, bench.env.PYTHONPATH].filter(Boolean).join(':') };
+  const probeEnv = { ...env, PYTHONPATH: [join(REPO_ROOT, 'python'), env.PYTHONPATH].join(':') };
   const loadBefore = loadAverage();
   const startedAt = new Date();
   const where = (suite: Suite): { cwd: string; pytestArgs: string[] } =>
@@ -214,9 +272,23 @@ async function main(): Promise<void> {
   }
 
   const runs: Measured[] = [];
+  const probes: ProbeResult[] = [];
   for (let round = 1; round <= args.rounds; round++) {
     for (const suite of suites) {
       const { cwd: at, pytestArgs } = where(suite);
+      if (modes.has('probe')) {
+        const order: Array<[string, number]> = round % 2 === 0 ? [['full', 0], ['lazy', 0], ['lazy', 2]] : [['lazy', 2], ['lazy', 0], ['full', 0]];
+        for (const [mode, share] of order) {
+          const log = join(logs, `probe-${suite}-${mode}-${share}-${round}.log`);
+          await timed(bench.python, [join(scratch, 'lazy_probe.py'), mode, String(share), ...pytestArgs], at, probeEnv, log);
+          const line = readFileSync(log, 'utf8').split('\n').find((text) => text.startsWith('PROBE '));
+          if (!line) throw new Error(`probe ${suite} ${mode} wrote no result; see ${log}`);
+          const probe = { suite, round, ...(JSON.parse(line.slice(6)) as Omit<ProbeResult, 'suite' | 'round'>) };
+          probes.push(probe);
+          progress(`  ${suite.padEnd(8)} probe ${mode}${share ? ` 1/${share}` : ''} r${round}: collect/walk ${probe.collectSeconds} s, expand ${probe.expandSeconds} s (${probe.expandedItems} of ${probe.items || '?'} items, ${probe.files} files), peak RSS ${probe.maxRssMiB} MiB`);
+        }
+      }
+      if (!modes.has('runs')) continue;
       const pytest = ['-m', 'pytest', '-p', 'bulkhead_bench_timing', ...pytestArgs];
       runs.push(await runOne(suite, 'collect-only', round, bench.python, [...pytest, '--collect-only', '-q'], at));
       if (suite === 'numpy') {
@@ -268,12 +340,54 @@ async function main(): Promise<void> {
       ]);
     }
   }
+  const probeRows: string[][] = [];
+  const probeSummary: Record<string, unknown> = {};
+  for (const suite of suites) {
+    const of = (mode: string, share: number): ProbeResult[] => probes.filter((probe) => probe.suite === suite && probe.mode === mode && probe.share === share);
+    const full = of('full', 0);
+    if (full.length === 0) continue;
+    const walk = of('lazy', 0);
+    const half = of('lazy', 2);
+    const entry = {
+      fullCollectSeconds: median(full.map((probe) => probe.collectSeconds)),
+      fullItems: full[0]!.items,
+      fullRssMiB: median(full.map((probe) => probe.maxRssMiB)),
+      walkSeconds: median(walk.map((probe) => probe.collectSeconds)),
+      walkRssMiB: median(walk.map((probe) => probe.maxRssMiB)),
+      files: walk[0]?.files ?? null,
+      halfSeconds: median(half.map((probe) => probe.collectSeconds + probe.expandSeconds)),
+      halfItems: half[0]?.expandedItems ?? null,
+      halfRssMiB: median(half.map((probe) => probe.maxRssMiB)),
+    };
+    probeSummary[suite] = entry;
+    probeRows.push([
+      suite,
+      `${entry.fullCollectSeconds.toFixed(2)} (${entry.fullItems})`,
+      `${entry.walkSeconds.toFixed(2)} (${entry.files} files)`,
+      `${entry.halfSeconds.toFixed(2)} (${entry.halfItems})`,
+      `${entry.fullRssMiB} / ${entry.walkRssMiB} / ${entry.halfRssMiB}`,
+    ]);
+  }
+  if (probeRows.length > 0) {
+    process.stdout.write(
+      [
+        '',
+        `lazy collection in one process, medians of ${args.rounds} (seconds; items)`,
+        table(['suite', 'full collection', 'lazy walk', 'walk + every other file', 'peak RSS MiB full / walk / half'], probeRows),
+        '',
+      ].join('\n'),
+    );
+  }
   const loadAfter = loadAverage();
   process.stdout.write(
     [
       '',
-      `collection cost, medians of ${args.rounds} rounds (seconds from the command's start)`,
-      table(['suite / mode', 'wall', 'collect/worker', '1st test (any)', '1st test (all)', 'collected->1st test', 'before all run'], rows),
+      ...(rows.length > 0
+        ? [
+            `collection cost, medians of ${args.rounds} rounds (seconds from the command's start)`,
+            table(['suite / mode', 'wall', 'collect/worker', '1st test (any)', '1st test (all)', 'collected->1st test', 'before all run'], rows),
+          ]
+        : []),
       `load average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}`,
       '',
     ].join('\n'),
@@ -290,6 +404,7 @@ async function main(): Promise<void> {
       machine: { ...machineInfo(bench), loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
       summary,
       runs,
+      lazyProbe: probes.length > 0 ? { summary: probeSummary, probes } : null,
     });
     progress(`saved ${path}`);
   }
