@@ -1,3 +1,5 @@
+import type { TestInfo } from '../model/test.js';
+
 /**
  * Every worker collects the suite itself. If two workers collected different tests (a
  * randomized parametrization, a set iterated in hash order), running them by index would run the
@@ -8,13 +10,16 @@ export function describeCollectionDiff(
   other: readonly string[],
   referenceName: string,
   otherName: string,
+  /** The one file compared (a worker that collects lazily, file by file), or the whole suite. */
+  file: string | null = null,
 ): string | null {
   if (reference.length === other.length && reference.every((id, index) => id === other[index])) return null;
   const referenceSet = new Set(reference);
   const otherSet = new Set(other);
   const onlyReference = reference.filter((id) => !otherSet.has(id));
   const onlyOther = other.filter((id) => !referenceSet.has(id));
-  const lines = [`Different tests were collected by ${referenceName} (${reference.length}) and ${otherName} (${other.length}):`];
+  const where = file === null ? '' : ` in ${file}`;
+  const lines = [`Different tests were collected${where} by ${referenceName} (${reference.length}) and ${otherName} (${other.length}):`];
   const show = (label: string, ids: string[]): void => {
     if (ids.length === 0) return;
     lines.push(`  only in ${label}:`);
@@ -31,4 +36,24 @@ export function describeCollectionDiff(
   }
   lines.push('Collection must be deterministic for tests to be distributed (check for random or unordered parametrization).');
   return lines.join('\n');
+}
+
+/** The reference's ids of one file (a pytest test's scope is its file's node id), in collection order. */
+export function idsOfFile(reference: readonly TestInfo[], file: string): string[] {
+  return reference.filter((test) => test.scope === file).map((test) => test.id);
+}
+
+/**
+ * The check for a worker that collects a file only when it is given one of its tests (lazy
+ * collection): its ids for that file must be the reference's ids for that file, in the same
+ * order, else the run ends as on any mismatch. Null when they are the same.
+ */
+export function describeFileDiff(
+  reference: readonly TestInfo[],
+  file: string,
+  ids: readonly string[],
+  referenceName: string,
+  otherName: string,
+): string | null {
+  return describeCollectionDiff(idsOfFile(reference, file), ids, referenceName, otherName, file);
 }
