@@ -365,7 +365,7 @@ async function main(): Promise<void> {
       `${entry.fullCollectSeconds.toFixed(2)} (${entry.fullItems})`,
       `${entry.walkSeconds.toFixed(2)} (${entry.files} files)`,
       `${entry.halfSeconds.toFixed(2)} (${entry.halfItems})`,
-      `${entry.fullRssMiB} / ${entry.walkRssMiB} / ${entry.halfRssMiB}`,
+      [entry.fullRssMiB, entry.walkRssMiB, entry.halfRssMiB].map((value) => value.toFixed(0)).join(' / '),
     ]);
   }
   if (probeRows.length > 0) {
