@@ -3,8 +3,10 @@ imports and collects a test file only when it is first given one of that file's 
 
 Today every worker collects (imports) the whole suite before its first test; only the first
 collection to finish (the reference) defines the suite, and the others are only compared to it.
-A lazy worker keeps that check at file level: the ids it collects for a file must equal the
-reference's ids for that file (``ids_of``), else the run ends with the same mismatch error.
+A lazy worker keeps that check at file level: the ids it collects for a file must be the
+reference's ids for that file (``ids_of``; compared as a set by the supervisor's
+``describeFileDiff``, since tests are then found by id), else the run ends with the same mismatch
+error.
 
 pytest semantics kept:
 

@@ -45,8 +45,10 @@ export function idsOfFile(reference: readonly TestInfo[], file: string): string[
 
 /**
  * The check for a worker that collects a file only when it is given one of its tests (lazy
- * collection): its ids for that file must be the reference's ids for that file, in the same
- * order, else the run ends as on any mismatch. Null when they are the same.
+ * collection): its ids for that file must be the reference's ids for that file, else the run ends
+ * as on any mismatch. Their order is not compared: such a worker finds each test by its id, and a
+ * plugin that reorders the whole suite (a shuffle) orders one file's tests differently from the
+ * whole list's. Null when they are the same.
  */
 export function describeFileDiff(
   reference: readonly TestInfo[],
@@ -55,5 +57,6 @@ export function describeFileDiff(
   referenceName: string,
   otherName: string,
 ): string | null {
-  return describeCollectionDiff(idsOfFile(reference, file), ids, referenceName, otherName, file);
+  const sorted = (list: readonly string[]): string[] => [...list].sort();
+  return describeCollectionDiff(sorted(idsOfFile(reference, file)), sorted(ids), referenceName, otherName, file);
 }

@@ -42,6 +42,14 @@ test('a lazily collected file that matches the reference: no difference', () => 
   assert.equal(describeFileDiff(SUITE, SUITE[2]!.scope, [SUITE[2]!.id], 'gw0', 'gw1'), null);
 });
 
+test("a lazily collected file's order does not matter (its tests are found by id)", () => {
+  assert.equal(describeFileDiff(SUITE, SUITE[0]!.scope, [SUITE[1]!.id, SUITE[0]!.id], 'gw0', 'gw1'), null);
+});
+
+test('a lazily collected file with a test twice differs from one with it once', () => {
+  assert.match(describeFileDiff(SUITE, SUITE[2]!.scope, [SUITE[2]!.id, SUITE[2]!.id], 'gw0', 'gw1') ?? '', /\(1\) and gw1 \(2\)/);
+});
+
 test('a lazily collected file that differs names the file and the ids', () => {
   const file = SUITE[0]!.scope;
   const diff = describeFileDiff(SUITE, file, [SUITE[0]!.id, `${file}::test_3`], 'gw0', 'gw1') ?? '';
