@@ -6,7 +6,9 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFixture, describeRun, jsonOutcomes, runCli, runPytest, summaryLine, type CliResult, type SpawnResult } from '../support/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyFixture, describeRun, jsonOutcomes, runCli, runPytest, summaryLine, tempDir, type CliResult, type SpawnResult } from '../support/cli.js';
 import { junitOutcomes } from '../support/junit-outcomes.js';
 import { lineStartingWith, linesMatching, shortSummary } from '../support/output.js';
 
@@ -120,4 +122,22 @@ test('selecting only the good modules: no collection error, exit 1 for the one f
   assert.equal(bulk.json?.summary.passed, 6);
   assert.equal(bulk.json?.summary.failed, 1);
   assert.equal(summaryLine(bulk.stdout), '1 failed, 6 passed');
+});
+
+test('two workers that collect different tests: the run ends, exit 2, naming the difference', async () => {
+  // Each worker parametrizes with its own pid: the second collection to finish cannot match the
+  // first. The first starts running at once (it does not wait for the others), so a test may run.
+  const scratch = tempDir('collection-mismatch');
+  after(() => scratch.cleanup());
+  writeFileSync(join(scratch.dir, 'pytest.ini'), '[pytest]\n');
+  writeFileSync(
+    join(scratch.dir, 'test_pid.py'),
+    'import os\nimport pytest\n\n@pytest.mark.parametrize("pid", [os.getpid()])\ndef test_pid(pid):\n    pass\n\ndef test_same():\n    pass\n',
+  );
+  const bulk = await runCli({ cwd: scratch.dir, workers: 2 });
+  assert.equal(bulk.code, 2, describeRun(bulk));
+  const output = `${bulk.stdout}\n${bulk.stderr}`;
+  assert.match(output, /Different tests were collected by worker \d \(pid \d+\) \(2\) and worker \d \(pid \d+\) \(2\):/);
+  assert.match(output, /only in worker \d \(pid \d+\):\n {4}test_pid\.py::test_pid\[\d+\]\n {2}only in worker \d \(pid \d+\):\n {4}test_pid\.py::test_pid\[\d+\]/);
+  assert.match(output, /Collection must be deterministic/);
 });
