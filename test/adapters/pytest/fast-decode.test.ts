@@ -18,7 +18,7 @@ interface Samples {
 }
 
 const samples = JSON.parse(readFileSync(join(packageRoot(), 'test', 'fixtures', 'protocol-samples.json'), 'utf8')) as Samples;
-const HOT = ['started', 'finished', 'heartbeat'];
+const HOT = ['started', 'finished', 'heartbeat', 'collected'];
 
 /** Agrees with zod: the same message where it accepts one; null is always allowed. */
 function assertAgrees(raw: unknown, label: string): 'accepted' | 'declined' {
@@ -38,10 +38,11 @@ test('every valid sample: accepted by hand exactly as zod reads it, or left to z
   const hot = samples.messages.filter((sample) => HOT.includes(String(sample.message['type'])));
   // The common shapes (no leaked processes, no locks) must take the fast path, or it saves nothing.
   const common = hot.filter((sample) => {
-    const { leaked, locks } = sample.message;
-    return (leaked === undefined || (Array.isArray(leaked) && leaked.length === 0)) && (locks === undefined || (Array.isArray(locks) && locks.length === 0));
+    const { leaked, locks, tests } = sample.message;
+    const ours = Array.isArray(tests) && tests.some((test) => (test as Record<string, unknown>)['bulkheadMarker'] != null);
+    return !ours && (leaked === undefined || (Array.isArray(leaked) && leaked.length === 0)) && (locks === undefined || (Array.isArray(locks) && locks.length === 0));
   });
-  assert.ok(common.length >= 3, 'the samples hold started, heartbeat and a plain finished');
+  assert.ok(common.length >= 4, 'the samples hold started, heartbeat, a plain finished and a plain collection');
   for (const sample of common) assert.ok(accepted.includes(sample.name), `${sample.name}: declined`);
 });
 
@@ -68,6 +69,18 @@ test('hot samples broken one field at a time: never accepted unless zod accepts 
         if (value === undefined) delete broken[key];
         assertAgrees(broken, `${sample.name} with ${key}=${JSON.stringify(value)}`);
         tried += 1;
+      }
+    }
+    const tests = sample.message['tests'];
+    if (Array.isArray(tests) && tests.length > 0) {
+      const first = tests[0] as Record<string, unknown>;
+      for (const field of [...Object.keys(first), 'extra']) {
+        for (const value of breakages) {
+          const test = { ...first, [field]: value };
+          if (value === undefined) delete (test as Record<string, unknown>)[field];
+          assertAgrees({ ...sample.message, tests: [test, ...tests.slice(1)] }, `${sample.name} with tests.0.${field}=${JSON.stringify(value)}`);
+          tried += 1;
+        }
       }
     }
     const memory = sample.message['memory'];
