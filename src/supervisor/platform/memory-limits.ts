@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readLines, readNumber } from './cgroup-files.js';
+import { readHeld, readHeldNumber } from './held-file.js';
 
 /** v1 reports "no limit" as a huge page-aligned number. */
 const UNLIMITED = 2 ** 62;
@@ -53,7 +54,9 @@ export function availableMemory(): number | null {
   const candidates: number[] = [];
   const available = memAvailable();
   if (available !== null) candidates.push(available);
-  for (const line of readLines('/proc/self/cgroup')) {
+  // Read on every tick: bulkhead does not move itself between cgroups, so its membership is read once.
+  ownCgroups ??= readLines('/proc/self/cgroup');
+  for (const line of ownCgroups) {
     const [, controllers, path] = line.split(':', 3) as [string, string, string];
     if (path === undefined) continue;
     if (controllers === '') {
@@ -66,12 +69,16 @@ export function availableMemory(): number | null {
   return candidates.length > 0 ? Math.min(...candidates) : null;
 }
 
+let ownCgroups: string[] | null = null;
+
 function room(into: number[], mount: string, path: string, limitFile: string, usageFile: string, inactiveKey: string): void {
   let dir = join(mount, path);
   if (!existsSync(dir)) return;
   for (;;) {
-    const limit = readNumber(join(dir, limitFile));
-    const usage = readNumber(join(dir, usageFile));
+    const limit = readHeldNumber(join(dir, limitFile));
+    // Only a cgroup with a limit has room to measure: its usage and stat (which the kernel
+    // computes on each read) are read for it alone.
+    const usage = limit !== null && limit < UNLIMITED ? readHeldNumber(join(dir, usageFile)) : null;
     if (limit !== null && limit < UNLIMITED && usage !== null) {
       const inactive = statValue(join(dir, 'memory.stat'), inactiveKey) ?? 0;
       into.push(Math.max(0, limit - (usage - inactive)));
@@ -82,20 +89,24 @@ function room(into: number[], mount: string, path: string, limitFile: string, us
 }
 
 function statValue(path: string, key: string): number | null {
-  const line = readLines(path).find((entry) => entry.startsWith(`${key} `));
+  const line = heldLines(path).find((entry) => entry.startsWith(`${key} `));
   const value = line ? Number(line.split(' ')[1]) : NaN;
   return Number.isFinite(value) ? value : null;
 }
 
 export function memAvailable(): number | null {
-  const line = readLines('/proc/meminfo').find((entry) => entry.startsWith('MemAvailable:'));
+  const line = heldLines('/proc/meminfo').find((entry) => entry.startsWith('MemAvailable:'));
   const kib = line ? Number(line.split(/\s+/)[1]) : NaN;
   return Number.isFinite(kib) ? kib * 1024 : null;
 }
 
 /** PSI `some avg10` for memory (percent of time stalled), or null where the kernel has no PSI. */
 export function memoryPressure(): number | null {
-  const line = readLines('/proc/pressure/memory').find((entry) => entry.startsWith('some'));
+  const line = heldLines('/proc/pressure/memory').find((entry) => entry.startsWith('some'));
   const match = line ? /avg10=([\d.]+)/.exec(line) : null;
   return match ? Number(match[1]) : null;
+}
+
+function heldLines(path: string): string[] {
+  return (readHeld(path) ?? '').split('\n').filter(Boolean);
 }
