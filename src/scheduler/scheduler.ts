@@ -6,7 +6,7 @@
  * Each worker keeps a small local queue: pytest runs a test only once it knows the next one
  * (`nextitem` decides which fixtures tear down), so a worker needs two unstarted tests to keep
  * going. When the central queue is empty, a hungry worker steals from another's local queue
- * (steal.ts); the victim answers with what it actually gave up.
+ * (steal.ts); the victim answers with what it actually gave up (steal-flight.ts).
  *
  * With durations from history (longest-first.ts), the queue is ordered longest first, and a long
  * test is handed out only to a worker that runs nothing, so it starts at once (behind at most one
@@ -20,13 +20,18 @@
  * not fit waits and one that fits goes first. A worker that can take nothing waits (it is fed
  * again whenever anything changes); one holding a lone test that no successor can join is told
  * to run it on its own (`flush`), since pytest would otherwise wait for a successor forever.
+ *
+ * A crashed test runs again alone once nothing else runs (retry-book.ts, which also keeps the
+ * tests that will not run because the run stopped).
  */
 import type { TestInfo, WorkerId } from '../model/test.js';
 import { Admission } from './admission.js';
-import { fitsOn, holdOf, holdsExcept, scopeOrder } from './pool-view.js';
+import { holdOf, holdsExcept, scopeOrder } from './pool-view.js';
 import { GROUP_PREFIX, pickChunk } from './chunk.js';
 import { idleGate, planQueue, type ChunkGate, type QueuePlan } from './longest-first.js';
-import { LOW_WATER, pickSteal, stealableOf, total } from './steal.js';
+import { RetryBook } from './retry-book.js';
+import { LOW_WATER } from './steal.js';
+import { StealFlight, waitForTail } from './steal-flight.js';
 import { describeStall, newWorker, type WorkerState } from './worker-state.js';
 import { ScopeQueue } from './scope-queue.js';
 import type { Capacity, SchedulerCommand, SchedulerInput, SchedulerOptions, TestDemand } from './types.js';
@@ -38,21 +43,12 @@ export class Scheduler {
   private tests: readonly TestInfo[] = [];
   private queue = new ScopeQueue([]);
   private readonly workers = new Map<WorkerId, WorkerState>();
-  private stealFrom: WorkerId | null = null;
-  /** The worker a steal in flight is for, and what it asked for (with history). */
-  private stealFor: WorkerId | null = null;
-  private stealAsked: number[] = [];
+  private readonly steal = new StealFlight();
   /** With history: the longest-first plan; null: today's order. */
   private plan: QueuePlan | null = null;
-  /** Thieves handed stolen tests while handling the current input. */
-  private readonly justHanded = new Set<WorkerId>();
   private stopped = false;
   private collected = false;
-  /** Tests that will not run because the run stopped. */
-  private readonly abandoned: number[] = [];
-  /** Crashed tests waiting to run again alone; the one being retried now. */
-  private readonly retries: number[] = [];
-  private retrying: number | null = null;
+  private readonly retries = new RetryBook();
   private readonly capacity: Capacity;
   private demands: TestDemand[] = [];
   private admission: Admission;
@@ -66,7 +62,7 @@ export class Scheduler {
 
   handle(input: SchedulerInput): SchedulerCommand[] {
     const out: SchedulerCommand[] = [];
-    this.justHanded.clear();
+    this.steal.nextInput();
     switch (input.type) {
       case 'collected':
         this.tests = input.tests;
@@ -133,17 +129,12 @@ export class Scheduler {
         this.loseWorker(input.worker, out);
         break;
       case 'retry':
-        if (this.stopped) this.abandoned.push(input.index);
-        else this.retries.push(input.index);
+        this.retries.add(input.index, this.stopped);
         break;
       case 'stop':
         this.stopped = true;
-        this.abandoned.push(...this.queue.drain(), ...this.retries.splice(0));
-        // A retry whose fresh worker is not ready yet will never run now.
-        if (this.retrying !== null && ![...this.workers.values()].some((worker) => worker.isolatedFor === this.retrying)) {
-          this.abandoned.push(this.retrying);
-          this.retrying = null;
-        }
+        this.retries.abandon(this.queue.drain());
+        this.retries.stop(this.workers);
         for (const id of this.workers.keys()) this.stopWorker(id, out);
         break;
       default:
@@ -157,8 +148,8 @@ export class Scheduler {
   /** Nothing queued, nothing held or running anywhere, no steal in flight. */
   isDone(): boolean {
     if (!this.collected) return false;
-    if (this.queue.size > 0 || this.stealFrom !== null) return false;
-    if (this.retries.length > 0 || this.retrying !== null) return false;
+    if (this.queue.size > 0 || this.steal.victim !== null) return false;
+    if (this.retries.owed) return false;
     for (const worker of this.workers.values()) {
       if (worker.assigned.length > 0 || worker.running !== null) return false;
     }
@@ -167,9 +158,7 @@ export class Scheduler {
 
   /** Tests that can no longer run because the run stopped, plus any still queued. */
   notRun(): number[] {
-    const retrying = this.retrying !== null ? [this.retrying] : [];
-    this.retrying = null;
-    return [...this.abandoned, ...this.queue.drain(), ...this.retries.splice(0), ...retrying];
+    return this.retries.notRun(this.queue.drain());
   }
 
   queuedCount(): number {
@@ -194,9 +183,8 @@ export class Scheduler {
   stallReport(): string | null {
     if (!this.collected || this.stopped || this.queue.size === 0 || this.workers.size === 0) return null;
     for (const worker of this.workers.values()) if (worker.running !== null) return null;
-    return describeStall(this.queue.size, this.pressureHold, this.stealFrom, this.workers);
+    return describeStall(this.queue.size, this.pressureHold, this.steal.victim, this.workers);
   }
-
 
   // -- feeding ---------------------------------------------------------------------------------
 
@@ -236,9 +224,9 @@ export class Scheduler {
       }
       return;
     }
-    if (this.stealFrom !== null) return; // wait for the answer; it may bring work
-    if (this.requestSteal(id, out)) return;
-    if (this.waitForTail(id, worker, out)) return;
+    if (this.steal.victim !== null) return; // wait for the answer; it may bring work
+    if (this.steal.request(id, this.workers, this.demands, this.plan, this.admission, out)) return;
+    if (waitForTail(id, worker, this.workers, this.demands, this.plan, out)) return;
     // Nothing left anywhere that this worker could get: let it run what it holds and end.
     worker.phase = 'finishing';
     out.push({ type: 'finish', worker: id });
@@ -275,83 +263,24 @@ export class Scheduler {
     return chunk.taken;
   }
 
-  private requestSteal(thief: WorkerId, out: SchedulerCommand[]): boolean {
-    const choice = pickSteal(thief, this.workers, this.demands, this.plan?.seconds ?? null, this.justHanded);
-    if (choice === null) return false;
-    // With history the answer goes straight to the thief (handOver): only ask for what it may take.
-    if (this.plan !== null && !fitsOn(this.admission, this.workers, thief, choice.indices)) return false;
-    this.stealFrom = choice.victim;
-    this.stealFor = thief;
-    this.stealAsked = choice.indices;
-    out.push({ type: 'steal', worker: choice.victim, indices: choice.indices });
-    return true;
-  }
-
-  /**
-   * With history, a worker with nothing left to take does not end while another holds work it
-   * could steal once it has run what it holds: its lone test runs alone (`flush`), and it asks
-   * again when that test starts. Costs a teardown of its fixtures, so only for work worth it.
-   */
-  private waitForTail(id: WorkerId, worker: WorkerState, out: SchedulerCommand[]): boolean {
-    const plan = this.plan;
-    if (plan === null) return false;
-    let behind = 0;
-    for (const [other, state] of this.workers) {
-      if (other !== id && state.phase === 'active') behind = Math.max(behind, total(stealableOf(state, this.demands, true), plan.seconds));
-    }
-    if (behind < plan.tailSeconds) return false;
-    // Holding nothing, yet nothing could be asked for now (its holder is between two tests, or was
-    // just handed it): fed again on the next input, when that has settled.
-    if (worker.assigned.length === 0) {
-      worker.blocked = true;
-      return true;
-    }
-    if (worker.running === null && worker.assigned.length === 1 && !worker.flushing) {
-      worker.flushing = true;
-      out.push({ type: 'flush', worker: id });
-    }
-    return true;
-  }
-
   // -- returns and losses ----------------------------------------------------------------------
 
   private takeBack(id: WorkerId, indices: readonly number[], out: SchedulerCommand[]): void {
     const worker = this.workers.get(id);
     const given = new Set(indices);
     if (worker) worker.assigned = worker.assigned.filter((index) => !given.has(index));
-    const thiefId = this.stealFrom === id ? this.stealFor : null;
-    if (this.stealFrom === id) {
-      if (worker && this.plan !== null) for (const index of this.stealAsked) if (!given.has(index)) worker.refused.add(index);
-      this.stealFrom = null;
-      this.stealFor = null;
-    }
+    const thiefId = this.steal.answered(id, worker, given, this.plan !== null);
     if (this.stopped) {
-      this.abandoned.push(...indices);
+      this.retries.abandon(indices);
       return;
     }
-    if (this.plan !== null && thiefId !== null && this.handOver(thiefId, indices, out)) {
+    if (this.plan !== null && thiefId !== null && this.steal.handOver(thiefId, indices, this.workers, this.admission, this.pressureHold, out)) {
       this.feedAll(out);
       return;
     }
     this.queue.pushFront(indices);
     this.feedAll(out);
     this.replenishPool(out);
-  }
-
-  /**
-   * With history, what a steal brought goes to the thief that asked, not back to the queue: the
-   * victim, now hungry too and holding one test, would be fed first and take them straight back.
-   */
-  private handOver(thiefId: WorkerId, indices: readonly number[], out: SchedulerCommand[]): boolean {
-    const thief = this.workers.get(thiefId);
-    // A thief that still holds a test stole as it does without history (the victim kept two): the
-    // answer goes to the queue, for whoever is hungry.
-    if (!thief || thief.phase !== 'active' || thief.assigned.length > 0 || indices.length === 0 || this.pressureHold) return false;
-    if (!fitsOn(this.admission, this.workers, thiefId, indices)) return false;
-    thief.assigned.push(...indices);
-    this.justHanded.add(thiefId);
-    out.push({ type: 'assign', worker: thiefId, indices: [...indices] });
-    return true;
   }
 
   private loseWorker(id: WorkerId, out: SchedulerCommand[]): void {
@@ -362,20 +291,12 @@ export class Scheduler {
       return;
     }
     this.workers.delete(id);
-    if (this.stealFrom === id || this.stealFor === id) this.stealFor = null;
-    if (this.stealFrom === id) this.stealFrom = null;
-    if (worker.isolatedFor !== null && worker.isolatedFor === this.retrying) {
-      this.retrying = null;
-      // Its worker died before the test started: the retry is still owed, alone, not in the pool.
-      if (worker.running === null && worker.assigned.includes(worker.isolatedFor)) {
-        if (this.stopped) this.abandoned.push(worker.isolatedFor);
-        else this.retries.unshift(worker.isolatedFor);
-        return;
-      }
-    }
+    this.steal.lost(id);
+    // A retry's worker that died before its test started: the retry is still owed, alone.
+    if (this.retries.lost(worker, this.stopped)) return;
     if (worker.running !== null) out.push({ type: 'blame', worker: id, index: worker.running });
     if (this.stopped) {
-      this.abandoned.push(...worker.assigned);
+      this.retries.abandon(worker.assigned);
       return;
     }
     this.queue.pushFront(worker.assigned);
@@ -392,26 +313,19 @@ export class Scheduler {
 
   // -- isolated retries ------------------------------------------------------------------------
 
-  /**
-   * A crashed test runs again only when nothing else runs, in a worker of its own, so that
-   * "crashes on its own" and "crashed only under parallel load" can be told apart.
-   */
+  /** A crashed test runs again only when nothing else runs, in a worker of its own (retry-book.ts). */
   private maybeStartRetry(out: SchedulerCommand[]): void {
-    if (this.stopped || this.retrying !== null || this.retries.length === 0 || !this.collected) return;
+    if (this.stopped || !this.collected) return;
     // Alone means alone: every other worker has ended (its session teardown included).
-    if (this.queue.size > 0 || this.stealFrom !== null || this.workers.size > 0) return;
-    this.retrying = this.retries.shift()!;
-    out.push({ type: 'start_isolated', index: this.retrying });
+    if (this.queue.size > 0 || this.steal.victim !== null || this.workers.size > 0) return;
+    const index = this.retries.start();
+    if (index !== null) out.push({ type: 'start_isolated', index });
   }
 
   private startIsolated(id: WorkerId, index: number, out: SchedulerCommand[]): void {
-    if (this.stopped || this.retrying !== index) {
+    if (!this.retries.ready(index, this.stopped)) {
       this.workers.set(id, newWorker('active', null));
       this.stopWorker(id, out);
-      if (this.retrying === index) {
-        this.abandoned.push(index);
-        this.retrying = null;
-      }
       return;
     }
     this.workers.set(id, { ...newWorker('finishing', index), assigned: [index] });
