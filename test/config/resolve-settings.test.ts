@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emptyConfig, loadConfig, resolveSettings, type CliTestOverrides, type LoadedConfig } from '../../src/config/index.js';
+import { emptyConfig, loadConfig, resolveAllSettings, resolveSettings, type CliTestOverrides, type LoadedConfig } from '../../src/config/index.js';
 import type { SettingKey, SettingOrigin, TestSettings } from '../../src/model/settings.js';
 import { testInfo, toml, withProject } from '../support/config-project.js';
 
@@ -177,4 +177,28 @@ test('resolved resources are a copy: no two tests share one table', () => {
   const b = resolveSettings(testInfo('b'), config, {}).settings;
   assert.notEqual(a.resources, b.resources);
   assert.notEqual(a.resources, config.defaults.resources);
+});
+
+test('a suite: tests with nothing of their own share one frozen settings object; the rest resolve alone, equal where they should', () => {
+  const config = bulkheadToml(toml('timeout = 30', '[[override]]', 'filter = "t.py::slow*"', 'timeout = 300'));
+  const tests = [
+    testInfo('t.py::a'),
+    testInfo('t.py::b'),
+    testInfo('t.py::slow_one'),
+    testInfo('t.py::marked', { timeout: 7 }),
+    testInfo('t.py::serial', { markers: ['serial'] }),
+    testInfo('t.py::grouped', { xdistGroup: 'g' }),
+  ];
+  const all = resolveAllSettings(tests, config, { retries: 2 });
+  assert.ok(all.ok);
+  const get = (id: string) => all.settings.get(id)!;
+  assert.equal(get('t.py::a'), get('t.py::b'), 'one object for the plain tests');
+  assert.ok(Object.isFrozen(get('t.py::a').settings) && Object.isFrozen(get('t.py::a').settings.resources));
+  assert.throws(() => {
+    (get('t.py::a').settings as { timeoutSeconds: number | null }).timeoutSeconds = 1;
+  }, TypeError);
+  for (const test of tests) assert.deepEqual(get(test.id), resolveSettings(test, config, { retries: 2 }), test.id);
+  for (const own of ['t.py::slow_one', 't.py::marked', 't.py::serial', 't.py::grouped']) assert.notEqual(get(own), get('t.py::a'), own);
+  assert.equal(get('t.py::slow_one').settings.timeoutSeconds, 300);
+  assert.equal(get('t.py::a').settings.timeoutSeconds, 30);
 });
