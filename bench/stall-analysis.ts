@@ -57,6 +57,8 @@ export interface RunAnalysis {
   /** Seconds each worker had no test running between the first start and the last finish. */
   workerIdleSeconds: Record<string, number>;
   slowestTests: Array<{ testId: string; worker: number; seconds: number }>;
+  /** Each worker's start, ready (collected) and exit, in seconds from the run's start, and its exit cause. */
+  workers: Array<{ worker: number; started: number; ready: number | null; exited: number | null; cause: string | null }>;
 }
 
 const round = (ms: number): number => Math.round(ms) / 1000;
@@ -82,6 +84,7 @@ export function analyseRecording(path: string, runId: string): RunAnalysis {
     longestQuiet: null,
     workerIdleSeconds: {},
     slowestTests: [],
+    workers: [],
   };
   if (!result.ok) return analysis;
   const events = result.recording.events;
@@ -125,11 +128,20 @@ export function analyseRecording(path: string, runId: string): RunAnalysis {
       case 'worker_started':
         analysis.workersStarted++;
         idleSince.set(event.worker, event.t);
+        analysis.workers.push({ worker: event.worker, started: round(event.t), ready: null, exited: null, cause: null });
         break;
-      case 'worker_exited':
+      case 'worker_ready': {
+        const entry = analysis.workers.find((worker) => worker.worker === event.worker);
+        if (entry) entry.ready = round(event.t);
+        break;
+      }
+      case 'worker_exited': {
         if (event.cause.kind !== 'finished') unusual(event);
         running.delete(event.worker);
+        const entry = analysis.workers.find((worker) => worker.worker === event.worker);
+        if (entry) Object.assign(entry, { exited: round(event.t), cause: event.cause.kind });
         break;
+      }
       case 'test_started': {
         analysis.firstTestStartSeconds ??= round(event.t);
         progressAt(event.t);

@@ -39,6 +39,8 @@ const USAGE =
 const DEFAULT_ARGS = ['--pyargs', 'networkx', '-p', 'no:benchmark'];
 /** A run is kept for analysis when slower than this many times the median of the runs before it. */
 const SLOW_FACTOR = 2;
+/** Or when it spent this long after its last test (workers ending, a worker still collecting). */
+const LONG_TAIL_SECONDS = 30;
 
 interface HuntRun {
   index: number;
@@ -55,6 +57,8 @@ interface HuntRun {
   /** Median wall time of the (non-warm-up) runs before this one, the yardstick for `slow`. */
   medianBefore: number | null;
   slow: boolean;
+  /** More than LONG_TAIL_SECONDS from the last test's end to the run's. */
+  longTail: boolean;
   stall: boolean;
   unusual: boolean;
   /** Where the run folder and terminal output were copied, when kept. */
@@ -98,7 +102,9 @@ async function main(): Promise<void> {
       runsWanted,
       project,
       keepDir,
-      rule: `a run is kept when slower than ${SLOW_FACTOR}x the median of the timed runs before it, has a stall event, or timed out (${timeoutSeconds} s)`,
+      rule:
+        `a run is kept when slower than ${SLOW_FACTOR}x the median of the timed runs before it, has a stall event, ` +
+        `spent over ${LONG_TAIL_SECONDS} s after its last test, or timed out (${timeoutSeconds} s)`,
       warmup: warmup === 'bulkhead' ? 'one untimed bulkhead run first (bytecode caches, history); listed as warmup, not in the statistics' : 'none',
       environment: bench.description,
       machine: { ...machineInfo(bench), loadAverageBefore: loadBefore, loadAverageNow: loadAverage() },
@@ -120,7 +126,10 @@ async function main(): Promise<void> {
     const run = await huntRun(tool, pytestArgs, project, logs, index, isWarmup, timeoutSeconds);
     run.medianBefore = medianBefore;
     run.slow = !isWarmup && medianBefore !== null && run.seconds > SLOW_FACTOR * medianBefore;
-    if (run.slow || run.stall || run.timedOut) run.keptAt = keepRun(run, project, logs, keepDir);
+    const a = run.analysis;
+    const tail = a?.runFinishedSeconds != null && a.lastTestFinishSeconds != null ? a.runFinishedSeconds - a.lastTestFinishSeconds : null;
+    run.longTail = tail !== null && tail > LONG_TAIL_SECONDS;
+    if (run.slow || run.stall || run.timedOut || run.longTail) run.keptAt = keepRun(run, project, logs, keepDir);
     runs.push(run);
     progress(describeRun(run, runsWanted));
     save(false);
@@ -194,6 +203,7 @@ async function huntRun(
     nodePeakRssMiB: Number.isFinite(rss) ? Math.round((rss / 1024) * 10) / 10 : null,
     medianBefore: null,
     slow: false,
+    longTail: false,
     stall: analysis?.stalls.length ? true : false,
     unusual: analysis === null || !analysis.readable || analysis.unusual.length > 0,
     keptAt: null,
@@ -214,7 +224,7 @@ function keepRun(run: HuntRun, project: string, logs: string, keepDir: string): 
 
 function describeRun(run: HuntRun, runsWanted: number): string {
   const a = run.analysis;
-  const flags = [run.warmup ? 'warm-up' : '', run.stall ? 'STALL' : '', run.slow ? 'SLOW' : '', run.timedOut ? 'TIMED OUT' : '']
+  const flags = [run.warmup ? 'warm-up' : '', run.stall ? 'STALL' : '', run.slow ? 'SLOW' : '', run.timedOut ? 'TIMED OUT' : '', run.longTail ? 'LONG TAIL' : '']
     .filter(Boolean)
     .join(' ');
   const phases = a === null ? 'no recording' : `first test at ${a.firstTestStartSeconds ?? '?'} s, last done at ${a.lastTestFinishSeconds ?? '?'} s, longest quiet ${a.longestQuiet?.seconds ?? '?'} s`;
