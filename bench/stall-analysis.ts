@@ -54,7 +54,10 @@ export interface RunAnalysis {
   exitCode: number | null;
   /** The longest stretch between the first test's start and the last one's end with no test starting or finishing. */
   longestQuiet: { seconds: number; from: number; to: number; running: Record<string, string>; otherEvents: Record<string, number> } | null;
-  /** Seconds each worker had no test running between the first start and the last finish. */
+  /**
+   * Seconds each worker had no test running between the first start and the last finish: the gaps
+   * between its tests (pytest's own per-test work outside the phases, the messages) and any wait.
+   */
   workerIdleSeconds: Record<string, number>;
   slowestTests: Array<{ testId: string; worker: number; seconds: number }>;
   /** Each worker's start, ready (collected) and exit, in seconds from the run's start, and its exit cause. */
