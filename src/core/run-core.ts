@@ -174,7 +174,7 @@ export class RunCore {
   private checkDone(out: Step): void {
     const { end, scheduler, workers, ledger, suite, collection } = this.state;
     if (this.phase !== 'running') return;
-    if (!end.stopped && scheduler.isDone()) workers.retireSpares(out);
+    if (!end.stopped && scheduler.isDone()) workers.retireIdle(out);
     if (!workers.allExited()) return;
     if (!end.stopped && !scheduler.isDone()) return;
     this.phase = 'wrapping_up';

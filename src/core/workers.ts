@@ -147,13 +147,17 @@ export class WorkerTable {
     this.delayed.clear();
   }
 
-  /** The suite is done: spares are no longer needed. */
-  retireSpares(out: Step): void {
+  /**
+   * The suite is done: spares are no longer needed, nor pool workers still starting or collecting
+   * (a replacement, a slow collection): waiting for one to collect only to tell it to finish would
+   * hold the run's end for as long as its collection takes, up to --startup-timeout.
+   */
+  retireIdle(out: Step): void {
     this.stopped = true;
     for (const record of this.records.values()) {
-      if (record.role !== 'standby') continue;
-      if (record.state === 'ready') tellToEnd(record, 'stop', out);
-      else if (record.state === 'starting' || record.state === 'collecting') killWorker(record, { kind: 'shutdown', detail: 'suite done' }, out);
+      if (record.role === 'isolated') continue;
+      if (record.state === 'starting' || record.state === 'collecting') killWorker(record, { kind: 'shutdown', detail: 'suite done' }, out);
+      else if (record.role === 'standby' && record.state === 'ready') tellToEnd(record, 'stop', out);
     }
     for (const [key, start] of this.delayed) if (start.role === 'standby') this.delayed.delete(key);
   }
