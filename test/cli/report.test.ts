@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { CLI_PATH, REPO_ROOT, baseEnv, describeRun, spawnBounded, type SpawnResult } from '../support/cli.js';
+import { RECORDING_VERSION } from '../../src/record/index.js';
 
 const RECORDINGS = join(REPO_ROOT, 'test', 'reporters', 'recordings');
 const recording = (name: string): string => readFileSync(join(RECORDINGS, `${name}.ndjson`), 'utf8');
@@ -113,7 +114,7 @@ test('event types from a newer bulkhead: one warning line, skipped, the reports 
 test('what cannot be replayed: exit 4 and one line saying what and where', async (t) => {
   const dir = scratch(t);
   const text = recording('outcomes');
-  writeFileSync(join(dir, 'newer.ndjson'), edited(text, (value, index) => (index === 0 ? { ...value, version: 2, bulkhead: '0.9.0' } : value)));
+  writeFileSync(join(dir, 'newer.ndjson'), edited(text, (value, index) => (index === 0 ? { ...value, version: RECORDING_VERSION + 1, bulkhead: '0.9.0' } : value)));
   writeFileSync(join(dir, 'corrupt.ndjson'), text.replace('{"type":"session_info"', '{"type":"session_info'));
   writeFileSync(join(dir, 'not-a-recording.ndjson'), 'hello\n');
   writeFileSync(
@@ -125,7 +126,12 @@ test('what cannot be replayed: exit 4 and one line saying what and where', async
     }),
   );
   const cases: Array<[args: string[], line: RegExp]> = [
-    [['newer.ndjson'], /^bulkhead: error: .*\/newer\.ndjson is a version 2 recording \(written by bulkhead 0\.9\.0\); this bulkhead reads version 1: replay it with bulkhead 0\.9\.0 or later$/],
+    [
+      ['newer.ndjson'],
+      new RegExp(
+        `^bulkhead: error: .*/newer\\.ndjson is a version ${RECORDING_VERSION + 1} recording \\(written by bulkhead 0\\.9\\.0\\); this bulkhead reads version ${RECORDING_VERSION}: replay it with bulkhead 0\\.9\\.0 or later$`,
+      ),
+    ],
     [['corrupt.ndjson'], /^bulkhead: error: .*\/corrupt\.ndjson:\d+: corrupt recording: not JSON \(.*\)$/],
     [['not-a-recording.ndjson'], /^bulkhead: error: .*\/not-a-recording\.ndjson:1: not a bulkhead recording: not JSON \(.*\)$/],
     [['absent.ndjson'], /^bulkhead: error: no recording 'absent\.ndjson': not a file or folder, nor a run under .*\/\.bulkhead\/runs$/],
