@@ -57,7 +57,19 @@ def pytest_collection_modifyitems(config, items):
     out = os.environ.get('${DESELECT_DIR_VARIABLE}')
     if out:
         with open(os.path.join(out, f'{os.getpid()}.json'), 'w') as f:
-            json.dump({'limitBytes': LIMIT, 'deselected': [item.nodeid for item in drop]}, f)
+            json.dump({'limitBytes': LIMIT, 'deselected': [_name(item) for item in drop]}, f)
+
+
+def _name(item):
+    # Under --pyargs the node ids are relative to a rootdir the tests are not under
+    # (tests/test_io.py::... or even ::TestSaveTxt::...): the file's path from site-packages says which tests.
+    path = str(getattr(item, 'path', ''))
+    for marker in ('/site-packages/', '/dist-packages/'):
+        if marker in path:
+            path = path.rsplit(marker, 1)[1]
+            break
+    rest = item.nodeid.split('::', 1)[1] if '::' in item.nodeid else item.nodeid
+    return f'{path}::{rest}'
 `;
 
 /** Writes the plugin into `folder` (to go on PYTHONPATH) and returns the folder. */
