@@ -1,10 +1,12 @@
 /**
- * Output for the terminal reporter, gathered per synchronous burst: the results of one read from
- * a worker arrive together, and writing each progress letter with its own write(2) (stdout is
- * synchronous on a pipe or a file) cost more than a tiny test. Text waits at most until the
- * current burst ends (a microtask); it goes out before anything is written to stderr, so the two
- * streams keep their order, and at exit.
+ * Output for the terminal reporter, gathered for up to 20 ms: in a fast suite results arrive one
+ * channel read at a time, and writing each progress letter with its own write(2) (stdout is
+ * synchronous on a pipe or a file) cost more than a tiny test. Text goes out after 20 ms at the
+ * latest, at once before anything is written to stderr (so the two streams keep their order),
+ * and at exit.
  */
+const WAIT_MS = 20;
+
 export class CoalescedOutput {
   private pending = '';
   private queued = false;
@@ -21,7 +23,7 @@ export class CoalescedOutput {
     this.pending += text;
     if (!this.queued) {
       this.queued = true;
-      queueMicrotask(this.flushQueued);
+      setTimeout(this.flushQueued, WAIT_MS).unref();
     }
   };
 

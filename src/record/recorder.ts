@@ -5,11 +5,12 @@
  *
  * Durability without cost: each event is serialized the moment it arrives (a later change to an
  * object the runner still holds cannot leak into the record) and kept as a whole line in memory;
- * the lines are written with one synchronous `writeSync` once the input that finished a test (or
- * the run) has been handled — in a microtask, so the several results one channel read brings are
- * one write, and nothing else (no I/O callback, no timer) runs before it — every 250 ms (an
- * unref'd timer, which never keeps the process alive), past 256 KiB pending, at close, and at
- * process exit. A synchronous write of whole lines means that
+ * the lines are written with one synchronous `writeSync` within 20 ms of a test's result (a
+ * timer started by the first result not yet written, so that the results of a fast suite, which
+ * come one channel read at a time, are one write, not a write each: that write cost a tiny test
+ * as much as its run), when the run finishes, every 250 ms (an unref'd timer, which never keeps
+ * the process alive), past 256 KiB pending, at close, and at process exit. A bulkhead killed
+ * outright loses at most the last 20 ms of results. A synchronous write of whole lines means that
  * whenever the process dies (kill -9 included) the file holds complete lines, at most the last
  * one cut short (a kill during the write itself), which the reader ignores. Not fsync'd: the
  * kernel keeps what was written when the process dies; only a machine crash could lose it.
@@ -23,6 +24,8 @@ import { RECORDING_FORMAT, RECORDING_VERSION, type RecordingHeader } from './for
 import { describeFsError } from './run-folder.js';
 
 const FLUSH_EVERY_MS = 250;
+/** A result waits at most this long to be written. */
+const RESULT_FLUSH_MS = 20;
 const FLUSH_PAST_BYTES = 256 * 1024;
 
 export type RecorderHeader = Omit<RecordingHeader, 'format' | 'version'>;
@@ -34,7 +37,7 @@ export class EventRecorder implements Reporter {
   private pending = '';
   private readonly timer: NodeJS.Timeout;
   private readonly onExit = (): void => this.flush();
-  /** A result is pending and its write is queued (a microtask), once per synchronous burst. */
+  /** A result is pending and its write is queued (RESULT_FLUSH_MS), once for all the results in that time. */
   private flushQueued = false;
   private readonly flushNow = (): void => {
     this.flushQueued = false;
@@ -75,7 +78,7 @@ export class EventRecorder implements Reporter {
       this.flush();
     } else if (event.type === 'test_finished' && !this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(this.flushNow);
+      setTimeout(this.flushNow, RESULT_FLUSH_MS).unref();
     }
   }
 
