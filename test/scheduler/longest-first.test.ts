@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { TestInfo } from '../../src/model/test.js';
 import { defaultDemand } from '../../src/scheduler/demands.js';
 import { planQueue, PIECE_SEPARATOR } from '../../src/scheduler/longest-first.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import type { SchedulerCommand, SchedulerInput, TestDemand } from '../../src/scheduler/types.js';
+import type { SchedulerCommand, TestDemand } from '../../src/scheduler/types.js';
+import { Driver } from './driver.js';
 import { heavyTailedDurations, randomModuleSizes, rng, simulate, suite, type SimResult } from './scheduler-sim.js';
 
 // -- helpers ---------------------------------------------------------------------------------------
@@ -14,60 +14,6 @@ function withDurations(tests: readonly TestInfo[], durations: readonly (number |
   return tests.map((t, index) => ({ ...defaultDemand(t.id), durationSeconds: durations[index] ?? null }));
 }
 
-/** Plays the run loop by hand, as in scheduler.test.ts, with demands. */
-class Driver {
-  readonly scheduler: Scheduler;
-  readonly held = new Map<number, number[]>();
-  readonly running = new Map<number, number>();
-
-  constructor(
-    poolSize: number,
-    private readonly tests: readonly TestInfo[],
-    private readonly demands?: readonly TestDemand[],
-  ) {
-    this.scheduler = new Scheduler({ poolSize });
-  }
-
-  handle(input: SchedulerInput): SchedulerCommand[] {
-    const commands = this.scheduler.handle(input);
-    for (const command of commands) if (command.type === 'assign') this.holding(command.worker).push(...command.indices);
-    return commands;
-  }
-
-  collect(): SchedulerCommand[] {
-    return this.handle({ type: 'collected', tests: this.tests, ...(this.demands ? { demands: this.demands } : {}) });
-  }
-
-  ready(worker: number): SchedulerCommand[] {
-    return this.handle({ type: 'worker_ready', worker });
-  }
-
-  holding(worker: number): number[] {
-    let held = this.held.get(worker);
-    if (!held) this.held.set(worker, (held = []));
-    return held;
-  }
-
-  start(worker: number): SchedulerCommand[] {
-    const index = this.holding(worker).shift();
-    assert.notEqual(index, undefined, `worker ${worker} holds nothing to start`);
-    this.running.set(worker, index!);
-    return this.handle({ type: 'test_started', worker, index: index! });
-  }
-
-  finish(worker: number): SchedulerCommand[] {
-    const index = this.running.get(worker);
-    assert.notEqual(index, undefined, `worker ${worker} runs nothing`);
-    this.running.delete(worker);
-    return this.handle({ type: 'test_finished', worker, index: index! });
-  }
-
-  giveBack(worker: number, indices: number[]): SchedulerCommand[] {
-    const held = this.holding(worker);
-    for (const index of indices) held.splice(held.indexOf(index), 1);
-    return this.handle({ type: 'returned', worker, indices });
-  }
-}
 
 function assertCleanRun(result: SimResult, tests: number, label: string): void {
   assert.deepEqual(result.startCount, new Array(tests).fill(1), `${label}: start counts`);
