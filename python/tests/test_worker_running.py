@@ -56,42 +56,6 @@ def test_run_and_finish_report_each_test_in_order(pytester: pytest.Pytester, wor
     assert got == expected
 
 
-def test_a_pass_is_sent_whole_where_it_is_shown(pytester: pytest.Pytester, worker: StartWorker) -> None:
-    # -rp lists passes in the short summary, with the line pytest renders: the call is sent whole.
-    pytester.makepyfile(test_run="def test_0(): pass\n")
-    w = worker("-rp")
-    w.read_until("collected")
-    w.run([0])
-    w.finish()
-    run = w.read_until("done")
-    call = reports(run, "call")[0]
-    assert "plain" not in call
-    assert (call["category"], call["letter"], call["word"]) == ("passed", ".", "PASSED")
-    assert call["summaryLine"] == "PASSED test_run.py::test_0"
-    assert call["location"] == {"file": "test_run.py", "line": 0, "domain": "test_0"}
-    # The setup went whole before the call, so that the phases arrive in the order they ran.
-    assert [r["when"] for r in reports(run) if "plain" not in r] == ["setup", "call"]
-    assert [when for when, _ in of_type(run, "finished")[0]["plain"]] == ["teardown"]
-
-
-def test_a_pass_that_printed_or_recorded_is_sent_whole(pytester: pytest.Pytester, worker: StartWorker) -> None:
-    pytester.makepyfile(
-        test_run="""
-        import logging
-        def test_printed(): print("hello")
-        def test_property(record_property): record_property("k", "v")
-        def test_logged(): logging.getLogger().warning("careful")
-        """
-    )
-    w = worker()
-    w.read_until("collected")
-    w.run([0, 1, 2])
-    w.finish()
-    run = w.read_until("done")
-    whole = {(r["testId"].split("::")[1], r["when"]) for r in reports(run) if "plain" not in r}
-    assert {("test_printed", "call"), ("test_property", "call"), ("test_logged", "call")} <= whole
-
-
 def test_nothing_runs_until_the_successor_is_known_or_finish(pytester: pytest.Pytester, worker: StartWorker) -> None:
     pytester.makepyfile(test_wait="def test_0(): pass\ndef test_1(): pass\n")
     w = worker()
