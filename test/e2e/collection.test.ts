@@ -126,13 +126,34 @@ test('selecting only the good modules: no collection error, exit 1 for the one f
 
 test('two workers that collect different tests: the run ends, exit 2, naming the difference', async () => {
   // Each worker parametrizes with its own pid: the second collection to finish cannot match the
-  // first. The first starts running at once (it does not wait for the others), so a test may run.
+  // first. The first starts running at once (it does not wait for the others), and a run whose
+  // tests are all done retires a worker still collecting, so the tests wait (bounded) until both
+  // workers have imported the module and a moment more, for the second collection to arrive.
   const scratch = tempDir('collection-mismatch');
   after(() => scratch.cleanup());
   writeFileSync(join(scratch.dir, 'pytest.ini'), '[pytest]\n');
   writeFileSync(
     join(scratch.dir, 'test_pid.py'),
-    'import os\nimport pytest\n\n@pytest.mark.parametrize("pid", [os.getpid()])\ndef test_pid(pid):\n    pass\n\ndef test_same():\n    pass\n',
+    [
+      'import glob, os, time',
+      'import pytest',
+      'HERE = os.path.dirname(os.path.abspath(__file__))',
+      'open(os.path.join(HERE, f"imported-{os.getpid()}"), "w").close()',
+      '',
+      'def wait_for_both():',
+      '    deadline = time.monotonic() + 30',
+      '    while len(glob.glob(os.path.join(HERE, "imported-*"))) < 2 and time.monotonic() < deadline:',
+      '        time.sleep(0.05)',
+      '    time.sleep(1.0)',
+      '',
+      '@pytest.mark.parametrize("pid", [os.getpid()])',
+      'def test_pid(pid):',
+      '    wait_for_both()',
+      '',
+      'def test_same():',
+      '    wait_for_both()',
+      '',
+    ].join('\n'),
   );
   const bulk = await runCli({ cwd: scratch.dir, workers: 2 });
   assert.equal(bulk.code, 2, describeRun(bulk));
