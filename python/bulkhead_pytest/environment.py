@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Dict
 
 CHANNEL_FD = "BULKHEAD_CHANNEL_FD"
+JOURNAL_FD = "BULKHEAD_JOURNAL_FD"
 COLOR = "BULKHEAD_COLOR"
 SUPERVISOR_PID = "BULKHEAD_SUPERVISOR_PID"
 CRASH_FILE = "BULKHEAD_CRASH_FILE"
@@ -31,6 +32,7 @@ RUN_ID = "BULKHEAD_RUN_ID"
 # (src/adapters/pytest/worker-spec.ts) but the channel's, which the process runtime sets.
 VARIABLES: Dict[str, str] = {
     CHANNEL_FD: "the fd of the message channel; set: this pytest is a bulkhead worker (plugin.py, channel.py)",
+    JOURNAL_FD: "the fd of the worker's journal: every message goes there, the channel carries a doorbell (channel.py)",
     COLOR: "1: colour pytest's output under --color=auto (worker.py)",
     SUPERVISOR_PID: "the supervisor's pid, for tests that want to know they run under bulkhead (not read here)",
     CRASH_FILE: "where faulthandler writes the Python stacks on a crash or SIGUSR1 (launcher, crash_dump.py)",

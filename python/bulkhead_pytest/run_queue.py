@@ -26,6 +26,11 @@ class RunQueue:
             self._pending.extend(indices)
             self._cond.notify()
 
+    def short(self) -> bool:
+        """Whether fewer than two items wait: the supervisor would send more now."""
+        with self._cond:
+            return len(self._pending) < 2
+
     def steal(self, indices: Iterable[int]) -> List[int]:
         """Gives up the requested items that have not started; returns those actually given up."""
         wanted = set(indices)

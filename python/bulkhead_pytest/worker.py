@@ -205,7 +205,7 @@ class WorkerSession:
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, None]:
         # Teardown runs fixture finalizers (a session fixture's among them) that can take the
         # process down: the setup and call reports must be out before, or the crash loses them.
-        self.channel.flush()
+        self.channel.persist()
         outcome = yield
         # Once the test's fixtures are torn down, a lock still held would block other workers for
         # the rest of this worker's life. Warned inside the teardown phase, so the warning is the
@@ -222,7 +222,10 @@ class WorkerSession:
         self.plain = []
         if self.junit is not None:
             self.junit.begin()
-        self.channel.send(message("started", id=nodeid))
+        # Not a wake-up per test: the supervisor reads a journal's starts when it next looks, and
+        # at a death, before it names the test that was running.
+        self.channel.send(message("started", id=nodeid), flush=False)
+        self.channel.nudge(urgent=self.queue.short())
         if self.meter is not None:
             self.meter.start()
         if self.stack_watch is not None:

@@ -116,6 +116,8 @@ export interface WorkerLaunch {
   env: NodeJS.ProcessEnv;
   /** The environment variable that tells the worker which file descriptor its channel is on. */
   channelFdVariable: string;
+  /** The one that tells it its journal's, where the worker writes its messages (none: on the channel). */
+  journalFdVariable?: string;
 }
 
 export interface CoverageCombineRequest {

@@ -31,6 +31,12 @@ export const ENV = {
     setBy: "the supervisor (supervisor/worker-process.ts), under the name the adapter's launch gives",
     side: 'worker',
   },
+  journalFd: {
+    name: 'BULKHEAD_JOURNAL_FD',
+    meaning: "the file descriptor of the worker's journal (a file shared with the supervisor and unlinked): every message goes there, the channel carries a doorbell",
+    setBy: "the supervisor (supervisor/worker-process.ts), under the name the adapter's launch gives",
+    side: 'worker',
+  },
   color: {
     name: 'BULKHEAD_COLOR',
     meaning: "1: render pytest's output with colour under --color=auto (bulkhead's terminal has it)",

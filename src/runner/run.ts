@@ -5,6 +5,7 @@
 import type { FrameworkAdapter } from '../adapters/framework-adapter.js';
 import { pytestAdapter } from '../adapters/pytest/adapter.js';
 import type { RunEvent, RunEventBody, RunOrigin } from '../model/event.js';
+import { unshim, withPathFirst } from './interpreter.js';
 import { ExitCode } from '../model/exit-code.js';
 import { execCommand } from '../supervisor/exec.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +43,12 @@ export async function runTests(request: RunRequest, reporters: readonly Reporter
   const probed = await execCommand(probe.command, probe.args, { cwd: probe.cwd ?? request.cwd, env: process.env, timeoutMs: probe.timeoutMs });
   const verdict = framework.judgeProbe(request.python, probed);
   if (!verdict.ok) return { exitCode: ExitCode.USAGE_ERROR, error: verdict.message };
+  const interpreter = unshim(request.python, verdict.executable, process.env.PATH);
+  if (interpreter.pathFirst !== null) {
+    // What the shim would have done for each process the run starts (see interpreter.ts).
+    process.env.PATH = withPathFirst(process.env.PATH, interpreter.pathFirst);
+    request = { ...request, python: interpreter.python };
+  }
 
   const plainReason = framework.plainRunReason(request.pytestArgs);
   if (plainReason !== null) {

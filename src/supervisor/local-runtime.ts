@@ -78,7 +78,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
     const env = { ...launch.env, ...this.reaper.env };
     worker.leaf = memory;
     worker.process = new WorkerProcess(
-      { command: launch.command, args: launch.args, env, channelFdVariable: launch.channelFdVariable, cwd: this.options.cwd, logPath: spec.logPath, cgroup, memory },
+      { command: launch.command, args: launch.args, env, channelFdVariable: launch.channelFdVariable, journalFdVariable: launch.journalFdVariable, cwd: this.options.cwd, logPath: spec.logPath, cgroup, memory },
       {
         onLine: (line) => this.report({ type: 'line', worker: id, line }),
         onChannelOverflow: (bytes) => this.report({ type: 'overflow', worker: id, bytes }),
@@ -136,6 +136,8 @@ export class LocalWorkerRuntime implements WorkerRuntime {
 
   sample(withMemory: boolean): { samples: WorkerSample[]; memory: MemoryReading } {
     const live = [...this.workers.values()].filter((worker) => !worker.exited);
+    // What the workers wrote since they last rang comes before the tick that judges them.
+    for (const worker of live) worker.process?.readJournal();
     const over = new Map(this.rung.overCap(live).map((entry) => [entry.slot.id, entry]));
     const samples = live.map((worker): WorkerSample => {
       const progress = worker.pid !== null ? processProgress(worker.pid) : null;

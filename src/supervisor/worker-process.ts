@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { KillReason } from '../model/cause.js';
 import { LineSplitter } from '../util/line-splitter.js';
+import { Journal } from './journal.js';
 import { OutputLog } from './output-log.js';
 import { SPAWN_DETACHED, signalProcess, signalProcessGroup, wrapInCgroups, type CgroupLeaf, type MemoryCgroup } from './platform/index.js';
 
 /** The file descriptor of the message channel in the worker. */
 export const CHANNEL_FD = 3;
+/** The file descriptor of its journal, where it writes its messages (see journal.ts). */
+export const JOURNAL_FD = 4;
 /** A protocol line longer than this is a corrupt channel (the whole collection of a huge suite fits). */
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
@@ -19,6 +22,8 @@ export interface WorkerSpawnSpec {
   env: NodeJS.ProcessEnv;
   /** The environment variable that tells the worker its channel's file descriptor (the framework adapter names it). */
   channelFdVariable: string;
+  /** The one for its journal; without it, messages come on the channel. */
+  journalFdVariable?: string;
   logPath: string | null;
   /** A cgroup of its own, where the platform offers one: the worker enters it before it execs. */
   cgroup: CgroupLeaf | null;
@@ -51,6 +56,8 @@ export class WorkerProcess {
   terminating = false;
   private readonly child: ChildProcess;
   private readonly channel: Duplex | null;
+  private readonly journal: Journal | null;
+  private readonly journalLines: LineSplitter | null;
   private readonly cgroup: CgroupLeaf | null;
   readonly memory: MemoryCgroup | null;
   private reasonForKill: KillReason | null = null;
@@ -68,24 +75,38 @@ export class WorkerProcess {
     const launch = wrapInCgroups(dirs, spec.command, spec.args);
     // From the main thread, as every spawn here: the worker's PR_SET_PDEATHSIG fires when the thread
     // that forked it ends (a worker_thread that spawned workers would take them down with it).
-    this.child = spawn(launch.command, launch.args, {
-      cwd: spec.cwd,
-      env: { ...spec.env, [spec.channelFdVariable]: String(CHANNEL_FD) },
-      // fd 3 is a socket pair: one duplex channel for messages both ways.
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      detached: SPAWN_DETACHED,
-    });
+    this.journal = spec.journalFdVariable ? new Journal() : null;
+    const journalEnv = spec.journalFdVariable && this.journal ? { [spec.journalFdVariable]: String(JOURNAL_FD) } : {};
+    try {
+      this.child = spawn(launch.command, launch.args, {
+        cwd: spec.cwd,
+        env: { ...spec.env, [spec.channelFdVariable]: String(CHANNEL_FD), ...journalEnv },
+        // fd 3 is a socket pair: one duplex channel for messages both ways; fd 4 the journal.
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...(this.journal ? [this.journal.fd] : [])],
+        detached: SPAWN_DETACHED,
+      });
+    } catch (error) {
+      this.journal?.close();
+      throw error;
+    }
     this.channel = (this.child.stdio[CHANNEL_FD] as Duplex | null) ?? null;
     if (this.child.stdout) this.log.attach(this.child.stdout, this.log.stdoutTail);
     if (this.child.stderr) this.log.attach(this.child.stderr, this.log.stderrTail);
-    const splitter = new LineSplitter(
-      (line) => {
-        if (line.length > 0) events.onLine(line);
-      },
-      MAX_MESSAGE_BYTES,
-      (bytes) => events.onChannelOverflow(bytes),
-    );
-    this.channel?.on('data', (chunk: Buffer) => splitter.push(chunk));
+    const lines = (): LineSplitter =>
+      new LineSplitter(
+        (line) => {
+          if (line.length > 0) events.onLine(line);
+        },
+        MAX_MESSAGE_BYTES,
+        (bytes) => events.onChannelOverflow(bytes),
+      );
+    const splitter = lines();
+    this.journalLines = this.journal ? lines() : null;
+    // With a journal, what the channel brings is a doorbell: what was journaled comes first.
+    this.channel?.on('data', (chunk: Buffer) => {
+      this.readJournal();
+      splitter.push(chunk);
+    });
     // EPIPE/ECONNRESET on the channel means the worker is dying; its exit tells us why.
     this.channel?.on('error', () => {});
     let spawnError: NodeJS.ErrnoException | null = null;
@@ -102,6 +123,9 @@ export class WorkerProcess {
 
   private finish(exit: Omit<WorkerExit, 'killReason'>): void {
     if (this.exited) return;
+    // Its last messages before its exit, whatever ended it.
+    this.readJournal();
+    this.journal?.close();
     this.exited = true;
     this.channel?.destroy();
     this.reapTree();
@@ -110,6 +134,12 @@ export class WorkerProcess {
     this.events.onExit({ ...exit, killReason: this.reasonForKill });
     // Only now: the exit's cause was read from this cgroup (its OOM count and peak).
     if (this.memory) removeWhenEmpty(this.memory);
+  }
+
+  /** Takes in what the worker journaled since the last read (no-op without a journal). */
+  readJournal(): void {
+    const lines = this.journalLines;
+    if (lines && !this.exited) this.journal?.read((chunk) => lines.push(chunk));
   }
 
   get pid(): number | null {

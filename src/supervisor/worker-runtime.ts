@@ -19,7 +19,7 @@ export interface WorkerSpec {
    * The process to start, once the runtime has put the worker under its memory rung: what the
    * worker itself must apply (its v1 leaf, a data limit) reaches it through its launch.
    */
-  launch(limits: WorkerMemoryLimits): { command: string; args: string[]; env: NodeJS.ProcessEnv; channelFdVariable: string };
+  launch(limits: WorkerMemoryLimits): { command: string; args: string[]; env: NodeJS.ProcessEnv; channelFdVariable: string; journalFdVariable?: string };
   /** Where faulthandler writes at a fatal signal, and where its watchdog keeps the running test's stacks. */
   crashFile: string;
   stacksFile: string;

@@ -25,7 +25,7 @@ export interface Spawned {
 const groups = new Set<number>();
 const extraPids = new Set<number>();
 
-export function spawnWorker(command: string, args: string[], options: { cgroup?: CgroupLeaf | null; logPath?: string | null; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Spawned {
+export function spawnWorker(command: string, args: string[], options: { cgroup?: CgroupLeaf | null; logPath?: string | null; cwd?: string; env?: NodeJS.ProcessEnv; journal?: boolean } = {}): Spawned {
   const lines: string[] = [];
   const overflows: number[] = [];
   const waiters: Array<() => void> = [];
@@ -38,6 +38,7 @@ export function spawnWorker(command: string, args: string[], options: { cgroup?:
       cwd: options.cwd ?? process.cwd(),
       env: options.env ?? process.env,
       channelFdVariable: ENV.channelFd.name,
+      ...(options.journal ? { journalFdVariable: ENV.journalFd.name } : {}),
       logPath: options.logPath ?? null,
       cgroup: options.cgroup ?? null,
       memory: null,

@@ -108,6 +108,7 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   delete env.PYTEST_XDIST_WORKER_COUNT;
   delete env.PYTEST_XDIST_TESTRUNUID;
   delete env.BULKHEAD_CHANNEL_FD;
+  delete env.BULKHEAD_JOURNAL_FD;
   delete env.BULKHEAD_PYTHON;
   delete env.NODE_TEST_CONTEXT;
   for (const [key, value] of Object.entries(extra)) {

@@ -59,6 +59,7 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       ...memoryEnv(options.memory ?? null),
     },
     channelFdVariable: ENV.channelFd.name,
+    journalFdVariable: ENV.journalFd.name,
   };
 }
 
