@@ -7,6 +7,7 @@
  * on timeout (or once the CLI exits) every process that descends from it is killed, so a test
  * can never leave a pytest worker behind on the shared machine.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -218,14 +219,24 @@ export function spawnBounded(
       clearInterval(sample);
       reject(error);
     });
-    child.on('close', (code, signal) => {
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
       clearInterval(sample);
-      // Whatever the command left behind (it should leave nothing) is noted and killed.
+      // Whatever the command left behind (it should leave nothing) is noted and killed. The run's
+      // reaper exits on its own once told goodbye, unwaited: on a loaded machine it may still be
+      // on its way out, so it gets a moment (one that never exits is still a leftover).
+      const alive = (descendant: number, starttime: string): ProcStat | null => {
+        const now = readStat(descendant);
+        return now && now.starttime === starttime && now.state !== 'Z' ? now : null;
+      };
+      const reaperGrace = performance.now() + 3_000;
+      for (const [descendant, first] of seen) {
+        while (isReaper(descendant) && alive(descendant, first.starttime) && performance.now() < reaperGrace) await sleep(20);
+      }
       const leftovers: string[] = [];
       for (const [descendant, first] of seen) {
-        const now = readStat(descendant);
-        if (now && now.starttime === first.starttime && now.state !== 'Z') leftovers.push(`${descendant} ${now.comm}`);
+        const now = alive(descendant, first.starttime);
+        if (now) leftovers.push(`${descendant} ${now.comm}`);
       }
       killTree(pid, seen.keys());
       resolve({
