@@ -5,14 +5,14 @@
  * own words from that worker's stderr.
  */
 import type { WorkerMessage } from '../adapters/messages.js';
+import { assertNever } from '../model/assert-never.js';
 import type { SessionInfo } from '../model/event.js';
+import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
 import { judgeCollection, type CollectionVerdict } from './collection-gate.js';
 import { pytestVerdict } from './exit-cause.js';
-import { judgeTargeted } from './targeted-collection.js';
-import { assertNever } from '../model/assert-never.js';
-import { ExitCode } from '../model/exit-code.js';
 import type { Step } from './step.js';
+import { judgeTargeted } from './targeted-collection.js';
 import type { WorkerRecord } from './worker-record.js';
 
 type Collected = Extract<WorkerMessage, { type: 'collected' }>;

@@ -3,12 +3,12 @@
  * order, and carrying out what it decides — a command to a worker, a test assignment (an event),
  * a worker to start or promote, an isolated retry's fresh worker.
  */
+import type { WorkerCommand } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { SchedulerCommand } from '../scheduler/types.js';
 import { testId, type RunState } from './run-state.js';
 import type { Step } from './step.js';
 import { threadsFor } from './suite-plan.js';
-import type { WorkerCommand } from '../adapters/messages.js';
 import { inWorkerTerms } from './index-map.js';
 import { isolatedScope } from './targeted-collection.js';
 import { killWorker, tellToEnd } from './worker-actions.js';
