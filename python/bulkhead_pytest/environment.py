@@ -27,6 +27,7 @@ RECYCLE_BYTES = "BULKHEAD_RECYCLE_BYTES"
 MEMORY_CGROUP = "BULKHEAD_MEMORY_CGROUP"
 RLIMIT_DATA = "BULKHEAD_RLIMIT_DATA"
 RUN_ID = "BULKHEAD_RUN_ID"
+COLLECT_ONLY = "BULKHEAD_COLLECT_ONLY"
 
 # name -> (what it means, who sets it); every one is set by the supervisor's pytest adapter
 # (src/adapters/pytest/worker-spec.ts) but the channel's, which the process runtime sets.
@@ -48,4 +49,5 @@ VARIABLES: Dict[str, str] = {
     MEMORY_CGROUP: "the worker's cgroup v1 memory leaf, where each test's peak is read (memory.py)",
     RLIMIT_DATA: "RLIMIT_DATA to set before anything is imported (launcher)",
     RUN_ID: "the run's marker, inherited by what the tests start: the reaper kills every process holding it if bulkhead dies (not read here)",
+    COLLECT_ONLY: "a JSON list of absolute test file paths: collect only these (a fresh worker for an isolated retry; collect_only.py)",
 }

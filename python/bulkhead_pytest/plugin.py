@@ -85,6 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
     channel = open_channel_from_env()
     if channel is None:
         return
+    # A fresh worker for an isolated retry collects only its test's file (collect_only.py).
+    from .collect_only import register_from_env
+
+    register_from_env(config)
     from .worker import WorkerSession
 
     # bulkhead enforces timeouts from outside the process (pytest-timeout's marker and ini are

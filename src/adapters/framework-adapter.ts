@@ -95,6 +95,11 @@ export interface WorkerLaunchRequest {
   recycleBytes?: number | null;
   /** How its memory cap reaches the worker where the supervisor cannot enforce it alone; absent: no cap. */
   memory?: WorkerMemoryLimits | null;
+  /**
+   * Absolute paths of the only test files the worker collects (a fresh worker for an isolated
+   * retry); null or absent: the whole suite.
+   */
+  collectOnly?: readonly string[] | null;
 }
 
 /** A worker's identity in pytest-xdist's terms, and the run's one random seed. */

@@ -8,13 +8,15 @@ export function describeCollectionDiff(
   other: readonly string[],
   referenceName: string,
   otherName: string,
+  /** The one file compared (a worker that collected part of the suite), or absent: the whole suite. */
+  file?: string,
 ): string | null {
   if (reference.length === other.length && reference.every((id, index) => id === other[index])) return null;
   const referenceSet = new Set(reference);
   const otherSet = new Set(other);
   const onlyReference = reference.filter((id) => !otherSet.has(id));
   const onlyOther = other.filter((id) => !referenceSet.has(id));
-  const lines = [`Different tests were collected by ${referenceName} (${reference.length}) and ${otherName} (${other.length}):`];
+  const lines = [`Different tests were collected ${file !== undefined ? `in ${file} ` : ''}by ${referenceName} (${reference.length}) and ${otherName} (${other.length}):`];
   const show = (label: string, ids: string[]): void => {
     if (ids.length === 0) return;
     lines.push(`  only in ${label}:`);

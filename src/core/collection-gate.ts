@@ -10,6 +10,8 @@ import { describeCollectionDiff } from './collection-diff.js';
 export type CollectionVerdict =
   | { kind: 'start'; tests: TestInfo[] }
   | { kind: 'join' }
+  /** A worker that collected part of the suite lacks the test it is to run: collect the whole suite instead. */
+  | { kind: 'collect_all' }
   | { kind: 'end'; reason: RunEndReason; exitCode: number; pytestEndedSession: boolean };
 
 export interface CollectedFacts {

@@ -5,11 +5,14 @@
  * own words from that worker's stderr.
  */
 import type { WorkerMessage } from '../adapters/messages.js';
+import { assertNever } from '../model/assert-never.js';
 import type { SessionInfo } from '../model/event.js';
+import { ExitCode } from '../model/exit-code.js';
 import type { TestInfo } from '../model/test.js';
 import { judgeCollection, type CollectionVerdict } from './collection-gate.js';
 import { pytestVerdict } from './exit-cause.js';
 import type { Step } from './step.js';
+import { judgeTargeted } from './targeted-collection.js';
 import type { WorkerRecord } from './worker-record.js';
 
 type Collected = Extract<WorkerMessage, { type: 'collected' }>;
@@ -40,9 +43,15 @@ export class Collection {
     return (when !== 'collect' && when !== 'config') || record === this.reference;
   }
 
-  /** A worker's collection judged; `defines`: it is the first, and `tests` is the run's suite. */
-  onCollected(record: WorkerRecord, message: Collected, out: Step): { verdict: CollectionVerdict; defines: boolean; tests: TestInfo[] } {
+  /**
+   * A worker's collection judged; `defines`: it is the first, and `tests` is the run's suite.
+   * `suite`: the run's suite, once defined (a partial collection is checked file by file against it).
+   */
+  onCollected(record: WorkerRecord, message: Collected, suite: readonly TestInfo[], out: Step): { verdict: CollectionVerdict; defines: boolean; tests: TestInfo[] } {
     record.collectedIds = message.tests.map((test) => test.id);
+    if (this.reference !== null && record.collectScope !== null && record.isolatedFor !== null) {
+      return { verdict: this.judgePartial(record, message.tests, suite, record.isolatedFor), defines: false, tests: [] };
+    }
     const reference = this.reference ? { name: this.reference.name, ids: this.reference.collectedIds ?? [] } : null;
     const verdict = judgeCollection(
       {
@@ -67,6 +76,26 @@ export class Collection {
       skips: record.collectSkips,
     });
     return { verdict, defines: true, tests: verdict.kind === 'start' ? verdict.tests : message.tests };
+  }
+
+  /**
+   * A worker that collected only its test's file(s): each file must hold the reference's tests of
+   * that file; its indices are then translated by its map. Without the test, the whole suite is
+   * collected instead (targeted-collection.ts).
+   */
+  private judgePartial(record: WorkerRecord, tests: readonly TestInfo[], suite: readonly TestInfo[], needs: number): CollectionVerdict {
+    const judged = judgeTargeted(suite, tests, needs, { reference: this.reference?.name ?? 'the reference', worker: record.name });
+    switch (judged.kind) {
+      case 'match':
+        record.indexMap = judged.map;
+        return { kind: 'join' };
+      case 'mismatch':
+        return { kind: 'end', reason: { kind: 'aborted', detail: judged.detail }, exitCode: ExitCode.INTERRUPTED, pytestEndedSession: false };
+      case 'missing':
+        return { kind: 'collect_all' };
+      default:
+        return assertNever(judged);
+    }
   }
 
   /** The worker pytest ended exited: what it said on stderr is the run's end. */

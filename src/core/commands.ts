@@ -7,11 +7,15 @@ import type { KillReason } from '../model/cause.js';
 import type { CoverageSession } from '../model/coverage.js';
 import type { LeakedProcess, TestInfo, WorkerId } from '../model/test.js';
 import type { SlowPending } from './inputs.js';
+import type { CollectScope } from './targeted-collection.js';
 import type { WorkerRole } from './worker-record.js';
 
 export type RunCommand =
-  /** Start a worker process. `lone`: it will run one test with nothing beside it (its cap is raised). */
-  | { type: 'start'; worker: WorkerId; role: WorkerRole; xdistIndex: number | null; lone: boolean }
+  /**
+   * Start a worker process. `lone`: it will run one test with nothing beside it (its cap is raised).
+   * `collect`: the only files it collects (rootdir-relative); null: the whole suite.
+   */
+  | { type: 'start'; worker: WorkerId; role: WorkerRole; xdistIndex: number | null; lone: boolean; collect: CollectScope | null }
   | { type: 'send'; worker: WorkerId; command: WorkerCommand }
   /**
    * Kill a worker and its whole tree, in stages (SIGTERM, grace, SIGKILL) or at once (`hard`).

@@ -18,6 +18,7 @@ import { BesideLog } from './beside.js';
 import { Collection } from './collection.js';
 import { onExit } from './deaths.js';
 import type { RunInput } from './inputs.js';
+import { inSuiteTerms } from './index-map.js';
 import { Ledger } from './ledger.js';
 import { LockService } from './lock-service.js';
 import type { RunOptions } from './options.js';
@@ -249,9 +250,12 @@ export class RunCore {
       case 'warning':
         if (this.state.collection.takesWarning(record, message.warning.when)) out.event({ type: 'warning', warning: message.warning });
         return;
-      case 'stolen':
-        this.state.inbox.push({ type: 'returned', worker, indices: message.indices });
+      case 'stolen': {
+        const indices = inSuiteTerms(record.indexMap, message.indices);
+        if (indices === null) violation(record, `gave back tests it never collected: ${message.indices.join(', ')}`, out);
+        else this.state.inbox.push({ type: 'returned', worker, indices });
         return;
+      }
       case 'internal_error':
         this.internalError = true;
         out.event({ type: 'internal_error', source: 'worker', worker, detail: `INTERNALERROR in ${record.name}:\n${message.text}` });
@@ -269,7 +273,7 @@ export class RunCore {
   }
 
   private onCollected(record: WorkerRecord, message: Message<'collected'>, out: Step): void {
-    const judged = this.state.collection.onCollected(record, message, out);
+    const judged = this.state.collection.onCollected(record, message, this.state.suite.tests, out);
     if (judged.defines) {
       this.state.suite = { ...this.state.suite, tests: judged.tests };
       this.state.ledger.setTests(judged.tests);
@@ -283,6 +287,9 @@ export class RunCore {
       case 'join':
         if (this.state.end.stopped) tellToEnd(record, 'stop', out);
         else makeReady(this.state, record, out);
+        return;
+      case 'collect_all':
+        this.state.workers.collectAllInstead(record, out);
         return;
       case 'end':
         // pytest ended this worker's session itself and is about to say why on stderr: it is not

@@ -3,12 +3,15 @@
  * order, and carrying out what it decides — a command to a worker, a test assignment (an event),
  * a worker to start or promote, an isolated retry's fresh worker.
  */
+import type { WorkerCommand } from '../adapters/messages.js';
 import { assertNever } from '../model/assert-never.js';
 import type { SchedulerCommand } from '../scheduler/types.js';
 import { testId, type RunState } from './run-state.js';
 import type { Step } from './step.js';
 import { threadsFor } from './suite-plan.js';
-import { tellToEnd } from './worker-actions.js';
+import { inWorkerTerms } from './index-map.js';
+import { isolatedScope } from './targeted-collection.js';
+import { killWorker, tellToEnd } from './worker-actions.js';
 import type { WorkerRecord } from './worker-record.js';
 
 /** Feeds the scheduler its pending inputs, one at a time, and carries out what it decides. */
@@ -22,12 +25,12 @@ export function carryOut(state: RunState, command: SchedulerCommand, out: Step):
   switch (command.type) {
     case 'assign': {
       const threads = state.options.threadCaps ? threadsFor(state.suite.settings, command.indices, state.options.workers) : {};
-      out.command({ type: 'send', worker: command.worker, command: { type: 'run', indices: command.indices, ...threads } });
+      send(state, command.worker, { type: 'run', indices: command.indices, ...threads }, out);
       out.event({ type: 'test_assigned', worker: command.worker, testIds: command.indices.map((index) => testId(state, index)) });
       return;
     }
     case 'steal':
-      out.command({ type: 'send', worker: command.worker, command: { type: 'steal', indices: command.indices } });
+      send(state, command.worker, { type: 'steal', indices: command.indices }, out);
       return;
     case 'flush':
       out.command({ type: 'send', worker: command.worker, command: { type: 'flush' } });
@@ -46,12 +49,29 @@ export function carryOut(state: RunState, command: SchedulerCommand, out: Step):
       return;
     }
     case 'start_isolated':
-      state.workers.requestIsolated(command.index);
+      state.workers.requestIsolated(command.index, isolatedScope(state.suite.tests, state.collection.session?.rootdir ?? null, command.index));
       startIsolatedIfAlone(state, out);
       return;
     default:
       assertNever(command);
   }
+}
+
+/**
+ * A command that names tests by suite index, as its worker numbers them (a worker that collected
+ * part of the suite has its own numbering: index-map.ts). One it cannot be told (a test it never
+ * collected) is the core's own error: reported, and the worker is ended so its tests are not held.
+ */
+function send(state: RunState, worker: number, command: WorkerCommand, out: Step): void {
+  const record = state.workers.get(worker);
+  const translated = inWorkerTerms(record?.indexMap ?? null, command);
+  if (translated !== null) {
+    out.command({ type: 'send', worker, command: translated });
+    return;
+  }
+  const detail = `${record?.name ?? `worker ${worker}`} was to be sent tests it did not collect (${command.type})`;
+  out.internalError(detail);
+  if (record) killWorker(record, { kind: 'shutdown', detail }, out);
 }
 
 /** The pending isolated retry starts once nothing else is alive; a ready spare is adopted for it. */

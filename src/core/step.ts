@@ -10,7 +10,7 @@ import type { Lifecycle, WorkerRecord } from './worker-record.js';
 export class Step {
   readonly commands: RunCommand[] = [];
   readonly events: RunEventBody[] = [];
-  private internalError = false;
+  private hadError = false;
 
   command(command: RunCommand): void {
     this.commands.push(command);
@@ -25,15 +25,21 @@ export class Step {
     const result = record.moveTo(next);
     if (!result.ok) {
       this.events.push({ type: 'internal_error', source: 'core', detail: result.error });
-      this.internalError = true;
+      this.hadError = true;
       return false;
     }
     if (result.event) this.events.push(result.event);
     return true;
   }
 
+  /** A fact the core should never meet (its own bug): reported; the run then exits 3. */
+  internalError(detail: string): void {
+    this.events.push({ type: 'internal_error', source: 'core', detail });
+    this.hadError = true;
+  }
+
   /** An illegal lifecycle move was reported while this step was built. */
   get hadInternalError(): boolean {
-    return this.internalError;
+    return this.hadError;
   }
 }

@@ -11,7 +11,9 @@ import type { CollectErrorReport, CollectSkipReport } from '../model/report.js';
 import type { KillReason } from '../model/cause.js';
 import type { RunEventBody } from '../model/event.js';
 import type { LeakedProcess, WorkerId } from '../model/test.js';
+import type { IndexMap } from './index-map.js';
 import { ProgressMeter } from './progress-meter.js';
+import type { CollectScope } from './targeted-collection.js';
 import type { WatchedWorker } from './watchdog.js';
 
 /** starting → collecting → ready → finishing → exited; any state may end in `exited`. */
@@ -57,6 +59,8 @@ export class WorkerRecord {
   terminating = false;
   /** Runs one test with nothing beside it: its cap and the run's limit are raised while it does. */
   lone = false;
+  /** Its suite index <-> its own, once it collected part of the suite (targeted-collection.ts); null: the same. */
+  indexMap: IndexMap | null = null;
 
   constructor(
     readonly id: WorkerId,
@@ -67,6 +71,8 @@ export class WorkerRecord {
     readonly startedAt: number,
     /** Its pytest-xdist id's number (gwN), fixed for its life; null when identity is off. */
     readonly xdistIndex: number | null,
+    /** The only files it collects (a fresh worker for an isolated retry); null: the whole suite. */
+    readonly collectScope: CollectScope | null = null,
   ) {}
 
   get name(): string {

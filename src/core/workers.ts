@@ -10,6 +10,7 @@ import type { WorkerId } from '../model/test.js';
 import { RestartPolicy } from '../scheduler/restart-policy.js';
 import type { RunOptions } from './options.js';
 import type { Step } from './step.js';
+import type { CollectScope } from './targeted-collection.js';
 import { killWorker, tellToEnd } from './worker-actions.js';
 import { WorkerRecord, type WorkerRole } from './worker-record.js';
 import { XdistIds } from './xdist-ids.js';
@@ -25,6 +26,13 @@ interface DelayedStart {
   role: WorkerRole;
   slotIndex: number;
   isolatedFor: number | null;
+  collect: CollectScope | null;
+}
+
+/** A crashed test waiting for its fresh worker, and the files that worker collects (null: all). */
+interface PendingIsolated {
+  index: number;
+  collect: CollectScope | null;
 }
 
 const START_TIMER = 'start:';
@@ -39,7 +47,7 @@ export class WorkerTable {
   private nextTimer = 1;
   private stopped = false;
   /** A crashed test waiting for every other worker to end before its fresh worker starts. */
-  private pendingIsolated: number | null = null;
+  private pendingIsolated: PendingIsolated | null = null;
 
   constructor(private readonly options: RunOptions) {
     this.policy = new RestartPolicy(options.restart);
@@ -65,8 +73,8 @@ export class WorkerTable {
   startInitial(now: number, out: Step): void {
     // Listing needs one collection only; the pool size still sizes what unknown tests are assumed to need.
     const workers = this.options.listOnly ? 1 : this.options.workers;
-    for (let i = 0; i < workers; i += 1) this.spawn('pool', i, null, now, out);
-    for (let i = 0; i < this.options.standby; i += 1) this.spawn('standby', this.options.workers + i, null, now, out);
+    for (let i = 0; i < workers; i += 1) this.spawn('pool', i, null, now, out, null);
+    for (let i = 0; i < this.options.standby; i += 1) this.spawn('standby', this.options.workers + i, null, now, out, null);
   }
 
   /** The worker collected and matched the suite. Returns whether it may take tests now (a spare waits). */
@@ -92,16 +100,31 @@ export class WorkerTable {
       spare.role = 'pool';
       spare.slotIndex = freeIndex;
       out.event({ type: 'standby_promoted', worker: spare.id, pid: spare.pid, slotIndex: freeIndex });
-      this.spawnLater('standby', standbyIndex, null, 0, now, out);
+      this.spawnLater({ role: 'standby', slotIndex: standbyIndex, isolatedFor: null, collect: null }, 0, now, out);
       return spare;
     }
-    this.spawnLater('pool', freeIndex, null, this.restartDelays.get(freeIndex) ?? 0, now, out);
+    this.spawnLater({ role: 'pool', slotIndex: freeIndex, isolatedFor: null, collect: null }, this.restartDelays.get(freeIndex) ?? 0, now, out);
     return null;
   }
 
-  /** A fresh worker for one crashed test, once every other worker has ended. */
-  requestIsolated(index: number): void {
-    this.pendingIsolated = index;
+  /**
+   * A fresh worker for one crashed test, once every other worker has ended; `collect`: the only
+   * files it collects (null: the whole suite).
+   */
+  requestIsolated(index: number, collect: CollectScope | null): void {
+    this.pendingIsolated = { index, collect };
+  }
+
+  /**
+   * An isolated retry's worker collected only its test's file, and the test was not in it: it is
+   * told to end, and a fresh worker that collects the whole suite takes the retry once it exited.
+   */
+  collectAllInstead(record: WorkerRecord, out: Step): void {
+    const index = record.isolatedFor;
+    if (index === null) return;
+    record.isolatedFor = null; // however it ends, it starts no successor of its own (judgeRestart)
+    tellToEnd(record, 'stop', out);
+    this.requestIsolated(index, null);
   }
 
   /**
@@ -109,8 +132,8 @@ export class WorkerTable {
    * spare adopted for it, if one was: it is as fresh as a new worker, without the collection.
    */
   startIsolatedWhenAlone(now: number, out: Step): WorkerRecord | null {
-    const index = this.pendingIsolated;
-    if (index === null) return null;
+    const pending = this.pendingIsolated;
+    if (pending === null) return null;
     if (this.stopped) {
       this.pendingIsolated = null;
       return null;
@@ -122,12 +145,12 @@ export class WorkerTable {
     if (spare) {
       spare.role = 'isolated';
       spare.slotIndex = -1;
-      spare.isolatedFor = index;
+      spare.isolatedFor = pending.index;
       spare.lone = true;
       out.command({ type: 'set_lone', worker: spare.id, lone: true, isolated: true });
       return spare;
     }
-    this.spawn('isolated', -1, index, now, out);
+    this.spawn('isolated', -1, pending.index, now, out, pending.collect);
     return null;
   }
 
@@ -181,7 +204,7 @@ export class WorkerTable {
     const start = this.delayed.get(key);
     if (!start) return true;
     this.delayed.delete(key);
-    if (!this.stopped && (start.role !== 'pool' || hasWork)) this.spawn(start.role, start.slotIndex, start.isolatedFor, now, out);
+    if (!this.stopped && (start.role !== 'pool' || hasWork)) this.spawn(start.role, start.slotIndex, start.isolatedFor, now, out, start.collect);
     return true;
   }
 
@@ -211,9 +234,10 @@ export class WorkerTable {
     }
     if (record.role === 'pool') this.restartDelays.set(record.slotIndex, decision.delayMs);
     if (record.role === 'isolated' && record.readyAt === null && record.isolatedFor !== null) {
-      this.spawnLater('isolated', -1, record.isolatedFor, decision.delayMs, now, out); // it never got to the test
+      // It never got to the test: its successor collects what it would have.
+      this.spawnLater({ role: 'isolated', slotIndex: -1, isolatedFor: record.isolatedFor, collect: record.collectScope }, decision.delayMs, now, out);
     }
-    if (record.role === 'standby') this.spawnLater('standby', record.slotIndex, null, decision.delayMs, now, out);
+    if (record.role === 'standby') this.spawnLater({ role: 'standby', slotIndex: record.slotIndex, isolatedFor: null, collect: null }, decision.delayMs, now, out);
     return null;
   }
 
@@ -232,24 +256,24 @@ export class WorkerTable {
     for (let i = 0; ; i += 1) if (!used.has(i)) return i;
   }
 
-  private spawnLater(role: WorkerRole, slotIndex: number, isolatedFor: number | null, delayMs: number, now: number, out: Step): void {
+  private spawnLater(start: DelayedStart, delayMs: number, now: number, out: Step): void {
     if (delayMs <= 0) {
-      this.spawn(role, slotIndex, isolatedFor, now, out);
+      this.spawn(start.role, start.slotIndex, start.isolatedFor, now, out, start.collect);
       return;
     }
     const key = `${START_TIMER}${this.nextTimer++}`;
-    this.delayed.set(key, { role, slotIndex, isolatedFor });
+    this.delayed.set(key, start);
     out.command({ type: 'timer', key, ms: delayMs });
   }
 
-  private spawn(role: WorkerRole, slotIndex: number, isolatedFor: number | null, now: number, out: Step): void {
+  private spawn(role: WorkerRole, slotIndex: number, isolatedFor: number | null, now: number, out: Step, collect: CollectScope | null): void {
     const id = this.nextId++;
     // A pool slot prefers its own index, so its replacement reuses the dead worker's id; a spare
     // the index past the pool it stands in; an isolated retry (all others ended) the lowest free.
     const xdistIndex = this.options.xdistIdentity ? this.xdistIds.claim(role === 'isolated' ? 0 : slotIndex) : null;
-    const record = new WorkerRecord(id, slotIndex, role, isolatedFor, now, xdistIndex);
+    const record = new WorkerRecord(id, slotIndex, role, isolatedFor, now, xdistIndex, collect);
     record.lone = role === 'isolated';
     this.records.set(id, record);
-    out.command({ type: 'start', worker: id, role, xdistIndex, lone: record.lone });
+    out.command({ type: 'start', worker: id, role, xdistIndex, lone: record.lone, collect });
   }
 }

@@ -121,6 +121,12 @@ export const ENV = {
     setBy: 'the pytest adapter (worker-spec.ts), from the cap the pool memory chose',
     side: 'worker',
   },
+  collectOnly: {
+    name: 'BULKHEAD_COLLECT_ONLY',
+    meaning: 'a JSON list of absolute test file paths: the worker collects only these (a fresh worker for an isolated retry)',
+    setBy: 'the pytest adapter (worker-spec.ts), from the files the run core named for the retried test',
+    side: 'worker',
+  },
 } as const satisfies Record<string, EnvVariable>;
 
 export type EnvKey = keyof typeof ENV;

@@ -190,7 +190,7 @@ export class RunShell {
   private start(command: Extract<RunCommand, { type: 'start' }>): void {
     const crashFile = join(this.options.scratchDir, `worker-${command.worker}.crash`);
     const stacksFile = join(this.options.scratchDir, `worker-${command.worker}.stacks`);
-    const identity = { role: command.role, xdistIndex: command.xdistIndex, crashFile, stacksFile };
+    const identity = { role: command.role, xdistIndex: command.xdistIndex, crashFile, stacksFile, collect: command.collect };
     const run = { testRunUid: this.testRunUid, seed: this.seed };
     this.runtime.start({
       worker: command.worker,

@@ -5,10 +5,11 @@
  * decides who the worker is.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FrameworkAdapter, WorkerLaunch, WorkerMemoryLimits } from '../adapters/framework-adapter.js';
 import { coverageDataDir } from './coverage-step.js';
 import type { RunOptions } from '../core/options.js';
+import type { CollectScope } from '../core/targeted-collection.js';
 import { xdistWorkerId } from '../core/xdist-ids.js';
 
 /** Who the worker is, as the core decided, and its files. */
@@ -17,6 +18,8 @@ export interface WorkerIdentity {
   xdistIndex: number | null;
   crashFile: string;
   stacksFile: string;
+  /** The only files it collects, relative to the rootdir (a fresh worker for an isolated retry); null: the whole suite. */
+  collect: CollectScope | null;
 }
 
 /** What is the same for every worker of one run. */
@@ -52,7 +55,17 @@ export function launchFor(framework: FrameworkAdapter, slot: WorkerIdentity, opt
     // A test retried alone is the worker's only one: nothing to recycle it for.
     recycleBytes: slot.role === 'isolated' ? null : options.memory.recycleBytes,
     memory,
+    collectOnly: slot.collect === null ? null : absoluteFiles(slot.collect),
   });
+}
+
+/**
+ * The files as absolute paths: pytest reports a test's file relative to the rootdir (climbing out
+ * of it with `..` for an installed package under --pyargs), so joined to the rootdir and normalized
+ * it is the path pytest collects it from.
+ */
+export function absoluteFiles(scope: CollectScope): string[] {
+  return [...new Set(scope.files.map((file) => resolve(scope.rootdir, file)))];
 }
 
 /** A worker's log of what it wrote outside pytest's capture, where artifacts are kept. */

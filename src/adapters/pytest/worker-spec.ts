@@ -57,6 +57,7 @@ export function workerLaunch(options: WorkerLaunchOptions): WorkerLaunch {
       ...(options.coverageDir ? { [ENV.coverageDir.name]: options.coverageDir } : {}),
       ...(options.recycleBytes !== null && options.recycleBytes !== undefined ? { [ENV.recycleBytes.name]: String(options.recycleBytes) } : {}),
       ...memoryEnv(options.memory ?? null),
+      ...(options.collectOnly ? { [ENV.collectOnly.name]: JSON.stringify(options.collectOnly) } : {}),
     },
     channelFdVariable: ENV.channelFd.name,
     journalFdVariable: ENV.journalFd.name,

@@ -111,3 +111,9 @@ test('recycling and the memory limits the worker applies reach it through its en
   assert.equal(rlimit.BULKHEAD_RLIMIT_DATA, '2048');
   assert.equal(rlimit.BULKHEAD_MEMORY_CGROUP, undefined);
 });
+
+test('a worker told which files to collect gets them as a JSON list; any other collects the suite', () => {
+  const files = ['/site/numpy/_core/tests/test_shape_base.py', '/p/tests/a b:c.py'];
+  assert.deepEqual(JSON.parse(workerLaunch(options({ collectOnly: files })).env.BULKHEAD_COLLECT_ONLY ?? ''), files);
+  for (const collectOnly of [undefined, null]) assert.equal(workerLaunch(options({ collectOnly })).env.BULKHEAD_COLLECT_ONLY, undefined);
+});
