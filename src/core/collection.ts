@@ -80,8 +80,10 @@ export class Collection {
 
   /**
    * A worker that collected only its test's file(s): each file must hold the reference's tests of
-   * that file; its indices are then translated by its map. Without the test, the whole suite is
-   * collected instead (targeted-collection.ts).
+   * that file; its indices are then translated by its map. Without the test, or with a file that
+   * differs, the whole suite is collected instead (targeted-collection.ts): the difference may be
+   * of our making (a conftest.py off the file's path, not loaded, whose hook changes the tests), and
+   * a whole collection is then compared as any worker's is, ending the run if it differs too.
    */
   private judgePartial(record: WorkerRecord, tests: readonly TestInfo[], suite: readonly TestInfo[], needs: number): CollectionVerdict {
     const judged = judgeTargeted(suite, tests, needs, { reference: this.reference?.name ?? 'the reference', worker: record.name });
@@ -90,7 +92,6 @@ export class Collection {
         record.indexMap = judged.map;
         return { kind: 'join' };
       case 'mismatch':
-        return { kind: 'end', reason: { kind: 'aborted', detail: judged.detail }, exitCode: ExitCode.INTERRUPTED, pytestEndedSession: false };
       case 'missing':
         return { kind: 'collect_all' };
       default:

@@ -1,8 +1,8 @@
 /**
  * The run core fed by hand: a crashed test's fresh isolated worker is told to collect only the
- * test's file, its partial collection is checked file by file and its indices translated; a
- * mismatch ends the run as any collection mismatch does; a collection without the test, or a test
- * whose file cannot be told, falls back to a worker that collects the whole suite.
+ * test's file, its partial collection is checked file by file and its indices translated; a file
+ * that differs, a collection without the test, or a test whose file cannot be told, falls back to
+ * a worker that collects the whole suite, which is then judged as any worker's collection.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,19 +77,41 @@ test('tests it gives back are numbered as the suite; an index it never collected
   assert.ok(kill?.type === 'kill' && kill.reason.kind === 'protocol_violation' && /never collected: 2/.test(kill.reason.detail), JSON.stringify(kill));
 });
 
-test('a file that holds other tests than the reference collected: the run ends, naming the file and the difference', () => {
+test('a file that holds other tests than the reference collected: a fresh worker collects the whole suite, and its difference ends the run', () => {
   const d = crashX();
   const Z = testInfo('test_z', 'test_crash');
   d.collect(3, [X, Y, Z], { rootdir: ROOTDIR });
   assert.equal(runCommands(d, 3).length, 0);
   assert.ok(d.sent(3, 'stop'));
+  d.message(3, { type: 'done', exitstatus: 0 });
   d.exit(3);
+  const fallback = starts(d).at(-1)!;
+  assert.ok(fallback.worker === 4 && fallback.role === 'isolated' && fallback.collect === null, 'the fallback collects everything');
+  // The whole collection differs too: the run ends, naming the difference, as for any worker.
+  d.collect(4, [...SUITE, Z], { rootdir: ROOTDIR });
+  assert.equal(runCommands(d, 4).length, 0);
+  d.exit(4);
   const finished = d.finishRun();
   assert.equal(finished.exitCode, 2);
   assert.equal(finished.reason.kind, 'aborted');
   const detail = finished.reason.kind === 'aborted' ? finished.reason.detail : '';
-  assert.match(detail, /^Different tests were collected in test_crash\.py by worker 1 \(pid 10001\) \(2\) and worker 3 \(pid 10003\) \(3\):/);
-  assert.match(detail, /only in worker 3 \(pid 10003\):\n {4}test_crash\.py::test_z/);
+  assert.match(detail, /^Different tests were collected by worker 1 \(pid 10001\) \(\d+\) and worker 4 \(pid 10004\) \(\d+\):/);
+  assert.match(detail, /only in worker 4 \(pid 10004\):\n {4}test_crash\.py::test_z/);
+});
+
+test('a file that differs only in the targeted collection (a conftest off its path): the whole collection matches, and the retry runs', () => {
+  const d = crashX();
+  d.collect(3, [X], { rootdir: ROOTDIR }); // test_crash.py without test_y
+  assert.ok(d.sent(3, 'stop'));
+  d.message(3, { type: 'done', exitstatus: 0 });
+  d.exit(3);
+  d.collect(4, SUITE, { rootdir: ROOTDIR });
+  assert.deepEqual(runCommands(d, 4), [[2]]);
+  d.run(4, X.id);
+  d.message(4, { type: 'done', exitstatus: 0 });
+  d.exit(4);
+  assert.equal(d.finals().get(X.id), 'flaky');
+  assert.equal(d.finishRun().exitCode, 0);
 });
 
 test('a collection without the test: that worker ends, and a fresh one collects the whole suite for the retry', () => {
