@@ -8,24 +8,20 @@ With a journal (``BULKHEAD_JOURNAL_FD``: a file the supervisor made and unlinked
 it), every message is written there at once, and the socket carries only commands in and a
 doorbell (a bare newline) out. A message in the journal outlives this process, as one in the
 socket's buffer does, so nothing waits in memory where a crash would lose it; but the supervisor
-reads the journal when the doorbell rings or on its own tick, not once per write. A test's start
-and end then cost a write(2) each and no wake-up of the supervisor: it is rung when it must act
-(a lock, a question, a worker about to wait for work, its queue running short) and otherwise at
-most every ``RING_SECONDS``. Without a journal, messages go on the socket as before.
+reads the journal when the doorbell rings or when it looks on its own (every 20 ms), not once per
+write. A test's start and end then cost a write(2) each and no wake-up of the supervisor: it is
+rung only when it must act (a lock, a question, a worker about to wait for work, its queue
+running short). Its own look does not need this process to run: a test that holds the GIL in C
+does not delay it. Without a journal, messages go on the socket as before.
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
-import time
 from typing import Any, Dict, Iterator, List, Optional
 
 from . import environment
-
-# How stale the supervisor's view of a worker may grow between doorbells while tests run (its
-# 200 ms tick reads the journal too).
-RING_SECONDS = 0.02
 
 
 class Channel:
@@ -40,7 +36,6 @@ class Channel:
             os.close(journal_fd)
         self._lock = threading.Lock()
         self._pending: List[bytes] = []
-        self._rung = 0.0
 
     def send(self, message: Dict[str, Any], flush: bool = True) -> None:
         """Sends a message; with ``flush=False`` the supervisor need not see it at once.
@@ -76,17 +71,15 @@ class Channel:
             self.flush()
 
     def nudge(self, urgent: bool) -> None:
-        """Keeps the supervisor's view fresh: at once if ``urgent``, else at most every RING_SECONDS."""
+        """After a message the supervisor need not act on at once: rung only if ``urgent``."""
         if self._journal is None:
             self.flush()
-            return
-        with self._lock:
-            if urgent or time.monotonic() - self._rung >= RING_SECONDS:
+        elif urgent:
+            with self._lock:
                 self._ring()
 
     def _ring(self) -> None:
         os.write(self._fd, b"\n")
-        self._rung = time.monotonic()
 
     def _write_pending(self) -> None:
         if not self._pending:

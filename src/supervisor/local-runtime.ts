@@ -47,6 +47,12 @@ class LocalWorker implements RungWorker {
   }
 }
 
+/**
+ * How often every live worker's journal is read when no doorbell rang (journal.ts): how stale a
+ * result may be in the supervisor, and so in the recording, should bulkhead itself die.
+ */
+const JOURNAL_POLL_MS = 20;
+
 export class LocalWorkerRuntime implements WorkerRuntime {
   readonly memoryControl: MemoryControl;
   private readonly cgroups: CgroupTree | null;
@@ -54,6 +60,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
   private readonly workers = new Map<WorkerId, LocalWorker>();
   /** Kills the run's processes should bulkhead die. */
   private readonly reaper: RunReaper;
+  private readonly journalPoll: NodeJS.Timeout;
 
   constructor(
     private readonly options: LocalRuntimeOptions,
@@ -67,6 +74,14 @@ export class LocalWorkerRuntime implements WorkerRuntime {
     this.memoryControl = this.rung.control;
     const runCgroups = [this.cgroups?.root, this.rung.cgroupRoot].filter((dir): dir is string => typeof dir === 'string');
     this.reaper = RunReaper.start({ python: options.python, script: options.reaperScript, cgroups: runCgroups, onLost: options.onLifelineLost });
+    // A look at each journal needs nothing of the worker: one stuck in C holding the GIL, which
+    // could not ring, is read all the same.
+    this.journalPoll = setInterval(() => this.readJournals(), JOURNAL_POLL_MS);
+    this.journalPoll.unref();
+  }
+
+  private readJournals(): void {
+    for (const worker of this.workers.values()) if (!worker.exited) worker.process?.readJournal();
   }
 
   start(spec: WorkerSpec): void {
@@ -135,9 +150,9 @@ export class LocalWorkerRuntime implements WorkerRuntime {
   }
 
   sample(withMemory: boolean): { samples: WorkerSample[]; memory: MemoryReading } {
+    // What the workers wrote since they were last read comes before the tick that judges them.
+    this.readJournals();
     const live = [...this.workers.values()].filter((worker) => !worker.exited);
-    // What the workers wrote since they last rang comes before the tick that judges them.
-    for (const worker of live) worker.process?.readJournal();
     const over = new Map(this.rung.overCap(live).map((entry) => [entry.slot.id, entry]));
     const samples = live.map((worker): WorkerSample => {
       const progress = worker.pid !== null ? processProgress(worker.pid) : null;
@@ -163,6 +178,7 @@ export class LocalWorkerRuntime implements WorkerRuntime {
   }
 
   dispose(): void {
+    clearInterval(this.journalPoll);
     this.reaper.close();
     this.cgroups?.remove();
     this.rung.dispose();

@@ -73,6 +73,10 @@ before(async () => {
     const runId = environOf(pids['stopped.worker']).find((entry) => entry.startsWith('BULKHEAD_RUN_ID='))?.slice('BULKHEAD_RUN_ID='.length) ?? null;
     cgroups = runCgroups(cli.process.pid!);
 
+    // The quick tests' results reach the recording within a journal read (20 ms) and a recorder
+    // flush of their finishing: what is recorded by then is what must survive the kill.
+    const quickRecorded = () => (readRecording().match(/"type":"test_finished"[^\n]*test_quick_(one|two)/g) ?? []).length === 2;
+    assert.ok(await waitUntil(quickRecorded, 5_000), `the quick tests were recorded\n${cli.output()}`);
     process.kill(pids['stopped.worker'], 'SIGSTOP');
     assert.ok(await waitUntil(() => stateOf(pids['stopped.worker']) === 'T', 5_000), 'the worker stopped');
     for (const pid of runProcesses(runId)) known.add(pid);
