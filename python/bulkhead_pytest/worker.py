@@ -222,8 +222,7 @@ class WorkerSession:
         self.plain = []
         if self.junit is not None:
             self.junit.begin()
-        # Not a wake-up per test: the supervisor reads a journal's starts when it next looks, and
-        # at a death, before it names the test that was running.
+        # No wake-up per test: a journal's starts are read when the supervisor looks, or at a death.
         self.channel.send(message("started", id=nodeid), flush=False)
         self.channel.nudge(urgent=self.queue.short())
         if self.meter is not None:

@@ -222,22 +222,12 @@ export function spawnBounded(
     child.on('close', async (code, signal) => {
       clearTimeout(timer);
       clearInterval(sample);
-      // Whatever the command left behind (it should leave nothing) is noted and killed. The run's
-      // reaper exits on its own once told goodbye, unwaited: on a loaded machine it may still be
-      // on its way out, so it gets a moment (one that never exits is still a leftover).
-      const alive = (descendant: number, starttime: string): ProcStat | null => {
-        const now = readStat(descendant);
-        return now && now.starttime === starttime && now.state !== 'Z' ? now : null;
-      };
-      const reaperGrace = performance.now() + 3_000;
-      for (const [descendant, first] of seen) {
-        while (isReaper(descendant) && alive(descendant, first.starttime) && performance.now() < reaperGrace) await sleep(20);
-      }
-      const leftovers: string[] = [];
-      for (const [descendant, first] of seen) {
-        const now = alive(descendant, first.starttime);
-        if (now) leftovers.push(`${descendant} ${now.comm}`);
-      }
+      // Whatever the command left behind is noted and killed; the run's reaper, told goodbye and
+      // exiting unwaited, gets a moment first (one that never exits is still a leftover).
+      const alive = (pid: number, starttime: string): ProcStat | null => [readStat(pid)].find((now) => now?.starttime === starttime && now.state !== 'Z') ?? null;
+      const grace = performance.now() + 3_000;
+      for (const [id, first] of seen) while (isReaper(id) && alive(id, first.starttime) && performance.now() < grace) await sleep(20);
+      const leftovers = [...seen].flatMap(([id, first]) => [alive(id, first.starttime)].flatMap((now) => (now ? [`${id} ${now.comm}`] : [])));
       killTree(pid, seen.keys());
       resolve({
         leftovers,
