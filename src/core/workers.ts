@@ -22,6 +22,7 @@ export interface AbortOrder {
   exitCode: number;
 }
 
+/** What a worker is started as (now, or when its restart delay is over). */
 interface DelayedStart {
   role: WorkerRole;
   slotIndex: number;
@@ -73,8 +74,8 @@ export class WorkerTable {
   startInitial(now: number, out: Step): void {
     // Listing needs one collection only; the pool size still sizes what unknown tests are assumed to need.
     const workers = this.options.listOnly ? 1 : this.options.workers;
-    for (let i = 0; i < workers; i += 1) this.spawn('pool', i, null, now, out, null);
-    for (let i = 0; i < this.options.standby; i += 1) this.spawn('standby', this.options.workers + i, null, now, out, null);
+    for (let i = 0; i < workers; i += 1) this.spawn({ role: 'pool', slotIndex: i, isolatedFor: null, collect: null }, now, out);
+    for (let i = 0; i < this.options.standby; i += 1) this.spawn({ role: 'standby', slotIndex: this.options.workers + i, isolatedFor: null, collect: null }, now, out);
   }
 
   /** The worker collected and matched the suite. Returns whether it may take tests now (a spare waits). */
@@ -150,7 +151,7 @@ export class WorkerTable {
       out.command({ type: 'set_lone', worker: spare.id, lone: true, isolated: true });
       return spare;
     }
-    this.spawn('isolated', -1, pending.index, now, out, pending.collect);
+    this.spawn({ role: 'isolated', slotIndex: -1, isolatedFor: pending.index, collect: pending.collect }, now, out);
     return null;
   }
 
@@ -204,7 +205,7 @@ export class WorkerTable {
     const start = this.delayed.get(key);
     if (!start) return true;
     this.delayed.delete(key);
-    if (!this.stopped && (start.role !== 'pool' || hasWork)) this.spawn(start.role, start.slotIndex, start.isolatedFor, now, out, start.collect);
+    if (!this.stopped && (start.role !== 'pool' || hasWork)) this.spawn(start, now, out);
     return true;
   }
 
@@ -258,7 +259,7 @@ export class WorkerTable {
 
   private spawnLater(start: DelayedStart, delayMs: number, now: number, out: Step): void {
     if (delayMs <= 0) {
-      this.spawn(start.role, start.slotIndex, start.isolatedFor, now, out, start.collect);
+      this.spawn(start, now, out);
       return;
     }
     const key = `${START_TIMER}${this.nextTimer++}`;
@@ -266,7 +267,7 @@ export class WorkerTable {
     out.command({ type: 'timer', key, ms: delayMs });
   }
 
-  private spawn(role: WorkerRole, slotIndex: number, isolatedFor: number | null, now: number, out: Step, collect: CollectScope | null): void {
+  private spawn({ role, slotIndex, isolatedFor, collect }: DelayedStart, now: number, out: Step): void {
     const id = this.nextId++;
     // A pool slot prefers its own index, so its replacement reuses the dead worker's id; a spare
     // the index past the pool it stands in; an isolated retry (all others ended) the lowest free.
