@@ -218,7 +218,9 @@ export class RunCore {
       case 'hello':
         // Its protocol version was checked where the line was decoded (the adapter).
         record.pid = message.pid;
-        out.transition(record, 'collecting');
+        // A worker told to end before its hello was read (the run stopped) is late, not illegal;
+        // a second hello from a worker that was ready is the core's to report.
+        if (record.state !== 'finishing' || record.readyAt !== null) out.transition(record, 'collecting');
         return;
       case 'heartbeat':
         record.lastHeartbeat = this.state.now;

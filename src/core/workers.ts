@@ -80,6 +80,8 @@ export class WorkerTable {
 
   /** The worker collected and matched the suite. Returns whether it may take tests now (a spare waits). */
   markReady(record: WorkerRecord, now: number, out: Step): boolean {
+    // Told to end while it collected (the run stopped): its collection is read late, it stays ending.
+    if (record.state === 'finishing') return false;
     record.readyAt = now;
     if (!out.transition(record, 'ready')) return false;
     out.event({ type: 'worker_ready', worker: record.id, collectSeconds: (now - record.startedAt) / 1000 });
