@@ -20,6 +20,17 @@ if __name__ == "__main__":
         supervisor = os.environ.get(environment.SUPERVISOR_PID, "")
         die_with_supervisor(int(supervisor) if supervisor.isdigit() else None)
 
+        # Registered first, so it runs last: after every exit handler of pytest, its plugins and the
+        # tests (coverage's save, logging's flush, weakref.finalize). It leaves the heap to the
+        # kernel instead of collecting its cycles again while the interpreter shuts down: 0.4 s
+        # with 3,000 tests collected, in every worker, holding up the end of the run. Module
+        # globals are still cleared (their files flushed); only finalizers of objects in cycles
+        # still alive at exit do not run, which Python does not promise either.
+        import atexit
+        import gc
+
+        atexit.register(gc.freeze)
+
     crash_file = os.environ.get(environment.CRASH_FILE)
     if crash_file:
         # As early as possible: a segfault while importing a conftest leaves its stack here.

@@ -57,3 +57,54 @@ def test_one_full_collection_after_the_session_where_pytest_makes_five(pytester:
     assert [m["id"] for m in finished] == ["test_garbage.py::test_leaves_garbage"]
     # One for the end of the session; an automatic one may fall in the same stretch.
     assert 1 <= int((pytester.path / "collections.txt").read_text()) <= 2
+
+
+EXIT_CONFTEST = """
+import atexit, os, weakref
+HERE = os.path.dirname(__file__)
+
+def mark(name):
+    open(os.path.join(HERE, name), "w").close()
+
+# A module-level file that is never closed: its buffer is written when the module is cleared.
+LOG = open(os.path.join(HERE, "log.txt"), "w")
+LOG.write("buffered, never flushed by hand")
+
+class Anchor:
+    pass
+
+ANCHOR = Anchor()
+weakref.finalize(ANCHOR, mark, "finalize-ran")
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+    def __del__(self):
+        mark("cycle-finalized")
+
+def pytest_sessionfinish(session):
+    atexit.register(mark, "atexit-ran")
+    # Garbage in a cycle, made by an exit handler: only a collection at shutdown finds it.
+    atexit.register(Cycle)
+"""
+
+
+def test_the_worker_exit_runs_exit_handlers_and_flushes_files_but_leaves_cycles_to_the_kernel(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(EXIT_CONFTEST)
+    pytester.makepyfile(test_one="def test_one(): pass")
+
+    plain = plain_pytest(pytester.path, ["-p", "no:cacheprovider"])
+    assert plain.returncode == 0, plain.stdout
+    made = {name for name in ("atexit-ran", "finalize-ran", "cycle-finalized") if (pytester.path / name).exists()}
+    assert made == {"atexit-ran", "finalize-ran", "cycle-finalized"}
+    assert (pytester.path / "log.txt").read_text() == "buffered, never flushed by hand"
+    for name in made | {"log.txt"}:
+        (pytester.path / name).unlink()
+
+    run_worker(pytester.path, ["-p", "no:cacheprovider"])
+    # Every exit handler ran (the tests', weakref.finalize's), and the module's file was written...
+    assert (pytester.path / "atexit-ran").exists()
+    assert (pytester.path / "finalize-ran").exists()
+    assert (pytester.path / "log.txt").read_text() == "buffered, never flushed by hand"
+    # ...but the collection Python runs while it shuts down was skipped: cycles are the kernel's.
+    assert not (pytester.path / "cycle-finalized").exists()

@@ -19,6 +19,7 @@ import { planDemands } from '../core/test-demands.js';
 import { LocalWorkerRuntime } from '../supervisor/local-runtime.js';
 import type { WorkerFact, WorkerRuntime } from '../supervisor/worker-runtime.js';
 import { combineCoverage, coverageDataDir } from './coverage-step.js';
+import { RepeatedLineDecoder } from './repeated-line.js';
 import { launchFor, workerLogPath } from './worker-launch.js';
 import { packageRoot } from '../util/package-root.js';
 
@@ -41,6 +42,7 @@ export class RunShell {
   private readonly core: RunCore;
   private readonly runtime: WorkerRuntime;
   private readonly queue: RunInput[] = [];
+  private readonly lines: RepeatedLineDecoder<ReturnType<FrameworkAdapter['decodeLine']>>;
   private draining = false;
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
@@ -73,6 +75,7 @@ export class RunShell {
       (fact) => this.onFact(fact),
     );
     this.core = new RunCore(options, this.runtime.memoryControl);
+    this.lines = new RepeatedLineDecoder((line) => deps.framework.decodeLine(line));
   }
 
   /**
@@ -124,7 +127,7 @@ export class RunShell {
         this.push({ type: 'spawned', worker: fact.worker, pid: fact.pid });
         return;
       case 'line': {
-        const decoded = this.deps.framework.decodeLine(fact.line);
+        const decoded = this.lines.decodeLine(fact.line);
         if (!decoded.ok) {
           this.push({ type: 'bad_line', worker: fact.worker, detail: decoded.error });
           return;
