@@ -16,9 +16,9 @@ from .commands import CommandReader
 from .coverage_worker import session_info as coverage_session_info
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
+from .collected import collected_tests
 from .junit import JunitRecorder
 from .locks import BulkheadLockWarning, LockClient, install
-from .markers import bulkhead_marker, xdist_group
 from .memory import CgroupMeter, make_meter
 from .processes import become_subreaper, kill_descendants, living_descendants, multiprocessing_helpers
 from .protocol import PROTOCOL_VERSION, message
@@ -142,21 +142,7 @@ class WorkerSession:
         if self.collected_sent:
             return
         self.collected_sent = True
-        tests = []
-        for item in session.items:
-            file, line, _domain = item.location
-            tests.append(
-                {
-                    "id": item.nodeid,
-                    "file": str(file),
-                    "line": line,
-                    "markers": sorted({mark.name for mark in item.iter_markers()}),
-                    "timeout": _marker_timeout(item),
-                    "scope": item.nodeid.split("::", 1)[0],
-                    "bulkheadMarker": bulkhead_marker(item),
-                    "xdistGroup": xdist_group(item),
-                }
-            )
+        tests = collected_tests(session.items)
         self.collected_count = len(tests)
         self.channel.send(
             message(
@@ -368,18 +354,6 @@ def _report_chars(config: pytest.Config) -> str:
 def _wants_passed_sections(config: pytest.Config) -> bool:
     chars = _report_chars(config)
     return "P" in chars or "A" in chars
-
-
-def _marker_timeout(item: pytest.Item) -> Optional[float]:
-    """pytest-timeout's ``@pytest.mark.timeout(N)`` (or ``timeout=N``), honoured by bulkhead."""
-    marker = item.get_closest_marker("timeout")
-    if marker is None:
-        return None
-    value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _ini_timeout(config: pytest.Config) -> Optional[float]:
