@@ -8,6 +8,7 @@ import type { RunEvent, RunEventBody, RunOrigin } from '../model/event.js';
 import { unshim, withPathFirst } from './interpreter.js';
 import { ExitCode } from '../model/exit-code.js';
 import { execCommand } from '../supervisor/exec.js';
+import { takeEarlyProbe } from './head-start.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,9 @@ const framework: FrameworkAdapter = pytestAdapter;
 
 export async function runTests(request: RunRequest, reporters: readonly Reporter[], warn: (line: string) => void): Promise<RunOutcome> {
   const probe = framework.probeCommand(request.python);
-  const probed = await execCommand(probe.command, probe.args, { cwd: probe.cwd ?? request.cwd, env: process.env, timeoutMs: probe.timeoutMs });
+  const probeCwd = probe.cwd ?? request.cwd;
+  const probed = await (takeEarlyProbe(probe.command, probe.args, probeCwd, process.env) ??
+    execCommand(probe.command, probe.args, { cwd: probeCwd, env: process.env, timeoutMs: probe.timeoutMs }));
   const verdict = framework.judgeProbe(request.python, probed);
   if (!verdict.ok) return { exitCode: ExitCode.USAGE_ERROR, error: verdict.message };
   const interpreter = unshim(request.python, verdict.executable, process.env.PATH);
