@@ -17,9 +17,10 @@ import type { Capacity, TestDemand } from './types.js';
 export interface Reservation {
   memoryBytes: number;
   cpus: number;
-  resources: Map<string, number>;
+  /** Shared between reservations (never changed once made: `add` copies before it writes). */
+  resources: ReadonlyMap<string, number>;
   /** Families of unmeasured tests it holds: their siblings wait for a first measurement. */
-  probing: Set<string>;
+  probing: ReadonlySet<string>;
   count: number;
 }
 
@@ -47,26 +48,29 @@ export class Admission {
 
   /** Folds tests into a reservation (a copy; the argument is not changed). */
   add(base: Reservation, indices: Iterable<number>): Reservation {
-    const next: Reservation = {
-      memoryBytes: base.memoryBytes,
-      cpus: base.cpus,
-      resources: new Map(base.resources),
-      probing: new Set(base.probing),
-      count: base.count,
-    };
+    // Copy on write: most tests need no resource and are measured, and then the base's map and
+    // set serve the new reservation unchanged (one admission check per test makes two of these).
+    let resources: Map<string, number> | null = null;
+    let probing: Set<string> | null = null;
+    let { memoryBytes, cpus, count } = base;
     for (const index of indices) {
       const demand = this.demands[index];
-      next.count += 1;
-      next.cpus = Math.max(next.cpus, this.cpusOf(index));
+      count += 1;
+      cpus = Math.max(cpus, this.cpusOf(index));
       if (!demand) continue;
-      next.memoryBytes = Math.max(next.memoryBytes, demand.memoryBytes);
-      for (const [name, amount] of Object.entries(demand.resources)) {
+      memoryBytes = Math.max(memoryBytes, demand.memoryBytes);
+      for (const name in demand.resources) {
+        const amount = demand.resources[name]!;
         const capped = Math.min(amount, this.capacity.resources[name] ?? amount);
-        next.resources.set(name, Math.max(next.resources.get(name) ?? 0, capped));
+        resources ??= new Map(base.resources);
+        resources.set(name, Math.max(resources.get(name) ?? 0, capped));
       }
-      if (!demand.measured) next.probing.add(demand.family);
+      if (!demand.measured && !(probing ?? base.probing).has(demand.family)) {
+        probing ??= new Set(base.probing);
+        probing.add(demand.family);
+      }
     }
-    return next;
+    return { memoryBytes, cpus, resources: resources ?? base.resources, probing: probing ?? base.probing, count };
   }
 
   reservationOf(indices: Iterable<number>): Reservation {
