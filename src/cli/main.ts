@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --expose-gc
 /**
  * The entry point. A `bulkhead run` (or `list`) starts its interpreter probe before anything else
  * (runner/head-start.ts), so that Python starting and importing pytest overlaps node loading the

@@ -19,6 +19,7 @@ import { planDemands } from '../core/test-demands.js';
 import { LocalWorkerRuntime } from '../supervisor/local-runtime.js';
 import type { WorkerFact, WorkerRuntime } from '../supervisor/worker-runtime.js';
 import { combineCoverage, coverageDataDir } from './coverage-step.js';
+import { HeapKeeper } from './heap-keeper.js';
 import { RepeatedLineDecoder } from './repeated-line.js';
 import { launchFor, workerLogPath } from './worker-launch.js';
 import { packageRoot } from '../util/package-root.js';
@@ -46,6 +47,7 @@ export class RunShell {
   private draining = false;
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
+  private readonly heap = new HeapKeeper();
   private readonly timers = new Set<NodeJS.Timeout>();
   private resolveDone: ((result: { exitCode: number; abortDetail: string | null }) => void) | null = null;
   /** xdist's testrun_uid: one for the run, as xdist's controller draws it (uuid4().hex). */
@@ -119,6 +121,7 @@ export class RunShell {
     this.ticks += 1;
     const { samples, memory } = this.runtime.sample(withMemory);
     this.push({ type: 'tick', samples, memory });
+    this.heap.check();
   }
 
   private onFact(fact: WorkerFact): void {

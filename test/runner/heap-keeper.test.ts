@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { HeapKeeper } from '../../src/runner/heap-keeper.js';
+
+const MiB = 1024 * 1024;
+
+function keeper(used: number[], liveAfter: number[]): { keeper: HeapKeeper; collected: () => number } {
+  let calls = 0;
+  let current = 0;
+  const k = new HeapKeeper(
+    () => {
+      current = liveAfter[calls] ?? current;
+      calls += 1;
+    },
+    () => current,
+    64 * MiB,
+  );
+  return {
+    keeper: {
+      check: () => {
+        current = used.shift() ?? current;
+        return k.check();
+      },
+    } as HeapKeeper,
+    collected: () => calls,
+  };
+}
+
+test('nothing is collected below the floor, however the heap grows', () => {
+  const { keeper: k, collected } = keeper([10 * MiB, 30 * MiB, 63 * MiB], []);
+  assert.deepEqual([k.check(), k.check(), k.check()], [false, false, false]);
+  assert.equal(collected(), 0);
+});
+
+test('past the floor, a collection; the next only once the heap has doubled from what was live', () => {
+  const { keeper: k, collected } = keeper([70 * MiB, 80 * MiB, 99 * MiB, 101 * MiB], [50 * MiB, 55 * MiB]);
+  assert.equal(k.check(), true, '70 MiB: past the floor');
+  assert.equal(k.check(), false, '80 MiB: under twice the 50 MiB left live');
+  assert.equal(k.check(), false, '99 MiB');
+  assert.equal(k.check(), true, '101 MiB: doubled');
+  assert.equal(collected(), 2);
+});
+
+test('a heap that stays live past the floor is collected again only as it doubles, not on every tick', () => {
+  const { keeper: k, collected } = keeper([100 * MiB, 110 * MiB, 150 * MiB, 179 * MiB], [90 * MiB]);
+  assert.deepEqual([k.check(), k.check(), k.check(), k.check()], [true, false, false, false]);
+  assert.equal(collected(), 1);
+});
+
+test('without an exposed gc (node started without --expose-gc), it does nothing', () => {
+  const k = new HeapKeeper(null, () => 1024 * MiB);
+  assert.equal(k.check(), false);
+  assert.equal(k.collections, 0);
+});
+
+test('with the real gc (exposed here as --expose-gc exposes it), a forced collection runs and is counted', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let garbage: unknown[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+  const before = process.memoryUsage().heapUsed;
+  garbage = null;
+  const k = new HeapKeeper(gc, undefined, 0);
+  assert.equal(k.check(), true);
+  assert.equal(k.collections, 1);
+  assert.ok(process.memoryUsage().heapUsed < before, 'the garbage was collected');
+  assert.equal(garbage, null);
+});
