@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { OWN_CONFIG_FILE, PYPROJECT_FILE } from './config-files.js';
 import type { ConfigSource } from './issues.js';
 import { readToml } from './read-toml.js';
 import { isTable } from './values.js';
@@ -23,8 +24,8 @@ export type FindResult = FoundConfig | { kind: 'none' } | { kind: 'error'; error
 
 export function findConfig(projectDir: string, explicitPath?: string): FindResult {
   if (explicitPath !== undefined) return readExplicit(projectDir, resolve(projectDir, explicitPath));
-  const own = join(projectDir, 'bulkhead.toml');
-  const pyproject = join(projectDir, 'pyproject.toml');
+  const own = join(projectDir, OWN_CONFIG_FILE);
+  const pyproject = join(projectDir, PYPROJECT_FILE);
   if (existsSync(own)) {
     const found = readFile(projectDir, own, []);
     if (found.kind !== 'found' || !existsSync(pyproject)) return found;

@@ -4,8 +4,11 @@
  * pyenv shim often enough) about 0.3 s of Python's, so the two overlap instead of adding up.
  *
  * Only a guess can be made this early, from the command line and the environment (`--python`,
- * else BULKHEAD_PYTHON, else python3): a config file may name another interpreter. The run takes
- * the early probe only when its own probe command, directory and environment are the ones guessed;
+ * else BULKHEAD_PYTHON, else python3). Where a config file may exist (`--config` here; the entry
+ * point looks for bulkhead.toml and [tool.bulkhead], config/config-files.ts) there is no head
+ * start: the file may name another interpreter, and a bad one must stop the run before anything
+ * starts. The run takes the early
+ * probe only when its own probe command, directory and environment are the ones guessed;
  * otherwise the early one is killed and the run probes as it always did. An early probe nobody
  * takes is killed when the process exits. Light on purpose: imported before everything else.
  */
@@ -31,6 +34,7 @@ export function guessPython(argv: readonly string[], env: NodeJS.ProcessEnv): st
   for (let i = 1; i < argv.length; i += 1) {
     const arg = argv[i]!;
     if (arg === '--') break;
+    if (arg === '--config' || arg.startsWith('--config=')) return null;
     if (arg === '--python') python = argv[i + 1] ?? null;
     else if (arg.startsWith('--python=')) python = arg.slice('--python='.length);
   }

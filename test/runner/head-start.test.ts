@@ -19,6 +19,8 @@ test('guessPython: --python (both spellings, before --), then BULKHEAD_PYTHON, t
   assert.equal(guessPython(['run', '--', '--python', 'not-ours'], {}), 'python3', 'after -- the arguments are pytest\'s');
   assert.equal(guessPython(['run', '--python='], {}), null, 'an empty --python is the run\'s usage error to report');
   assert.equal(guessPython(['report', '--python', 'x'], {}), null);
+  assert.equal(guessPython(['run', '--config', 'ci.toml'], {}), null, 'a config file may name another interpreter');
+  assert.equal(guessPython(['run', '--config=ci.toml', '--python', 'x'], {}), null);
   assert.equal(guessPython([], {}), null);
 });
 
@@ -47,8 +49,11 @@ test('an early probe of another interpreter, directory or environment is not tak
       const env = { ...process.env };
       startProbeEarly(['run', '--python', slow], env, dir);
       const probe = probeCommand(slow);
-      for (let waited = 0; !existsSync(join(dir, 'pid')) && waited < 5000; waited += 20) await sleep(20);
-      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      // The shell creates the file before it writes the pid: wait for the whole line.
+      const written = (): string => (existsSync(join(dir, 'pid')) ? readFileSync(join(dir, 'pid'), 'utf8') : '');
+      for (let waited = 0; !written().endsWith('\n') && waited < 5000; waited += 20) await sleep(20);
+      const pid = Number(written());
+      assert.ok(pid > 0, `the early probe wrote its pid (${JSON.stringify(written())})`);
       const taken =
         differs === 'command'
           ? takeEarlyProbe('python3', probe.args, dir, env)
