@@ -6,26 +6,15 @@ import { HeapKeeper } from '../../src/runner/heap-keeper.js';
 
 const MiB = 1024 * 1024;
 
-function keeper(used: number[], liveAfter: number[]): { keeper: HeapKeeper; collected: () => number } {
-  let calls = 0;
+/** A keeper over a fake heap: each check sees the next of `used`; each collection leaves the next of `liveAfter`. */
+function keeper(used: number[], liveAfter: number[]): { keeper: { check(): boolean }; collected: () => number } {
   let current = 0;
-  const k = new HeapKeeper(
-    () => {
-      current = liveAfter[calls] ?? current;
-      calls += 1;
-    },
-    () => current,
-    64 * MiB,
-  );
-  return {
-    keeper: {
-      check: () => {
-        current = used.shift() ?? current;
-        return k.check();
-      },
-    } as HeapKeeper,
-    collected: () => calls,
+  const k = new HeapKeeper(() => (current = liveAfter.shift() ?? current), () => current, 64 * MiB);
+  const check = (): boolean => {
+    current = used.shift() ?? current;
+    return k.check();
   };
+  return { keeper: { check }, collected: () => k.collections };
 }
 
 test('nothing is collected below the floor, however the heap grows', () => {
