@@ -64,7 +64,17 @@ if __name__ == "__main__":
 
         multiprocessing.set_start_method(start_method, force=True)
 
-    import pytest
+    try:
+        import pytest
+    except Exception as exc:
+        # bulkhead's probe found pytest installed without importing it (that takes a quarter of a
+        # second before any worker could start); an installation that does not import is said
+        # here, as pytest says a usage error: exit 4, one line that starts with ERROR.
+        sys.stderr.write(
+            f"ERROR: pytest is not importable by '{sys.executable}' ({type(exc).__name__}: {exc}); "
+            f"reinstall it with '{sys.executable} -m pip install -U pytest'\n"
+        )
+        sys.exit(4)
 
     # pytest names itself after argv[0] in usage errors: say "pytest", as the user's own would.
     sys.argv[0] = "pytest"

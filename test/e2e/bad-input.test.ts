@@ -96,6 +96,17 @@ test('a too old pytest (6.2.5) on PYTHONPATH: exit 4, one line naming the versio
   assertUsageError(result, /pytest 6\.2\.5 .*too old/);
 });
 
+test('a pytest that is installed but does not import: exit 4, one line with its error, once', async () => {
+  // The probe reads the version from _pytest without importing pytest; the workers import it.
+  const fake = join(scratch.dir, 'broken-pytest');
+  mkdirSync(join(fake, 'pytest'), { recursive: true });
+  mkdirSync(join(fake, '_pytest'), { recursive: true });
+  writeFileSync(join(fake, '_pytest', '__init__.py'), '__version__ = "8.0.0"\n');
+  writeFileSync(join(fake, 'pytest', '__init__.py'), 'raise ImportError("cannot import name \'Mark\' from \'_pytest.mark\'")\n');
+  const result = await runCli({ cwd: project.dir, options: ['--workers', '2'], env: { PYTHONPATH: fake } });
+  assertUsageError(result, /^ERROR: pytest is not importable by '.*' \(ImportError: cannot import name 'Mark' from '_pytest\.mark'\)/);
+});
+
 test('BULKHEAD_PYTHON names the interpreter when --python is not given', async () => {
   const result = await runCli({ cwd: project.dir, env: { BULKHEAD_PYTHON: '/nonexistent/bh-python' } });
   assertUsageError(result, /'\/nonexistent\/bh-python'/);

@@ -1,6 +1,12 @@
 /**
- * The check made once before any worker starts: is there a Python, can it import pytest, and are
- * both new enough. Each failure becomes one line that names the problem and the fix.
+ * The check made once before any worker starts: is there a Python, is pytest installed for it, and
+ * are both new enough. Each failure becomes one line that names the problem and the fix.
+ *
+ * It does not import pytest (0.25 s, on the path to every worker's start): pytest's version is
+ * `_pytest.__version__`, a module of two lines, read where `_pytest` sits beside the `pytest` the
+ * interpreter would import; any other layout (a lone `pytest` package, a version pytest cannot
+ * tell) imports pytest itself. A pytest that is installed but does not import is the worker's to
+ * report (bulkhead-worker.py: exit 4 with one ERROR line, judged as pytest's own usage errors are).
  */
 import type { HelperCommand, HelperResult, ProbeVerdict } from '../framework-adapter.js';
 import { ENV } from '../../model/environment.js';
@@ -9,11 +15,25 @@ export const MIN_PYTHON: readonly [number, number] = [3, 9];
 export const MIN_PYTEST: readonly [number, number] = [7, 0];
 
 export const PROBE_SCRIPT = [
-  'import json, sys',
+  'import json, os, sys',
   'info = {"python": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable}',
   'try:',
-  '    import pytest',
-  '    info["pytest"] = pytest.__version__',
+  '    from importlib.util import find_spec',
+  '    spec = find_spec("pytest")',
+  '    if spec is None or spec.origin is None:',
+  '        raise ModuleNotFoundError("No module named \'pytest\'")',
+  '    home = os.path.dirname(spec.origin)',
+  '    if os.path.basename(spec.origin) == "__init__.py":',
+  '        home = os.path.dirname(home)',
+  '    inner = find_spec("_pytest")',
+  '    version = "unknown"',
+  '    if inner is not None and inner.origin is not None and os.path.dirname(os.path.dirname(inner.origin)) == home:',
+  '        import _pytest',
+  '        version = getattr(_pytest, "__version__", "unknown")',
+  '    if version == "unknown":',
+  '        import pytest',
+  '        version = pytest.__version__',
+  '    info["pytest"] = version',
   'except Exception as exc:',
   '    info["pytest_error"] = "%s: %s" % (type(exc).__name__, exc)',
   'print(json.dumps(info))',
