@@ -16,6 +16,7 @@ from .commands import CommandReader
 from .coverage_worker import session_info as coverage_session_info
 from .crash_dump import crash_file_from_env, enable_crash_dumps
 from .heartbeat import start_heartbeat
+from .idle_summary import drop_idle_summaries
 from .collected import collected_tests
 from .junit import JunitRecorder
 from .locks import BulkheadLockWarning, LockClient, install
@@ -274,6 +275,7 @@ class WorkerSession:
             session, interrupted=str(interrupted) if interrupted else None, exitstatus=int(exitstatus)
         )
         self.channel.send(message("done", exitstatus=int(exitstatus)))
+        drop_idle_summaries(session.config)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # What tests left running dies with the session (the supervisor also kills the cgroup
