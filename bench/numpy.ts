@@ -212,7 +212,7 @@ async function benchmark(options: Options, scratch: string, cgroup: CappedCgroup
       order: 'interleaved; tool order rotates each round',
       warmup: warmupNote,
       cgroup: { limitGiB: options.limitGiB, note: 'cgroup v1 child of this process\'s memory cgroup; peak and failcnt reset before each run' },
-      deselection: { plugin: DESELECT_PLUGIN, rule: 'numpy requires_memory(free_bytes) > SC_PHYS_PAGES * SC_PAGE_SIZE / 4', limitBytes: runs[0]?.deselection.limitBytes ?? null, count: deselectedIds.length, ids: deselectedIds },
+      deselection: { plugin: DESELECT_PLUGIN, rule: 'numpy requires_memory(free_bytes), or the bytes a test is known to take (UNDERSTATED), > SC_PHYS_PAGES * SC_PAGE_SIZE / 4', limitBytes: runs[0]?.deselection.limitBytes ?? null, count: deselectedIds.length, ids: deselectedIds },
       environment: bench.description,
       machine: { ...machineInfo(bench), loadAverageBefore: loadBefore, loadAverageAfter: loadAverage() },
       tools: Object.fromEntries(active.map((name) => [name, tools[name].label])),
