@@ -65,7 +65,7 @@ export class HistoryStore {
    * read that fails (the file damaged under a running store) is a warning line, and every test
    * is predicted as unknown.
    */
-  predict(ids: readonly string[]): Map<string, TestPrediction> {
+  predict(ids: readonly string[]): Map<string, Readonly<TestPrediction>> {
     try {
       return predictTests(this.db, ids);
     } catch (error) {
@@ -73,7 +73,7 @@ export class HistoryStore {
         `warning: history store ${this.shownPath} could not predict ${plural(ids.length, 'test')} ` +
           `(${describeError(error)}); this run schedules without history`,
       );
-      return new Map(ids.map((id) => [id, { ...UNKNOWN }]));
+      return new Map(ids.map((id) => [id, UNKNOWN]));
     }
   }
 

@@ -38,6 +38,8 @@ export interface RunShellDeps {
 const TICK_MS = 200;
 /** Every worker's resident size is read on every this-many ticks (about once a second). */
 const MEMORY_EVERY_TICKS = 5;
+/** A line this long (a collection of thousands of tests) has the heap checked as soon as it is handled. */
+const BIG_LINE_CHARS = 1024 * 1024;
 
 export class RunShell {
   private readonly core: RunCore;
@@ -48,6 +50,7 @@ export class RunShell {
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
   private readonly heap = new HeapKeeper();
+  private readonly checkHeap = (): void => void this.heap.check();
   private readonly timers = new Set<NodeJS.Timeout>();
   private resolveDone: ((result: { exitCode: number; abortDetail: string | null }) => void) | null = null;
   /** xdist's testrun_uid: one for the run, as xdist's controller draws it (uuid4().hex). */
@@ -138,6 +141,10 @@ export class RunShell {
         // The worker's idle size once it has collected: its baseline for admission.
         const residentBytes = decoded.message.type === 'collected' ? this.runtime.residentBytes(fact.worker) : undefined;
         this.push({ type: 'message', worker: fact.worker, message: decoded.message, ...(residentBytes !== undefined ? { residentBytes } : {}) });
+        // A line of megabytes (a collection) leaves its text, its parse and what it set off as
+        // garbage at once: collected as soon as the reader that holds the line has returned (not
+        // here, where the line is still alive), before the run's next tick.
+        if (fact.line.length >= BIG_LINE_CHARS) setImmediate(this.checkHeap);
         return;
       }
       case 'overflow':
@@ -180,6 +187,9 @@ export class RunShell {
         return;
       }
       case 'plan_suite':
+        // The collection just handled left its garbage (the line, its parse, its recording);
+        // collected before planning adds its own (the history's rows, every test's settings).
+        this.heap.check();
         this.push({ type: 'suite_planned', plan: this.plan(command.tests) });
         return;
       case 'wrap_up':

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { KEEP_RUNS, SCHEMA_VERSION, type TestPrediction } from '../../src/history/index.js';
-import { median } from '../../src/history/predict.js';
+import { medianOfSorted } from '../../src/history/predict.js';
 import { historyFile, openStore, result, runRecord, tempProject } from './support.js';
 
 function raw(project: string): Database.Database {
@@ -55,11 +55,11 @@ test('predicts the median of the last 5 durations and the largest of the last 5 
   assert.deepEqual(store.predict([]), new Map());
 });
 
-test('median of odd and even counts', () => {
-  assert.equal(median([]), null);
-  assert.equal(median([5]), 5);
-  assert.equal(median([9, 1, 5]), 5);
-  assert.equal(median([4, 1, 3, 2]), 2.5);
+test('median of odd and even counts (sorted by the query)', () => {
+  assert.equal(medianOfSorted([]), null);
+  assert.equal(medianOfSorted([5]), 5);
+  assert.equal(medianOfSorted([1, 5, 9]), 5);
+  assert.equal(medianOfSorted([1, 2, 3, 4]), 2.5);
 });
 
 test('a run is written with its memory control, and kept across reopening', (t) => {

@@ -57,6 +57,18 @@ test('other events are written within the flush interval (250 ms), without waiti
   assert.ok(waited < 1000, `written after ${Math.round(waited)} ms`);
 });
 
+test('an event of megabytes is written whole, characters of every width intact', async (t) => {
+  // Past 16,384 characters the text is encoded a piece at a time into one buffer.
+  const path = join(tempFolder(t), 'events.ndjson');
+  const recorder = create(path);
+  const id = `t.py::test_${'é😀ab字'.repeat(300_000)}`;
+  const [started, finished] = numbered([STARTED, finishedBody(id)]);
+  recorder.onEvent(started!);
+  recorder.onEvent(finished!);
+  await recorder.close();
+  assert.deepEqual(fileLines(path), [WRITTEN, started, finished]);
+});
+
 test('an event is recorded as it was when it arrived, whatever happens to the object later', async (t) => {
   const path = join(tempFolder(t), 'events.ndjson');
   const recorder = create(path);

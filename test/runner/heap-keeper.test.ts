@@ -23,17 +23,23 @@ test('nothing is collected below the floor, however the heap grows', () => {
   assert.equal(collected(), 0);
 });
 
-test('past the floor, a collection; the next only once the heap has doubled from what was live', () => {
-  const { keeper: k, collected } = keeper([70 * MiB, 80 * MiB, 99 * MiB, 101 * MiB], [50 * MiB, 55 * MiB]);
+test('past the floor, a collection; the next only once the heap has grown by half from what was live', () => {
+  const { keeper: k, collected } = keeper([70 * MiB, 80 * MiB, 89 * MiB, 91 * MiB], [60 * MiB, 55 * MiB]);
   assert.equal(k.check(), true, '70 MiB: past the floor');
-  assert.equal(k.check(), false, '80 MiB: under twice the 50 MiB left live');
-  assert.equal(k.check(), false, '99 MiB');
-  assert.equal(k.check(), true, '101 MiB: doubled');
+  assert.equal(k.check(), false, '80 MiB: under 1.5 times the 60 MiB left live');
+  assert.equal(k.check(), false, '89 MiB');
+  assert.equal(k.check(), true, '91 MiB: grown by half');
   assert.equal(collected(), 2);
 });
 
-test('a heap that stays live past the floor is collected again only as it doubles, not on every tick', () => {
-  const { keeper: k, collected } = keeper([100 * MiB, 110 * MiB, 150 * MiB, 179 * MiB], [90 * MiB]);
+test('a small live heap is collected at the floor, not at half again its size', () => {
+  const { keeper: k, collected } = keeper([65 * MiB, 50 * MiB, 63 * MiB, 64 * MiB], [20 * MiB, 20 * MiB]);
+  assert.deepEqual([k.check(), k.check(), k.check(), k.check()], [true, false, false, true]);
+  assert.equal(collected(), 2);
+});
+
+test('a heap that stays live past the floor is collected again only as it grows by half, not on every tick', () => {
+  const { keeper: k, collected } = keeper([100 * MiB, 110 * MiB, 130 * MiB, 134 * MiB], [90 * MiB]);
   assert.deepEqual([k.check(), k.check(), k.check(), k.check()], [true, false, false, false]);
   assert.equal(collected(), 1);
 });

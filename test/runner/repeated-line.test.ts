@@ -48,3 +48,13 @@ test('a long line that differs by one character is decoded on its own', () => {
   assert.equal(decoder.decodeLine(changed).line, changed);
   assert.equal(calls.length, 2);
 });
+
+test('long lines that differ only in an astral character cut by the hashing are told apart', () => {
+  // The hash takes the line in pieces of 16,384 UTF-16 units: put a surrogate pair across the
+  // first cut, so that each piece ends or starts with half of it.
+  const around = (char: string): string => `${'a'.repeat(16_383)}${char}${'a'.repeat(LONG_LINE_CHARS)}`;
+  const { decoder, calls } = counting();
+  decoder.decodeLine(around('\u{1F600}'));
+  assert.equal(decoder.decodeLine(around('\u{1F601}')).line, around('\u{1F601}'));
+  assert.equal(calls.length, 2);
+});
