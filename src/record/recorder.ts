@@ -22,6 +22,7 @@ import type { RunEvent } from '../model/event.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { RECORDING_FORMAT, RECORDING_VERSION, type RecordingHeader } from './format.js';
 import { describeFsError } from './run-folder.js';
+import { TEXT_PIECE_CHARS } from '../util/text-pieces.js';
 
 const FLUSH_EVERY_MS = 250;
 /** A result waits at most this long to be written. */
@@ -105,8 +106,6 @@ export class EventRecorder implements Reporter {
   }
 }
 
-/** Text up to this many UTF-16 units goes to write(2) as it is; longer text through CHUNK. */
-const DIRECT_CHARS = 16 * 1024;
 /** Longer text is encoded into this one buffer, a piece at a time. */
 const CHUNK = new Uint8Array(64 * 1024);
 const encoder = new TextEncoder();
@@ -116,14 +115,11 @@ const encoder = new TextEncoder();
  * not leave half a line before the next one, so the rest is written at once; if that fails, the
  * caller stops the recording there (a reader ignores a cut last line, never one in the middle).
  *
- * A long text (a collection of 50,000 tests is one 9 MB line) is encoded piece by piece into one
- * reused 64 KiB buffer. Handed to write(2) whole, node would have malloc'd three bytes per
- * character for it (27 MB, mapped and unmapped at once), and glibc, seeing so large a block
- * freed, raises its mmap threshold to match: every later allocation below that size stays in the
- * process's resident memory after it is freed, 16 MB more at the peak of a 50,000-test run.
+ * A text longer than a piece (util/text-pieces.ts; a collection of 50,000 tests is one 9 MB line)
+ * is encoded piece by piece into one reused 64 KiB buffer, never into one block of its size.
  */
 function writeWhole(fd: number, text: string): void {
-  if (text.length <= DIRECT_CHARS) {
+  if (text.length <= TEXT_PIECE_CHARS) {
     const written = writeSync(fd, text);
     const bytes = Buffer.byteLength(text);
     if (written < bytes) writeBytes(fd, Buffer.from(text), written);

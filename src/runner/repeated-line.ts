@@ -6,17 +6,10 @@
  * Only the digest of the last long line is kept, never the line.
  */
 import { createHash } from 'node:crypto';
+import { TEXT_PIECE_CHARS } from '../util/text-pieces.js';
 
 /** Shorter lines are decoded every time: hashing them would cost about what parsing does. */
 export const LONG_LINE_CHARS = 64 * 1024;
-/**
- * The line goes to the hash this many characters at a time. Whole, node would have malloc'd up to
- * three bytes per character to encode it (27 MB for 9 MB, mapped and unmapped at once), and glibc,
- * seeing so large a block freed, raises its mmap threshold to match: every later allocation below
- * that size then stays in the process's resident memory after it is freed (16 MB more at the
- * peak of a 50,000-test run).
- */
-const HASH_PIECE_CHARS = 16 * 1024;
 
 export class RepeatedLineDecoder<T> {
   private last: { digest: string; decoded: T } | null = null;
@@ -26,9 +19,9 @@ export class RepeatedLineDecoder<T> {
   decodeLine(line: string): T {
     if (line.length < LONG_LINE_CHARS) return this.decode(line);
     const hash = createHash('sha256');
-    // As UTF-16 code units: a piece may end inside a surrogate pair, which UTF-8 would turn into
-    // a replacement character (two different lines, one digest).
-    for (let at = 0; at < line.length; at += HASH_PIECE_CHARS) hash.update(line.slice(at, at + HASH_PIECE_CHARS), 'utf16le');
+    // In pieces (util/text-pieces.ts), as UTF-16 code units: a piece may end inside a surrogate
+    // pair, which UTF-8 would turn into a replacement character (two different lines, one digest).
+    for (let at = 0; at < line.length; at += TEXT_PIECE_CHARS) hash.update(line.slice(at, at + TEXT_PIECE_CHARS), 'utf16le');
     const digest = hash.digest('base64');
     if (this.last !== null && this.last.digest === digest) return this.last.decoded;
     const decoded = this.decode(line);
